@@ -1,0 +1,23 @@
+//! The engine's vocabulary, free of HTTP and storage.
+//!
+//! A source produces a [`RecordStream`]: a stream of [`Record`]s, each one JSON object serialized
+//! **once** into [`bytes::Bytes`]. Problems with a single record travel in the same stream as
+//! [`SourceItemError::Rejected`] (the stream goes on); a fatal problem with the source arrives as
+//! [`SourceItemError::Fatal`] and ends it.
+//!
+//! The [`Batcher`] packs records into the exact request bodies of Algolia's
+//! `POST /1/indexes/{index}/batch`, closing a batch at a record count or a byte size, whichever
+//! comes first, and rejecting any record larger than the per-record limit. [`retry`] classifies
+//! HTTP outcomes for every client of the engine (sources and the Algolia transport alike), and
+//! [`Secret`] keeps credentials out of `Debug` output.
+
+mod batch;
+mod record;
+pub mod retry;
+mod secret;
+
+pub use batch::{Batch, BatchAction, BatchEntry, BatchLimits, BatchLimitsError, Batcher, PushOutcome};
+pub use record::{
+    Position, Record, RecordRejection, RecordStream, SourceError, SourceItemError, SourceResult,
+};
+pub use secret::Secret;

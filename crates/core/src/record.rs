@@ -1,0 +1,162 @@
+//! One record, the stream of them a source produces, and what can go wrong on the way.
+
+use std::fmt;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::stream::BoxStream;
+
+/// One record: a JSON object serialized once, minified, ready to be spliced into a batch body.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Record {
+    /// The record's `objectID`, when it has one (it is also inside `json`).
+    pub object_id: Option<Arc<str>>,
+    /// The minified JSON object.
+    pub json: Bytes,
+}
+
+impl Record {
+    /// A record from its serialized JSON object and its `objectID`, if any.
+    pub fn new(object_id: Option<Arc<str>>, json: Bytes) -> Self {
+        Self { object_id, json }
+    }
+}
+
+impl fmt::Debug for Record {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Record")
+            .field("object_id", &self.object_id)
+            .field("json", &String::from_utf8_lossy(&self.json))
+            .finish()
+    }
+}
+
+/// Where a record came from, for the messages users read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Position {
+    /// A CSV row, counted as a spreadsheet does: the header is row 1, the first data row is row 2.
+    Row(u64),
+    /// A line of newline-delimited JSON, from 1.
+    Line(u64),
+    /// An element of a top-level JSON array, from 0.
+    Element(u64),
+    /// A record of a paged API: the page (from 1) and the offset within it (from 0).
+    Page {
+        /// The page number, from 1.
+        page: u64,
+        /// The record's offset within the page, from 0.
+        offset: u64,
+    },
+}
+
+impl fmt::Display for Position {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Position::Row(row) => write!(f, "row {row}"),
+            Position::Line(line) => write!(f, "line {line}"),
+            Position::Element(index) => write!(f, "element {index}"),
+            Position::Page { page, offset } => write!(f, "page {page} offset {offset}"),
+        }
+    }
+}
+
+/// A record refused by the source or the batcher; the rest of the stream goes on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordRejection {
+    /// Where the record was in the input.
+    pub position: Position,
+    /// Its `objectID`, when it was known before the problem was found.
+    pub object_id: Option<Arc<str>>,
+    /// Why it was refused, in a sentence a user can act on.
+    pub reason: String,
+}
+
+impl fmt::Display for RecordRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.position)?;
+        if let Some(id) = &self.object_id {
+            write!(f, " (objectID {id:?})")?;
+        }
+        write!(f, ": {}", self.reason)
+    }
+}
+
+/// A problem with the source as a whole: the run ends with it.
+///
+/// The message names what failed (the URL without credentials, the HTTP status, the first bytes of
+/// an error body) so that a user can act on it. It never holds a secret.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct SourceError {
+    message: String,
+}
+
+impl SourceError {
+    /// A source error with its message.
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+        }
+    }
+
+    /// The message, as users read it.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+/// The error half of a stream item.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SourceItemError {
+    /// One record was refused; the stream goes on.
+    Rejected(RecordRejection),
+    /// The source failed; this is the stream's last item.
+    Fatal(SourceError),
+}
+
+impl From<RecordRejection> for SourceItemError {
+    fn from(rejection: RecordRejection) -> Self {
+        SourceItemError::Rejected(rejection)
+    }
+}
+
+impl From<SourceError> for SourceItemError {
+    fn from(error: SourceError) -> Self {
+        SourceItemError::Fatal(error)
+    }
+}
+
+/// One item of a record stream.
+pub type SourceResult = Result<Record, SourceItemError>;
+
+/// The records of one source, in order. After a [`SourceItemError::Fatal`] item it yields nothing.
+pub type RecordStream = BoxStream<'static, SourceResult>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_read_as_users_expect() {
+        assert_eq!(Position::Row(2).to_string(), "row 2");
+        assert_eq!(Position::Line(7).to_string(), "line 7");
+        assert_eq!(Position::Element(0).to_string(), "element 0");
+        assert_eq!(
+            Position::Page { page: 3, offset: 4 }.to_string(),
+            "page 3 offset 4"
+        );
+    }
+
+    #[test]
+    fn rejection_names_position_object_and_reason() {
+        let rejection = RecordRejection {
+            position: Position::Row(42),
+            object_id: Some("sku-1".into()),
+            reason: "failed to parse `price` as float: \"abc\"".into(),
+        };
+        assert_eq!(
+            rejection.to_string(),
+            "row 42 (objectID \"sku-1\"): failed to parse `price` as float: \"abc\""
+        );
+    }
+}
