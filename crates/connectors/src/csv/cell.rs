@@ -1,0 +1,138 @@
+//! Writing one CSV cell as a JSON value, by its mapping type.
+
+use ingest_model::MappingTypeCsv;
+
+use crate::json_text::{excerpt, is_json_number, write_minified, write_string};
+
+/// Appends the JSON value of `cell` (valid UTF-8) typed as `kind`, or says why it cannot be.
+pub(crate) fn write_cell(
+    out: &mut Vec<u8>,
+    kind: MappingTypeCsv,
+    column: &str,
+    cell: &[u8],
+) -> Result<(), String> {
+    let trimmed = cell.trim_ascii();
+    let failed = |expected: &str| {
+        format!(
+            "failed to parse `{column}` as {}: {}{expected}",
+            kind_name(kind),
+            excerpt(cell)
+        )
+    };
+    match kind {
+        MappingTypeCsv::String => write_string(out, cell),
+        _ if trimmed.is_empty() => out.extend_from_slice(b"null"),
+        MappingTypeCsv::Integer => {
+            let text = std::str::from_utf8(trimmed).map_err(|_| failed(""))?;
+            let value: i64 = text
+                .parse()
+                .map_err(|_| failed(" (expected a signed 64-bit integer)"))?;
+            out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
+        }
+        MappingTypeCsv::Float => {
+            let text = std::str::from_utf8(trimmed).map_err(|_| failed(""))?;
+            let value: f64 = text.parse().map_err(|_| failed(""))?;
+            if !value.is_finite() {
+                return Err(failed(" (JSON has no NaN or infinity)"));
+            }
+            if is_json_number(trimmed) {
+                out.extend_from_slice(trimmed);
+            } else {
+                out.extend_from_slice(ryu::Buffer::new().format_finite(value).as_bytes());
+            }
+        }
+        MappingTypeCsv::Boolean => {
+            let value = if trimmed.eq_ignore_ascii_case(b"true") || trimmed == b"1" {
+                true
+            } else if trimmed.eq_ignore_ascii_case(b"false") || trimmed == b"0" {
+                false
+            } else {
+                return Err(failed(" (expected true, false, 1 or 0)"));
+            };
+            out.extend_from_slice(if value { b"true" } else { b"false" });
+        }
+        MappingTypeCsv::Json => {
+            if let Err(error) = serde_json::from_slice::<serde::de::IgnoredAny>(trimmed) {
+                return Err(format!(
+                    "failed to parse `{column}` as json: {} ({error})",
+                    excerpt(cell)
+                ));
+            }
+            write_minified(out, trimmed);
+        }
+    }
+    Ok(())
+}
+
+fn kind_name(kind: MappingTypeCsv) -> &'static str {
+    match kind {
+        MappingTypeCsv::String => "string",
+        MappingTypeCsv::Integer => "integer",
+        MappingTypeCsv::Float => "float",
+        MappingTypeCsv::Boolean => "boolean",
+        MappingTypeCsv::Json => "json",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cell(kind: MappingTypeCsv, text: &str) -> Result<String, String> {
+        let mut out = Vec::new();
+        write_cell(&mut out, kind, "c", text.as_bytes()).map(|()| String::from_utf8(out).unwrap())
+    }
+
+    #[test]
+    fn coercions() {
+        use MappingTypeCsv::*;
+        let ok = [
+            (String, "", "\"\""),
+            (String, " a,\"b\" ", "\" a,\\\"b\\\" \""),
+            (Integer, "+12", "12"),
+            (Integer, "-3", "-3"),
+            (Integer, "0", "0"),
+            (Integer, " 7 ", "7"),
+            (Integer, "", "null"),
+            (Integer, "9223372036854775807", "9223372036854775807"),
+            (Float, "3.14", "3.14"),
+            (Float, "-2", "-2"),
+            (Float, "1e-3", "1e-3"),
+            (Float, "+1.5", "1.5"),
+            (Float, ".5", "0.5"),
+            (Float, "", "null"),
+            (Boolean, "TRUE", "true"),
+            (Boolean, "False", "false"),
+            (Boolean, "1", "true"),
+            (Boolean, "0", "false"),
+            (Boolean, "", "null"),
+            (Json, "{ \"a\" : [1, 2] }", "{\"a\":[1,2]}"),
+            (Json, "null", "null"),
+            (Json, "\"s\"", "\"s\""),
+            (Json, "", "null"),
+        ];
+        for (kind, input, expected) in ok {
+            assert_eq!(cell(kind, input).as_deref(), Ok(expected), "{kind:?} {input:?}");
+        }
+        let bad = [
+            (Integer, "1.5"),
+            (Integer, "1e3"),
+            (Integer, "abc"),
+            (Integer, "9223372036854775808"),
+            (Float, "NaN"),
+            (Float, "inf"),
+            (Float, "1e400"),
+            (Float, "abc"),
+            (Boolean, "yes"),
+            (Json, "{\"a\":"),
+            (Json, "[1,]"),
+        ];
+        for (kind, input) in bad {
+            assert!(cell(kind, input).is_err(), "{kind:?} {input:?}");
+        }
+        assert_eq!(
+            cell(Float, "abc").unwrap_err(),
+            "failed to parse `c` as float: \"abc\""
+        );
+    }
+}

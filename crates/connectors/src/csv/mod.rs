@@ -1,0 +1,6 @@
+//! The CSV connector: a header row, then one record per row, typed by the task's mapping.
+
+mod cell;
+mod decoder;
+
+pub use decoder::{CsvDecoder, CsvOptions};

@@ -1,0 +1,331 @@
+//! The one HTTP client sources share: URL policy at connect time and on every redirect,
+//! retries on 429/5xx/network errors honouring `Retry-After`, gzip, credentials.
+
+use std::error::Error as StdError;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use backon::{BackoffBuilder, ExponentialBuilder};
+use futures::StreamExt;
+use ingest_core::retry::{Attempt, Verdict, classify, parse_retry_after};
+use ingest_core::{Secret, SourceError};
+use reqwest::header::{ACCEPT_ENCODING, AUTHORIZATION, CONTENT_ENCODING, RETRY_AFTER};
+use reqwest::{Method, Response, StatusCode};
+use url::Url;
+
+use super::body::{ChunkStream, gunzip};
+use super::oauth::OAuthTokens;
+use super::url_policy::{PolicyError, UrlPolicy};
+
+/// How source requests behave.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpSettings {
+    /// Time to establish a connection.
+    pub connect_timeout: Duration,
+    /// Longest wait for the next bytes of a response.
+    pub read_timeout: Duration,
+    /// Retries after the first attempt on 429, 5xx and network errors.
+    pub max_retries: usize,
+    /// The first backoff delay (it doubles, with jitter, up to 10 s).
+    pub min_backoff: Duration,
+    /// Largest decompressed size of a gzip body.
+    pub max_decompressed_bytes: u64,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(10),
+            read_timeout: Duration::from_secs(60),
+            max_retries: 5,
+            min_backoff: Duration::from_millis(500),
+            max_decompressed_bytes: 50 * 1024 * 1024 * 1024,
+        }
+    }
+}
+
+/// Credentials for a URL source.
+#[derive(Clone, Debug)]
+pub enum HttpAuth {
+    /// HTTP Basic.
+    Basic {
+        /// The user name.
+        username: String,
+        /// The password.
+        password: Secret<String>,
+    },
+    /// `Authorization: Bearer <key>`.
+    Bearer(Secret<String>),
+    /// A client-credentials token from `token_url`, then `Authorization: Bearer`.
+    OAuth(Arc<OAuthTokens>),
+}
+
+const MAX_REDIRECTS: usize = 5;
+
+/// The HTTP client of every URL source.
+#[derive(Clone, Debug)]
+pub struct SourceHttpClient {
+    client: reqwest::Client,
+    policy: Arc<UrlPolicy>,
+    settings: HttpSettings,
+}
+
+impl SourceHttpClient {
+    /// A client enforcing `policy`.
+    pub fn new(policy: UrlPolicy, settings: HttpSettings) -> Result<Self, SourceError> {
+        let policy = Arc::new(policy);
+        let redirect_policy = policy.clone();
+        let client = reqwest::Client::builder()
+            .user_agent(concat!("ingestion/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(settings.connect_timeout)
+            .read_timeout(settings.read_timeout)
+            .dns_resolver(Arc::new(super::resolver::PolicyResolver::new(policy.clone())))
+            .redirect(reqwest::redirect::Policy::custom(move |attempt| {
+                if attempt.previous().len() >= MAX_REDIRECTS {
+                    let error = format!("more than {MAX_REDIRECTS} redirects");
+                    return attempt.error(error);
+                }
+                match redirect_policy.check_url(attempt.url()) {
+                    Ok(()) => attempt.follow(),
+                    Err(error) => attempt.error(error),
+                }
+            }))
+            .build()
+            .map_err(|error| SourceError::new(format!("cannot build the HTTP client: {error}")))?;
+        Ok(Self {
+            client,
+            policy,
+            settings,
+        })
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> &HttpSettings {
+        &self.settings
+    }
+
+    fn backoff(&self) -> impl Iterator<Item = Duration> {
+        ExponentialBuilder::default()
+            .with_min_delay(self.settings.min_backoff)
+            .with_max_delay(Duration::from_secs(10))
+            .with_max_times(self.settings.max_retries)
+            .with_jitter()
+            .build()
+    }
+
+    /// Sends a request with `auth` (fetching an OAuth token first when needed).
+    pub(crate) async fn send(
+        &self,
+        method: Method,
+        url: &Url,
+        auth: Option<&HttpAuth>,
+        prepare: &(dyn Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder + Sync),
+    ) -> Result<Response, SourceError> {
+        let bearer;
+        let auth = match auth {
+            Some(HttpAuth::OAuth(tokens)) => {
+                bearer = HttpAuth::Bearer(tokens.token(self).await?);
+                Some(&bearer)
+            }
+            other => other,
+        };
+        self.send_direct(method, url, auth, prepare).await
+    }
+
+    /// Sends a request, retrying transient failures, and returns the successful response.
+    pub(crate) async fn send_direct(
+        &self,
+        method: Method,
+        url: &Url,
+        auth: Option<&HttpAuth>,
+        prepare: &(dyn Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder + Sync),
+    ) -> Result<Response, SourceError> {
+        let shown = display_url(url);
+        self.policy
+            .check_url(url)
+            .map_err(|error| SourceError::new(format!("{shown}: {error}")))?;
+        let mut backoff = self.backoff();
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let mut request = prepare(self.client.request(method.clone(), url.clone()));
+            match auth {
+                Some(HttpAuth::Basic { username, password }) => {
+                    request = request.basic_auth(username, Some(password.expose()));
+                }
+                Some(HttpAuth::Bearer(key)) => {
+                    request = request.header(AUTHORIZATION, format!("Bearer {}", key.expose()));
+                }
+                Some(HttpAuth::OAuth(_)) | None => {}
+            }
+            let (attempt, outcome) = match request.send().await {
+                Ok(response) => (Attempt::Status(response.status().as_u16()), Ok(response)),
+                Err(error) => {
+                    if let Some(refusal) = policy_refusal(&error) {
+                        return Err(SourceError::new(format!("{shown}: {refusal}")));
+                    }
+                    let attempt = if error.is_timeout() {
+                        Attempt::Timeout
+                    } else if error.is_redirect() || error.is_builder() {
+                        return Err(SourceError::new(format!(
+                            "{method} {shown} failed: {}",
+                            describe(&error)
+                        )));
+                    } else {
+                        Attempt::Network
+                    };
+                    (attempt, Err(error))
+                }
+            };
+            let verdict = classify(attempt);
+            if verdict == Verdict::Success {
+                if let Ok(response) = outcome {
+                    return Ok(response);
+                }
+            }
+            let retry_after = match &outcome {
+                Ok(response) => response
+                    .headers()
+                    .get(RETRY_AFTER)
+                    .and_then(|value| value.to_str().ok())
+                    .and_then(|value| parse_retry_after(value, SystemTime::now())),
+                Err(_) => None,
+            };
+            let what = match &outcome {
+                Ok(response) => status_text(response.status()),
+                Err(error) => describe(error),
+            };
+            if verdict == Verdict::Fail {
+                let excerpt = match outcome {
+                    Ok(response) => body_excerpt(response).await,
+                    Err(_) => String::new(),
+                };
+                return Err(SourceError::new(format!(
+                    "{method} {shown} answered {what}{excerpt}"
+                )));
+            }
+            let delay = backoff.next().map(|delay| retry_after.unwrap_or(delay));
+            let Some(delay) = delay else {
+                return Err(SourceError::new(format!(
+                    "{method} {shown} failed after {attempts} attempts: {what}"
+                )));
+            };
+            tracing::warn!(url = %shown, attempt = attempts, error = %what, delay_ms = delay.as_millis() as u64, "source request failed, retrying");
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// Opens a URL body as chunks (gzip decoded when the response or the path says so).
+    pub async fn open(
+        &self,
+        url: &Url,
+        method: Method,
+        auth: Option<&HttpAuth>,
+    ) -> Result<ChunkStream, SourceError> {
+        let shown = display_url(url);
+        let started = Instant::now();
+        let post = method == Method::POST;
+        let response = self
+            .send(method, url, auth, &|request| {
+                let request = request.header(ACCEPT_ENCODING, "gzip");
+                if post { request.body(Vec::new()) } else { request }
+            })
+            .await?;
+        let encoded = response
+            .headers()
+            .get(CONTENT_ENCODING)
+            .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"gzip"));
+        tracing::info!(url = %shown, status = response.status().as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "source responded");
+        let mut received = 0u64;
+        let what = shown.clone();
+        let chunks: ChunkStream = response
+            .bytes_stream()
+            .map(move |chunk| match chunk {
+                Ok(chunk) => {
+                    received += chunk.len() as u64;
+                    Ok(chunk)
+                }
+                Err(error) => Err(SourceError::new(format!(
+                    "reading the body of {what} failed after {received} bytes: {}",
+                    describe(&error)
+                ))),
+            })
+            .boxed();
+        if encoded || url.path().ends_with(".gz") {
+            Ok(gunzip(chunks, self.settings.max_decompressed_bytes, shown))
+        } else {
+            Ok(chunks)
+        }
+    }
+}
+
+fn status_text(status: StatusCode) -> String {
+    match status.canonical_reason() {
+        Some(reason) => format!("{} {reason}", status.as_u16()),
+        None => status.as_u16().to_string(),
+    }
+}
+
+async fn body_excerpt(response: Response) -> String {
+    const MAX: usize = 200;
+    let mut body = Vec::new();
+    let mut stream = response.bytes_stream();
+    while let Some(Ok(chunk)) = stream.next().await {
+        body.extend_from_slice(&chunk);
+        if body.len() >= MAX {
+            break;
+        }
+    }
+    let text = String::from_utf8_lossy(&body[..body.len().min(MAX)]);
+    let text = text.trim();
+    if text.is_empty() {
+        String::new()
+    } else {
+        format!(": {text:?}")
+    }
+}
+
+fn policy_refusal(error: &reqwest::Error) -> Option<PolicyError> {
+    let mut source: Option<&(dyn StdError + 'static)> = error.source();
+    while let Some(current) = source {
+        if let Some(refusal) = current.downcast_ref::<PolicyError>() {
+            return Some(refusal.clone());
+        }
+        source = current.source();
+    }
+    None
+}
+
+/// An error and its causes, with its URL shown without credentials.
+pub(crate) fn describe(error: &reqwest::Error) -> String {
+    let raw_url = error.url().map(|url| url.as_str().to_owned());
+    let safe_url = error.url().map(display_url);
+    let mut parts: Vec<String> = Vec::new();
+    let mut current: Option<&(dyn StdError + 'static)> = Some(error);
+    while let Some(error) = current {
+        let mut part = error.to_string();
+        if let (Some(raw), Some(safe)) = (&raw_url, &safe_url) {
+            part = part.replace(raw.as_str(), safe);
+        }
+        if !parts.iter().any(|seen| seen.contains(&part)) {
+            parts.push(part);
+        }
+        current = error.source();
+    }
+    parts.join(": ")
+}
+
+/// A URL as users may read it: no user info, no query (either may hold credentials).
+pub fn display_url(url: &Url) -> String {
+    let mut shown = url.clone();
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    let had_query = shown.query().is_some_and(|query| !query.is_empty());
+    shown.set_query(None);
+    shown.set_fragment(None);
+    if had_query {
+        format!("{shown}?…")
+    } else {
+        shown.to_string()
+    }
+}

@@ -1,0 +1,88 @@
+//! OAuth 2 client credentials: a token fetched from the authentication's `url`, cached until
+//! shortly before it expires.
+
+use std::time::{Duration, Instant};
+
+use ingest_core::{Secret, SourceError};
+use reqwest::Method;
+use serde::Deserialize;
+use tokio::sync::Mutex;
+use url::Url;
+
+use super::client::{SourceHttpClient, display_url};
+
+/// A client-credentials token source with its cache.
+#[derive(Debug)]
+pub struct OAuthTokens {
+    token_url: Url,
+    client_id: String,
+    client_secret: Secret<String>,
+    cached: Mutex<Option<(Secret<String>, Instant)>>,
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: Secret<String>,
+    expires_in: Option<u64>,
+}
+
+/// Tokens are renewed this long before they expire.
+const EARLY_RENEWAL: Duration = Duration::from_secs(30);
+
+impl OAuthTokens {
+    /// Tokens from `token_url` for this client.
+    pub fn new(token_url: Url, client_id: String, client_secret: Secret<String>) -> Self {
+        Self {
+            token_url,
+            client_id,
+            client_secret,
+            cached: Mutex::new(None),
+        }
+    }
+
+    /// A valid token, fetched when none is cached or the cached one is about to expire.
+    pub(crate) async fn token(&self, http: &SourceHttpClient) -> Result<Secret<String>, SourceError> {
+        let mut cached = self.cached.lock().await;
+        if let Some((token, expires)) = cached.as_ref() {
+            if Instant::now() + EARLY_RENEWAL < *expires {
+                return Ok(token.clone());
+            }
+        }
+        let shown = display_url(&self.token_url);
+        let form = format!(
+            "grant_type=client_credentials&client_id={}&client_secret={}",
+            form_encode(&self.client_id),
+            form_encode(self.client_secret.expose())
+        );
+        let response = http
+            .send_direct(Method::POST, &self.token_url, None, &|request| {
+                request
+                    .header(
+                        reqwest::header::CONTENT_TYPE,
+                        "application/x-www-form-urlencoded",
+                    )
+                    .body(form.clone())
+            })
+            .await
+            .map_err(|error| SourceError::new(format!("oauth token request: {}", error.message())))?;
+        let body = response.bytes().await.map_err(|error| {
+            SourceError::new(format!(
+                "oauth token request to {shown}: reading the response failed: {}",
+                super::client::describe(&error)
+            ))
+        })?;
+        let token: TokenResponse = serde_json::from_slice(&body).map_err(|error| {
+            SourceError::new(format!(
+                "oauth token response from {shown} has no usable `access_token`: {error}"
+            ))
+        })?;
+        let lifetime = Duration::from_secs(token.expires_in.unwrap_or(3600));
+        *cached = Some((token.access_token.clone(), Instant::now() + lifetime));
+        Ok(token.access_token)
+    }
+}
+
+/// `application/x-www-form-urlencoded` encoding of one value.
+fn form_encode(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
