@@ -1,0 +1,193 @@
+//! The task file of `run-task`: one task with its source and destination inline, in the same
+//! shapes as the API (JSON, or TOML with the same structure).
+
+use std::path::Path;
+
+use ingest_model::{
+    ActionType, AuthInput, AuthenticationType, DestinationInput, DestinationType, SourceInput,
+    SourceType, ValidationError, from_value,
+};
+use serde::Deserialize;
+use serde_json::Value;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTaskFile {
+    action: ActionType,
+    #[serde(rename = "failureThreshold", default)]
+    failure_threshold: Option<i64>,
+    source: RawSource,
+    destination: RawDestination,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSource {
+    #[serde(rename = "type")]
+    source_type: SourceType,
+    #[serde(default)]
+    name: Option<String>,
+    input: Value,
+    #[serde(default)]
+    authentication: Option<RawAuthentication>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDestination {
+    #[serde(rename = "type")]
+    destination_type: DestinationType,
+    input: Value,
+    #[serde(default)]
+    authentication: Option<RawAuthentication>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAuthentication {
+    #[serde(rename = "type")]
+    auth_type: AuthenticationType,
+    input: Value,
+}
+
+/// A validated task file.
+#[derive(Debug)]
+pub struct TaskFile {
+    /// `replace` or `save`.
+    pub action: ActionType,
+    /// The percentage (0–100) of rejected records a run tolerates.
+    pub failure_threshold: u8,
+    /// The source's name, when given (it names the index of an `indexPrefix` destination).
+    pub source_name: Option<String>,
+    /// The source input.
+    pub source: SourceInput,
+    /// The source's credentials.
+    pub source_auth: Option<AuthInput>,
+    /// The destination input.
+    pub destination: DestinationInput,
+    /// The destination's Algolia credentials.
+    pub destination_auth: Option<AuthInput>,
+}
+
+/// A task file that cannot be used; the message names the field.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct TaskFileError(pub String);
+
+impl From<ValidationError> for TaskFileError {
+    fn from(error: ValidationError) -> Self {
+        TaskFileError(error.to_string())
+    }
+}
+
+impl TaskFile {
+    /// Reads and validates a task file; `.toml` files are TOML, everything else JSON.
+    pub fn load(path: &Path) -> Result<Self, TaskFileError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|error| TaskFileError(format!("{}: {error}", path.display())))?;
+        let is_toml = path.extension().is_some_and(|ext| ext == "toml");
+        let value = if is_toml {
+            let table: toml::Table = text
+                .parse()
+                .map_err(|error| TaskFileError(format!("{}: {error}", path.display())))?;
+            serde_json::to_value(table)
+                .map_err(|error| TaskFileError(format!("{}: {error}", path.display())))?
+        } else {
+            serde_json::from_str(&text).map_err(|error| {
+                TaskFileError(format!("{}: invalid JSON: {error}", path.display()))
+            })?
+        };
+        Self::from_json(&value)
+    }
+
+    /// Validates a task file's content.
+    pub fn from_json(value: &Value) -> Result<Self, TaskFileError> {
+        let raw: RawTaskFile = from_value(value)?;
+        let failure_threshold = match raw.failure_threshold {
+            None => 0,
+            Some(value @ 0..=100) => value as u8,
+            Some(_) => {
+                return Err(TaskFileError(
+                    "failureThreshold: must be an integer from 0 to 100".to_owned(),
+                ));
+            }
+        };
+        let source = SourceInput::parse(raw.source.source_type, &raw.source.input)
+            .map_err(|error| error.prefixed("source.input"))?;
+        let source_auth = raw
+            .source
+            .authentication
+            .map(|auth| {
+                AuthInput::parse(auth.auth_type, &auth.input)
+                    .map_err(|error| error.prefixed("source.authentication.input"))
+            })
+            .transpose()?;
+        if raw.action == ActionType::Save && !source.provides_object_ids() {
+            return Err(TaskFileError(
+                "source.input.uniqueIDColumn: required for action `save` (partial updates need an objectID)"
+                    .to_owned(),
+            ));
+        }
+        if raw.destination.destination_type != DestinationType::Search {
+            return Err(TaskFileError(format!(
+                "destination.type: `{}` destinations are not supported by run-task (use `search`)",
+                raw.destination.destination_type.as_str()
+            )));
+        }
+        let destination: DestinationInput = from_value(&raw.destination.input)
+            .map_err(|error| error.prefixed("destination.input"))?;
+        if let DestinationInput::IndexPrefix { .. } = &destination {
+            if raw.source.name.is_none() {
+                return Err(TaskFileError(
+                    "source.name: required with an `indexPrefix` destination (it names the index)"
+                        .to_owned(),
+                ));
+            }
+        }
+        let destination_auth = raw
+            .destination
+            .authentication
+            .map(|auth| {
+                if auth.auth_type != AuthenticationType::Algolia {
+                    return Err(TaskFileError(format!(
+                        "destination.authentication.type: must be `algolia`, found `{}`",
+                        auth.auth_type.as_str()
+                    )));
+                }
+                AuthInput::parse(auth.auth_type, &auth.input)
+                    .map_err(|error| error.prefixed("destination.authentication.input").into())
+            })
+            .transpose()?;
+        Ok(Self {
+            action: raw.action,
+            failure_threshold,
+            source_name: raw.source.name,
+            source,
+            source_auth,
+            destination,
+            destination_auth,
+        })
+    }
+
+    /// The index records go to (Part C 16 for an `indexPrefix` destination).
+    pub fn index_name(&self) -> String {
+        match &self.destination {
+            DestinationInput::IndexName { index_name } => index_name.clone(),
+            DestinationInput::IndexPrefix { index_prefix } => {
+                let name = self.source_name.as_deref().unwrap_or_default();
+                let suffix: String = name
+                    .to_lowercase()
+                    .chars()
+                    .map(|c| match c {
+                        'a'..='z' | '0'..='9' | '_' | '-' => c,
+                        _ => '_',
+                    })
+                    .collect();
+                format!("{index_prefix}{suffix}")
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
