@@ -3,6 +3,13 @@
 //! The hot path never builds a `serde_json::Value`: rows and elements are written straight into
 //! byte buffers with these helpers.
 
+/// The deepest nesting of arrays and objects a record may have, the record object itself being
+/// level 1 (`connectors.md`: deeper records are rejected).
+///
+/// Validation with `serde::de::IgnoredAny` does not apply serde_json's recursion limit (it skips
+/// values iteratively), so the depth is checked separately.
+pub(crate) const MAX_NESTING: u32 = 128;
+
 /// Bytes that cannot appear raw inside a JSON string.
 static NEEDS_ESCAPE: [bool; 256] = {
     let mut table = [false; 256];
@@ -18,38 +25,69 @@ static NEEDS_ESCAPE: [bool; 256] = {
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
+
+/// Whether any byte of `word` is a control character, `"` or `\\` (eight bytes at a time;
+/// a `true` may be a false positive, which the byte loop then sorts out).
+#[inline]
+fn word_needs_escape(word: u64) -> bool {
+    let control = word.wrapping_sub(LO * 0x20) & !word;
+    let quote = word ^ (LO * u64::from(b'"'));
+    let backslash = word ^ (LO * u64::from(b'\\'));
+    let zero_quote = quote.wrapping_sub(LO) & !quote;
+    let zero_backslash = backslash.wrapping_sub(LO) & !backslash;
+    (control | zero_quote | zero_backslash) & HI != 0
+}
+
 /// Appends `text` as a JSON string (with its quotes). `text` must be valid UTF-8 (it is taken
 /// as bytes so that callers that validated a whole row once need not re-check each field).
 pub(crate) fn write_string(out: &mut Vec<u8>, text: &[u8]) {
     out.reserve(text.len() + 2);
     out.push(b'"');
     let mut start = 0;
-    for (i, &byte) in text.iter().enumerate() {
-        if !NEEDS_ESCAPE[byte as usize] {
-            continue;
+    let mut i = 0;
+    while i < text.len() {
+        if let Some(word) = text.get(i..i + 8) {
+            let word = u64::from_le_bytes(word.try_into().unwrap_or([0; 8]));
+            if !word_needs_escape(word) {
+                i += 8;
+                continue;
+            }
         }
-        out.extend_from_slice(&text[start..i]);
-        match byte {
-            b'"' => out.extend_from_slice(b"\\\""),
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            0x08 => out.extend_from_slice(b"\\b"),
-            0x0c => out.extend_from_slice(b"\\f"),
-            _ => out.extend_from_slice(&[
-                b'\\',
-                b'u',
-                b'0',
-                b'0',
-                HEX[(byte >> 4) as usize],
-                HEX[(byte & 0xf) as usize],
-            ]),
+        let end = (i + 8).min(text.len());
+        while i < end {
+            let byte = text[i];
+            if NEEDS_ESCAPE[byte as usize] {
+                out.extend_from_slice(&text[start..i]);
+                write_escape(out, byte);
+                start = i + 1;
+            }
+            i += 1;
         }
-        start = i + 1;
     }
     out.extend_from_slice(&text[start..]);
     out.push(b'"');
+}
+
+fn write_escape(out: &mut Vec<u8>, byte: u8) {
+    match byte {
+        b'"' => out.extend_from_slice(b"\\\""),
+        b'\\' => out.extend_from_slice(b"\\\\"),
+        b'\n' => out.extend_from_slice(b"\\n"),
+        b'\r' => out.extend_from_slice(b"\\r"),
+        b'\t' => out.extend_from_slice(b"\\t"),
+        0x08 => out.extend_from_slice(b"\\b"),
+        0x0c => out.extend_from_slice(b"\\f"),
+        _ => out.extend_from_slice(&[
+            b'\\',
+            b'u',
+            b'0',
+            b'0',
+            HEX[(byte >> 4) as usize],
+            HEX[(byte & 0xf) as usize],
+        ]),
+    }
 }
 
 /// Whether `text` is a number in JSON's grammar (`-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`).
@@ -114,6 +152,35 @@ pub(crate) fn write_minified(out: &mut Vec<u8>, json: &[u8]) {
     }
 }
 
+/// The deepest nesting of arrays and objects in `json` (0 for a scalar), strings skipped.
+pub(crate) fn nesting_depth(json: &[u8]) -> u32 {
+    let (mut depth, mut deepest) = (0u32, 0u32);
+    let mut in_string = false;
+    let mut escaped = false;
+    for &byte in json {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if byte == b'\\' {
+                escaped = true;
+            } else if byte == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
 /// A short, printable excerpt of a value for error messages.
 pub(crate) fn excerpt(text: &[u8]) -> String {
     const MAX: usize = 64;
@@ -145,6 +212,9 @@ mod tests {
             "\u{0}\u{1}\u{1f}\u{7f}",
             "unicode é 漢字 🦀",
             "\u{2028}",
+            "eight ch\"ars and then some more text \\ with\u{1}escapes",
+            "0123456\"",
+            "01234567\n",
         ] {
             assert_eq!(string(text), serde_json::to_string(text).unwrap());
         }
@@ -167,6 +237,13 @@ mod tests {
         let mut out = Vec::new();
         write_minified(&mut out, b" { \"a b\" : [ 1 , \"x \\\" y\" ] }\r\n");
         assert_eq!(out, br#"{"a b":[1,"x \" y"]}"#);
+    }
+
+    #[test]
+    fn nesting_depth_skips_strings() {
+        assert_eq!(nesting_depth(b"1"), 0);
+        assert_eq!(nesting_depth(br#"{"a":[1,{"b":[]}],"c":{}}"#), 4);
+        assert_eq!(nesting_depth(br#"["[[[\"{{", {}]"#), 2);
     }
 
     #[test]

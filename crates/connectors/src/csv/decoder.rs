@@ -173,8 +173,8 @@ impl CsvDecoder {
             );
             return self.reject(None, reason);
         }
-        if let Err(error) = std::str::from_utf8(fields) {
-            let at = error.valid_up_to();
+        if simdutf8::basic::from_utf8(fields).is_err() {
+            let at = std::str::from_utf8(fields).err().map_or(0, |error| error.valid_up_to());
             let column = ends.iter().position(|&end| at < end).unwrap_or(0);
             let name = &plan.columns[column].name;
             return self.reject(None, format!("invalid UTF-8 in column `{name}`"));
@@ -301,7 +301,11 @@ impl RecordDecoder for CsvDecoder {
     fn feed(&mut self, chunk: &[u8], out: &mut VecDeque<SourceResult>) {
         let mut bom = std::mem::take(&mut self.bom);
         let input = bom.strip(chunk);
-        self.parse(&input, out);
+        // csv-core reads an empty input as the end of the data (it would end the current row),
+        // so an empty chunk, or one held back by the BOM check, is not passed on.
+        if !input.is_empty() {
+            self.parse(&input, out);
+        }
         drop(input);
         self.bom = bom;
     }

@@ -1,0 +1,4 @@
+//! End-to-end tests of the binaries: the real `run-task` against a real HTTP server on 127.0.0.1.
+
+mod run_task;
+mod support;
