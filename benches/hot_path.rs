@@ -23,7 +23,14 @@ const ROWS: usize = 20_000;
 const CHUNK: usize = 64 * 1024;
 
 fn product_rows() -> Vec<Vec<String>> {
-    let adjectives = ["Steel", "Café", "Ünïcode", "Smart", "Eco \"Pro\"", "Mini, compact"];
+    let adjectives = [
+        "Steel",
+        "Café",
+        "Ünïcode",
+        "Smart",
+        "Eco \"Pro\"",
+        "Mini, compact",
+    ];
     (0..ROWS)
         .map(|i| {
             vec![
@@ -41,7 +48,15 @@ fn product_rows() -> Vec<Vec<String>> {
         .collect()
 }
 
-const HEADER: [&str; 7] = ["id", "name", "price", "in_stock", "stock", "tags", "description"];
+const HEADER: [&str; 7] = [
+    "id",
+    "name",
+    "price",
+    "in_stock",
+    "stock",
+    "tags",
+    "description",
+];
 
 fn csv_input(rows: &[Vec<String>]) -> Vec<u8> {
     let mut writer = csv::Writer::from_writer(Vec::new());
@@ -71,11 +86,9 @@ fn to_batches(decoder: &mut dyn RecordDecoder, input: &[u8]) -> usize {
     let mut queue = VecDeque::new();
     let mut body_bytes = 0;
     let mut drain = |queue: &mut VecDeque<_>, batcher: &mut Batcher| {
-        for item in queue.drain(..) {
-            if let Ok(record) = item {
-                if let PushOutcome::Closed(batch) = batcher.push(record) {
-                    body_bytes += black_box(batch).body.len();
-                }
+        for record in queue.drain(..).flatten() {
+            if let PushOutcome::Closed(batch) = batcher.push(record) {
+                body_bytes += black_box(batch).body.len();
             }
         }
     };

@@ -12,8 +12,10 @@ use crate::progress::Progress;
 /// Where closed batches go.
 pub trait BatchSink {
     /// Takes one batch; an error ends the run.
-    fn send(&mut self, batch: Batch)
-    -> impl std::future::Future<Output = Result<(), String>> + Send;
+    fn send(
+        &mut self,
+        batch: Batch,
+    ) -> impl std::future::Future<Output = Result<(), String>> + Send;
 }
 
 /// At most this many rejections are listed in a summary.
@@ -143,10 +145,10 @@ pub async fn run<S: BatchSink>(
         }
     }
     // Records already read are never lost: the open batch is sent even after a source failure.
-    if let Some(batch) = batcher.finish() {
-        if let Err(error) = counts.send(sink, batch).await {
-            failure.get_or_insert(error);
-        }
+    if let Some(batch) = batcher.finish()
+        && let Err(error) = counts.send(sink, batch).await
+    {
+        failure.get_or_insert(error);
     }
     progress.finish(counts.read, counts.bytes);
     judge(counts, failure, failure_threshold, started)

@@ -80,10 +80,10 @@ impl Settings {
             }
         }
         for (key, value) in env {
-            if let Some(path) = key.strip_prefix(ENV_PREFIX) {
-                if let Err(problem) = apply_env(&mut table, path, &value) {
-                    problems.push(format!("{key}: {problem}"));
-                }
+            if let Some(path) = key.strip_prefix(ENV_PREFIX)
+                && let Err(problem) = apply_env(&mut table, path, &value)
+            {
+                problems.push(format!("{key}: {problem}"));
             }
         }
         let raw: Option<RawSettings> = match Value::Table(table).try_into() {
@@ -224,8 +224,11 @@ mod tests {
     fn every_problem_is_reported() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("c.toml");
-        std::fs::write(&file, "[batch]\nmax_records = 0\n[sources]\nallow_networks = [\"x\"]\n")
-            .unwrap();
+        std::fs::write(
+            &file,
+            "[batch]\nmax_records = 0\n[sources]\nallow_networks = [\"x\"]\n",
+        )
+        .unwrap();
         let error = Settings::load(
             Some(&file),
             env(&[
@@ -235,9 +238,15 @@ mod tests {
         )
         .unwrap_err();
         let text = error.to_string();
-        assert!(text.contains("INGESTION__BATCH__MAX_BYTES: expected an integer"), "{text}");
+        assert!(
+            text.contains("INGESTION__BATCH__MAX_BYTES: expected an integer"),
+            "{text}"
+        );
         assert!(text.contains("unknown settings section `nope`"), "{text}");
-        assert!(text.contains("batch: batch max records must be at least 1"), "{text}");
+        assert!(
+            text.contains("batch: batch max records must be at least 1"),
+            "{text}"
+        );
         assert!(text.contains("sources.allow_networks"), "{text}");
     }
 

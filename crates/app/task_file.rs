@@ -136,13 +136,12 @@ impl TaskFile {
         }
         let destination: DestinationInput = from_value(&raw.destination.input)
             .map_err(|error| error.prefixed("destination.input"))?;
-        if let DestinationInput::IndexPrefix { .. } = &destination {
-            if raw.source.name.is_none() {
-                return Err(TaskFileError(
-                    "source.name: required with an `indexPrefix` destination (it names the index)"
-                        .to_owned(),
-                ));
-            }
+        if matches!(destination, DestinationInput::IndexPrefix { .. }) && raw.source.name.is_none()
+        {
+            return Err(TaskFileError(
+                "source.name: required with an `indexPrefix` destination (it names the index)"
+                    .to_owned(),
+            ));
         }
         let destination_auth = raw
             .destination

@@ -151,7 +151,8 @@ async fn json_from_a_local_file_with_save_gives_partial_updates() {
 async fn toml_task_files_and_gzip_files_work() {
     let scratch = Scratch::new();
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    gz.write_all(b"{\"objectID\":\"1\"}\n\n{\"objectID\":\"2\"}\n").unwrap();
+    gz.write_all(b"{\"objectID\":\"1\"}\n\n{\"objectID\":\"2\"}\n")
+        .unwrap();
     scratch.write("items.ndjson.gz", gz.finish().unwrap());
     let task = scratch.write(
         "task.toml",
@@ -159,7 +160,10 @@ async fn toml_task_files_and_gzip_files_work() {
     );
     let result = scratch.dry_run(&task, &[]).await;
     assert_eq!(result.status, 0, "{result:?}");
-    assert_eq!(result.bodies(), [json!({"objectID": "1"}), json!({"objectID": "2"})]);
+    assert_eq!(
+        result.bodies(),
+        [json!({"objectID": "1"}), json!({"objectID": "2"})]
+    );
 }
 
 #[tokio::test]
@@ -180,10 +184,16 @@ async fn a_task_file_error_names_the_field_and_exits_2() {
 async fn without_dry_run_pushing_is_not_available_yet() {
     let scratch = Scratch::new();
     let task = scratch.task(&csv_task("http://127.0.0.1:1/x.csv", 0));
-    let result = scratch.run(&["--task-file".as_ref(), task.as_os_str()], &[]).await;
+    let result = scratch
+        .run(&["--task-file".as_ref(), task.as_os_str()], &[])
+        .await;
     assert_eq!(result.status, 2);
     assert_eq!(result.stderr.lines().count(), 1, "{result:?}");
-    assert!(result.stderr.contains("pushing to Algolia is not available yet"));
+    assert!(
+        result
+            .stderr
+            .contains("pushing to Algolia is not available yet")
+    );
 }
 
 #[tokio::test]
@@ -195,14 +205,19 @@ async fn a_failing_source_ends_the_run_with_a_clear_reason() {
         .await;
     let scratch = Scratch::new();
     let url = format!("{}/missing.csv?token=query-secret", server.uri());
-    let result = scratch.dry_run(&scratch.task(&csv_task(&url, 0)), &[]).await;
+    let result = scratch
+        .dry_run(&scratch.task(&csv_task(&url, 0)), &[])
+        .await;
     assert_eq!(result.status, 1, "{result:?}");
     let summary = result.summary();
     assert_eq!(summary["reasonCode"], "critical");
     let reason = summary["reason"].as_str().unwrap();
     assert!(reason.contains("404 Not Found"), "{reason}");
     assert!(reason.contains("no such export"), "{reason}");
-    assert!(!reason.contains("query-secret") && !reason.contains("s3cret-pass"), "{reason}");
+    assert!(
+        !reason.contains("query-secret") && !reason.contains("s3cret-pass"),
+        "{reason}"
+    );
 }
 
 #[tokio::test]
@@ -224,7 +239,10 @@ async fn an_empty_source_pushes_nothing() {
     let server = serve("id,name,price,in_stock\n", "/empty.csv").await;
     let scratch = Scratch::new();
     let result = scratch
-        .dry_run(&scratch.task(&csv_task(&format!("{}/empty.csv", server.uri()), 0)), &[])
+        .dry_run(
+            &scratch.task(&csv_task(&format!("{}/empty.csv", server.uri()), 0)),
+            &[],
+        )
         .await;
     assert_eq!(result.status, 0, "{result:?}");
     assert_eq!(result.summary()["reasonCode"], "no_events");

@@ -58,7 +58,10 @@ fn main() -> ExitCode {
             "pushing to Algolia is not available yet; use --dry-run OUT to write the batch bodies to a file",
         );
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => return usage_error(format!("cannot start the runtime: {error}")),
     };

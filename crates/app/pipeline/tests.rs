@@ -49,12 +49,19 @@ async fn counts_every_record() {
     assert_eq!(summary.outcome, RunOutcome::Success);
     assert_eq!(summary.reason_code, RunReasonCode::Ok);
     assert_eq!(
-        (summary.records_read, summary.records_pushed, summary.records_rejected),
+        (
+            summary.records_read,
+            summary.records_pushed,
+            summary.records_rejected
+        ),
         (4, 3, 1)
     );
     assert_eq!(summary.batches, 2);
     assert_eq!(sink.0.iter().map(Batch::len).collect::<Vec<_>>(), [2, 1]);
-    assert_eq!(summary.bytes, sink.0.iter().map(|b| b.body.len() as u64).sum::<u64>());
+    assert_eq!(
+        summary.bytes,
+        sink.0.iter().map(|b| b.body.len() as u64).sum::<u64>()
+    );
     assert_eq!(summary.rejections[0].position, "row 3");
 }
 
@@ -63,7 +70,13 @@ async fn too_many_rejections_fail_the_run() {
     let (summary, _) = run_items(vec![record(1), rejected(3)], 0).await;
     assert_eq!(summary.outcome, RunOutcome::Failure);
     assert_eq!(summary.reason_code, RunReasonCode::TooManyErrors);
-    assert!(summary.reason.contains("1 of 2 records were rejected (50.0%)"), "{}", summary.reason);
+    assert!(
+        summary
+            .reason
+            .contains("1 of 2 records were rejected (50.0%)"),
+        "{}",
+        summary.reason
+    );
     let (summary, _) = run_items(vec![record(1), rejected(3)], 50).await;
     assert_eq!(summary.outcome, RunOutcome::Success);
 }
@@ -77,7 +90,9 @@ async fn an_empty_source_has_no_events() {
 
 #[tokio::test]
 async fn a_fatal_error_ends_the_run_without_losing_records() {
-    let fatal = Err(SourceItemError::Fatal(SourceError::new("GET x answered 500")));
+    let fatal = Err(SourceItemError::Fatal(SourceError::new(
+        "GET x answered 500",
+    )));
     let (summary, sink) = run_items(vec![record(1), fatal, record(2)], 0).await;
     assert_eq!(summary.outcome, RunOutcome::Failure);
     assert_eq!(summary.reason_code, RunReasonCode::Critical);

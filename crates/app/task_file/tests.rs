@@ -42,8 +42,14 @@ fn authentications_are_optional_and_threshold_defaults_to_zero() {
     let mut value = example();
     let object = value.as_object_mut().unwrap();
     object.remove("failureThreshold");
-    object["source"].as_object_mut().unwrap().remove("authentication");
-    object["destination"].as_object_mut().unwrap().remove("authentication");
+    object["source"]
+        .as_object_mut()
+        .unwrap()
+        .remove("authentication");
+    object["destination"]
+        .as_object_mut()
+        .unwrap()
+        .remove("authentication");
     let task = TaskFile::from_json(&value).unwrap();
     assert_eq!(task.failure_threshold, 0);
     assert!(task.source_auth.is_none() && task.destination_auth.is_none());
@@ -61,8 +67,10 @@ fn errors_name_the_field() {
     );
     assert!(error_of(|v| v["extra"] = json!(1)).starts_with("extra"));
     assert!(error_of(|v| v["source"]["input"]["nope"] = json!(1)).starts_with("source.input.nope"));
-    assert!(error_of(|v| v["source"]["input"]["mapping"]["price"] = json!("money"))
-        .starts_with("source.input.mapping.price"));
+    assert!(
+        error_of(|v| v["source"]["input"]["mapping"]["price"] = json!("money"))
+            .starts_with("source.input.mapping.price")
+    );
     assert!(
         error_of(|v| v["source"]["authentication"]["input"] = json!({"username": "u"}))
             .starts_with("source.authentication.input.password")
@@ -78,7 +86,10 @@ fn errors_name_the_field() {
 fn save_needs_a_unique_id_column() {
     let message = error_of(|v| {
         v["action"] = json!("save");
-        v["source"]["input"].as_object_mut().unwrap().remove("uniqueIDColumn");
+        v["source"]["input"]
+            .as_object_mut()
+            .unwrap()
+            .remove("uniqueIDColumn");
     });
     assert!(message.starts_with("source.input.uniqueIDColumn: required for action `save`"));
 }
@@ -87,9 +98,17 @@ fn save_needs_a_unique_id_column() {
 fn index_prefix_names_the_index_after_the_source() {
     let mut value = example();
     value["destination"]["input"] = json!({ "indexPrefix": "shop_" });
-    assert!(TaskFile::from_json(&value).unwrap_err().to_string().starts_with("source.name"));
+    assert!(
+        TaskFile::from_json(&value)
+            .unwrap_err()
+            .to_string()
+            .starts_with("source.name")
+    );
     value["source"]["name"] = json!("My Products (EU)");
-    assert_eq!(TaskFile::from_json(&value).unwrap().index_name(), "shop_my_products__eu_");
+    assert_eq!(
+        TaskFile::from_json(&value).unwrap().index_name(),
+        "shop_my_products__eu_"
+    );
 }
 
 #[test]

@@ -16,7 +16,9 @@ mod record;
 pub mod retry;
 mod secret;
 
-pub use batch::{Batch, BatchAction, BatchEntry, BatchLimits, BatchLimitsError, Batcher, PushOutcome};
+pub use batch::{
+    Batch, BatchAction, BatchEntry, BatchLimits, BatchLimitsError, Batcher, PushOutcome,
+};
 pub use record::{
     Position, Record, RecordRejection, RecordStream, SourceError, SourceItemError, SourceResult,
 };

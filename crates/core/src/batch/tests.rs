@@ -52,8 +52,13 @@ fn save_uses_partial_updates() {
 fn closes_at_the_record_count() {
     let limits = BatchLimits::new(2, 10_000, 100).unwrap();
     let mut batcher = Batcher::new(BatchAction::AddObject, limits);
-    let records = (0..5).map(|i| record(None, &format!(r#"{{"i":{i}}}"#))).collect();
-    let sizes: Vec<usize> = drain(&mut batcher, records).iter().map(Batch::len).collect();
+    let records = (0..5)
+        .map(|i| record(None, &format!(r#"{{"i":{i}}}"#)))
+        .collect();
+    let sizes: Vec<usize> = drain(&mut batcher, records)
+        .iter()
+        .map(Batch::len)
+        .collect();
     assert_eq!(sizes, [2, 2, 1]);
 }
 
@@ -87,7 +92,10 @@ fn a_record_over_the_limit_is_refused_and_not_sent() {
 
 #[test]
 fn limits_that_cannot_work_are_refused() {
-    assert_eq!(BatchLimits::new(0, 100, 10), Err(BatchLimitsError::NoRecords));
+    assert_eq!(
+        BatchLimits::new(0, 100, 10),
+        Err(BatchLimitsError::NoRecords)
+    );
     assert_eq!(
         BatchLimits::new(1, 100, 1),
         Err(BatchLimitsError::RecordLimitTooSmall)
