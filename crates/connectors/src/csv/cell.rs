@@ -2,7 +2,9 @@
 
 use ingest_model::MappingTypeCsv;
 
-use crate::json_text::{excerpt, is_json_number, write_minified, write_string};
+use crate::json_text::{
+    MAX_NESTING, excerpt, is_json_number, nesting_depth, write_minified, write_string,
+};
 
 /// Appends the JSON value of `cell` (valid UTF-8) typed as `kind`, or says why it cannot be.
 pub(crate) fn write_cell(
@@ -33,7 +35,12 @@ pub(crate) fn write_cell(
             let text = std::str::from_utf8(trimmed).map_err(|_| failed(""))?;
             let value: f64 = text.parse().map_err(|_| failed(""))?;
             if !value.is_finite() {
-                return Err(failed(" (JSON has no NaN or infinity)"));
+                let why = if text.to_ascii_lowercase().trim_start_matches(['+', '-']).starts_with(['i', 'n']) {
+                    " (JSON has no NaN or infinity)"
+                } else {
+                    " (out of the range of a 64-bit float)"
+                };
+                return Err(failed(why));
             }
             if is_json_number(trimmed) {
                 out.extend_from_slice(trimmed);
@@ -56,6 +63,13 @@ pub(crate) fn write_cell(
                 return Err(format!(
                     "failed to parse `{column}` as json: {} ({error})",
                     excerpt(cell)
+                ));
+            }
+            // The cell sits inside the record object, one level down.
+            if nesting_depth(trimmed) >= MAX_NESTING {
+                return Err(format!(
+                    "`{column}` nests arrays and objects deeper than the {MAX_NESTING} levels a \
+                     record may have"
                 ));
             }
             write_minified(out, trimmed);

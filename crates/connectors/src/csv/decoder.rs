@@ -183,11 +183,13 @@ impl CsvDecoder {
             Some(i) => {
                 let text = field(i);
                 if text.is_empty() {
-                    if plan.unique_id.is_some() {
-                        let name = &plan.columns[i].name;
-                        return self.reject(None, format!("`{name}` (uniqueIDColumn) is empty"));
-                    }
-                    None
+                    let name = &plan.columns[i].name;
+                    let reason = if plan.unique_id.is_some() {
+                        format!("`{name}` (uniqueIDColumn) is empty")
+                    } else {
+                        "`objectID` is empty (Algolia refuses an empty objectID)".to_owned()
+                    };
+                    return self.reject(None, reason);
                 } else {
                     // Validated as UTF-8 with the whole row above.
                     Some(Arc::from(String::from_utf8_lossy(text)))

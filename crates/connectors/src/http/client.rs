@@ -162,7 +162,13 @@ impl SourceHttpClient {
                 Ok(response) => (Attempt::Status(response.status().as_u16()), Ok(response)),
                 Err(error) => {
                     if let Some(refusal) = policy_refusal(&error) {
-                        return Err(SourceError::new(format!("{shown}: {refusal}")));
+                        let redirect = match error.url() {
+                            Some(target) if error.is_redirect() && target != url => {
+                                format!(" redirected to {}", display_url(target))
+                            }
+                            _ => String::new(),
+                        };
+                        return Err(SourceError::new(format!("{shown}{redirect}: {refusal}")));
                     }
                     let attempt = if error.is_timeout() {
                         Attempt::Timeout
@@ -178,10 +184,10 @@ impl SourceHttpClient {
                 }
             };
             let verdict = classify(attempt);
-            if verdict == Verdict::Success {
-                if let Ok(response) = outcome {
-                    return Ok(response);
-                }
+            if verdict == Verdict::Success
+                && let Ok(response) = outcome
+            {
+                return Ok(response);
             }
             let retry_after = match &outcome {
                 Ok(response) => response

@@ -43,10 +43,10 @@ impl OAuthTokens {
     /// A valid token, fetched when none is cached or the cached one is about to expire.
     pub(crate) async fn token(&self, http: &SourceHttpClient) -> Result<Secret<String>, SourceError> {
         let mut cached = self.cached.lock().await;
-        if let Some((token, expires)) = cached.as_ref() {
-            if Instant::now() + EARLY_RENEWAL < *expires {
-                return Ok(token.clone());
-            }
+        if let Some((token, expires)) = cached.as_ref()
+            && Instant::now() + EARLY_RENEWAL < *expires
+        {
+            return Ok(token.clone());
         }
         let shown = display_url(&self.token_url);
         let form = format!(
