@@ -19,7 +19,7 @@ def main() -> None:
             "true" if i % 2 == 0 else "false",
             str(i % 500),
             f'["coffee","kitchen",{{"rank":{i % 7}}}]',
-            f'Brews "real" espresso, steams milk; 1.5 l tank — ☕ model {i}. Ships in 2–3 days.',
+            f'Brews "real" espresso, steams milk; 1.5 l tank — ☕ model {i}. Ships in 2–3 days, free returns within 30 days, 2-year warranty included. Colour: matte black or brushed steel.',
         ])
 
 

@@ -41,7 +41,7 @@ fn product_rows() -> Vec<Vec<String>> {
                 (i % 500).to_string(),
                 format!("[\"coffee\",\"kitchen\",{{\"rank\":{}}}]", i % 7),
                 format!(
-                    "Brews \"real\" espresso, steams milk; 1.5 l tank — ☕ model {i}. Ships in 2–3 days, free returns within 30 days."
+                    "Brews \"real\" espresso, steams milk; 1.5 l tank — ☕ model {i}. Ships in 2–3 days, free returns within 30 days, 2-year warranty included. Colour: matte black or brushed steel."
                 ),
             ]
         })
