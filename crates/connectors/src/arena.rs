@@ -19,6 +19,26 @@ impl RecordArena {
         self.buffer.extend_from_slice(json);
         self.buffer.split().freeze()
     }
+
+    /// An empty buffer with room for at least `estimate` bytes, to write one record into;
+    /// then [`RecordArena::take`] or [`RecordArena::discard`].
+    pub(crate) fn writer(&mut self, estimate: usize) -> &mut BytesMut {
+        self.buffer.clear();
+        if self.buffer.capacity() < estimate {
+            self.buffer = BytesMut::with_capacity(ARENA_CHUNK.max(estimate));
+        }
+        &mut self.buffer
+    }
+
+    /// The record written since [`RecordArena::writer`].
+    pub(crate) fn take(&mut self) -> Bytes {
+        self.buffer.split().freeze()
+    }
+
+    /// Forgets the record written since [`RecordArena::writer`].
+    pub(crate) fn discard(&mut self) {
+        self.buffer.clear();
+    }
 }
 
 #[cfg(test)]
@@ -35,5 +55,19 @@ mod tests {
         assert_eq!(&a[..], b"{\"a\":1}");
         assert_eq!(b.len(), ARENA_CHUNK + 10);
         assert_eq!(&c[..], b"{}");
+    }
+
+    #[test]
+    fn records_written_in_place_are_split_off() {
+        use bytes::BufMut;
+        let mut arena = RecordArena::default();
+        arena.writer(10).put_slice(b"{\"a\":1}");
+        let a = arena.take();
+        arena.writer(10).put_slice(b"{\"rejected\"");
+        arena.discard();
+        arena.writer(ARENA_CHUNK * 2).put_slice(b"{}");
+        let b = arena.take();
+        assert_eq!(&a[..], b"{\"a\":1}");
+        assert_eq!(&b[..], b"{}");
     }
 }

@@ -25,6 +25,47 @@ static NEEDS_ESCAPE: [bool; 256] = {
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
+/// A growable byte buffer that JSON text is written into: a `Vec<u8>`, or the `BytesMut` that a
+/// record is then split off without a copy.
+pub(crate) trait JsonOut {
+    /// Appends bytes.
+    fn extend_from_slice(&mut self, bytes: &[u8]);
+    /// Appends one byte.
+    fn push(&mut self, byte: u8);
+    /// Makes room for `additional` more bytes.
+    fn reserve(&mut self, additional: usize);
+}
+
+impl JsonOut for Vec<u8> {
+    #[inline]
+    fn extend_from_slice(&mut self, bytes: &[u8]) {
+        Vec::extend_from_slice(self, bytes);
+    }
+    #[inline]
+    fn push(&mut self, byte: u8) {
+        Vec::push(self, byte);
+    }
+    #[inline]
+    fn reserve(&mut self, additional: usize) {
+        Vec::reserve(self, additional);
+    }
+}
+
+impl JsonOut for bytes::BytesMut {
+    #[inline]
+    fn extend_from_slice(&mut self, bytes: &[u8]) {
+        bytes::BytesMut::extend_from_slice(self, bytes);
+    }
+    #[inline]
+    fn push(&mut self, byte: u8) {
+        bytes::BufMut::put_u8(self, byte);
+    }
+    #[inline]
+    fn reserve(&mut self, additional: usize) {
+        bytes::BytesMut::reserve(self, additional);
+    }
+}
+
 const LO: u64 = 0x0101_0101_0101_0101;
 const HI: u64 = 0x8080_8080_8080_8080;
 
@@ -42,7 +83,7 @@ fn word_needs_escape(word: u64) -> bool {
 
 /// Appends `text` as a JSON string (with its quotes). `text` must be valid UTF-8 (it is taken
 /// as bytes so that callers that validated a whole row once need not re-check each field).
-pub(crate) fn write_string(out: &mut Vec<u8>, text: &[u8]) {
+pub(crate) fn write_string<O: JsonOut>(out: &mut O, text: &[u8]) {
     out.reserve(text.len() + 2);
     out.push(b'"');
     let mut start = 0;
@@ -70,7 +111,7 @@ pub(crate) fn write_string(out: &mut Vec<u8>, text: &[u8]) {
     out.push(b'"');
 }
 
-fn write_escape(out: &mut Vec<u8>, byte: u8) {
+fn write_escape<O: JsonOut>(out: &mut O, byte: u8) {
     match byte {
         b'"' => out.extend_from_slice(b"\\\""),
         b'\\' => out.extend_from_slice(b"\\\\"),
@@ -130,7 +171,7 @@ pub(crate) fn is_json_number(text: &[u8]) -> bool {
 
 /// Appends `json` without the whitespace outside its strings. `json` is expected to be valid;
 /// invalid input is copied in the same way and left for validation to refuse.
-pub(crate) fn write_minified(out: &mut Vec<u8>, json: &[u8]) {
+pub(crate) fn write_minified<O: JsonOut>(out: &mut O, json: &[u8]) {
     let mut in_string = false;
     let mut escaped = false;
     for &byte in json {

@@ -3,12 +3,12 @@
 use ingest_model::MappingTypeCsv;
 
 use crate::json_text::{
-    MAX_NESTING, excerpt, is_json_number, nesting_depth, write_minified, write_string,
+    JsonOut, MAX_NESTING, excerpt, is_json_number, nesting_depth, write_minified, write_string,
 };
 
 /// Appends the JSON value of `cell` (valid UTF-8) typed as `kind`, or says why it cannot be.
-pub(crate) fn write_cell(
-    out: &mut Vec<u8>,
+pub(crate) fn write_cell<O: JsonOut>(
+    out: &mut O,
     kind: MappingTypeCsv,
     column: &str,
     cell: &[u8],
@@ -35,7 +35,11 @@ pub(crate) fn write_cell(
             let text = std::str::from_utf8(trimmed).map_err(|_| failed(""))?;
             let value: f64 = text.parse().map_err(|_| failed(""))?;
             if !value.is_finite() {
-                let why = if text.to_ascii_lowercase().trim_start_matches(['+', '-']).starts_with(['i', 'n']) {
+                let why = if text
+                    .to_ascii_lowercase()
+                    .trim_start_matches(['+', '-'])
+                    .starts_with(['i', 'n'])
+                {
                     " (JSON has no NaN or infinity)"
                 } else {
                     " (out of the range of a 64-bit float)"
@@ -126,7 +130,11 @@ mod tests {
             (Json, "", "null"),
         ];
         for (kind, input, expected) in ok {
-            assert_eq!(cell(kind, input).as_deref(), Ok(expected), "{kind:?} {input:?}");
+            assert_eq!(
+                cell(kind, input).as_deref(),
+                Ok(expected),
+                "{kind:?} {input:?}"
+            );
         }
         let bad = [
             (Integer, "1.5"),

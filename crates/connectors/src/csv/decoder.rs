@@ -43,6 +43,8 @@ struct Plan {
     unique_id: Option<usize>,
     /// Without `uniqueIDColumn`, a column named `objectID` gives records their ID.
     object_id_column: Option<usize>,
+    /// The bytes of every key written, for sizing a record's buffer.
+    key_bytes: usize,
 }
 
 /// Decodes CSV bytes into records; see `connectors.md` for the rules.
@@ -59,7 +61,6 @@ pub struct CsvDecoder {
     oversize: bool,
     plan: Option<Plan>,
     row: u64,
-    json: Vec<u8>,
     arena: RecordArena,
     failed: bool,
 }
@@ -79,7 +80,6 @@ impl CsvDecoder {
             oversize: false,
             plan: None,
             row: 0,
-            json: Vec::with_capacity(4096),
             arena: RecordArena::default(),
             failed: false,
         }
@@ -174,7 +174,9 @@ impl CsvDecoder {
             return self.reject(None, reason);
         }
         if simdutf8::basic::from_utf8(fields).is_err() {
-            let at = std::str::from_utf8(fields).err().map_or(0, |error| error.valid_up_to());
+            let at = std::str::from_utf8(fields)
+                .err()
+                .map_or(0, |error| error.valid_up_to());
             let column = ends.iter().position(|&end| at < end).unwrap_or(0);
             let name = &plan.columns[column].name;
             return self.reject(None, format!("invalid UTF-8 in column `{name}`"));
@@ -197,9 +199,9 @@ impl CsvDecoder {
             }
             None => None,
         };
-        let json = &mut self.json;
-        json.clear();
-        json.push(b'{');
+        let max_record_bytes = self.options.max_record_bytes;
+        let json = self.arena.writer(self.fields_len * 2 + plan.key_bytes + 16);
+        json.extend_from_slice(b"{");
         if let Some(i) = plan.unique_id {
             json.extend_from_slice(b"\"objectID\":");
             write_string(json, field(i));
@@ -210,19 +212,20 @@ impl CsvDecoder {
             }
             json.extend_from_slice(&column.key);
             if let Err(reason) = write_cell(json, column.kind, &column.name, field(i)) {
+                self.arena.discard();
                 return self.reject(object_id, reason);
             }
         }
-        json.push(b'}');
-        if json.len() > self.options.max_record_bytes {
+        json.extend_from_slice(b"}");
+        let size = json.len();
+        if size > max_record_bytes {
+            self.arena.discard();
             let reason = format!(
-                "record is too big: {} bytes of minified JSON, the limit is {}",
-                json.len(),
-                self.options.max_record_bytes
+                "record is too big: {size} bytes of minified JSON, the limit is {max_record_bytes}"
             );
             return self.reject(object_id, reason);
         }
-        let bytes = self.arena.freeze(json);
+        let bytes = self.arena.take();
         Some(Ok(Record::new(object_id, bytes)))
     }
 
@@ -291,10 +294,13 @@ impl CsvDecoder {
                 }
             })
             .collect();
+        let columns: Vec<Column> = columns;
+        let key_bytes = columns.iter().map(|column| column.key.len()).sum();
         Ok(Plan {
             columns,
             unique_id,
             object_id_column,
+            key_bytes,
         })
     }
 }
