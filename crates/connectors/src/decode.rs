@@ -70,7 +70,10 @@ mod tests {
     fn strips_a_bom_however_it_is_split() {
         assert_eq!(run(&[b"\xEF\xBB\xBFa,b"]), b"a,b");
         assert_eq!(run(&[b"\xEF", b"\xBB", b"\xBFa"]), b"a");
-        assert_eq!(run(&[b"\xEF\xBB", b"\xBFa,b", b"\xEF\xBB\xBF"]), b"a,b\xEF\xBB\xBF");
+        assert_eq!(
+            run(&[b"\xEF\xBB", b"\xBFa,b", b"\xEF\xBB\xBF"]),
+            b"a,b\xEF\xBB\xBF"
+        );
         assert_eq!(run(&[b"ab", b"c"]), b"abc");
         assert_eq!(run(&[b"\xEF", b"x"]), b"\xEFx");
         assert_eq!(run(&[b"\xEF"]), b"\xEF");

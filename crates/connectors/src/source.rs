@@ -14,7 +14,9 @@ use url::Url;
 
 use crate::csv::{CsvDecoder, CsvOptions};
 use crate::decode::RecordDecoder;
-use crate::http::{ChunkStream, HttpAuth, OAuthTokens, SourceHttpClient, display_url, file_chunks, gunzip};
+use crate::http::{
+    ChunkStream, HttpAuth, OAuthTokens, SourceHttpClient, display_url, file_chunks, gunzip,
+};
 use crate::json::{JsonDecoder, JsonOptions};
 
 /// What a source needs from its surroundings.
@@ -83,7 +85,12 @@ impl Location {
                 Url::parse(url)
                     .ok()
                     .and_then(|url| url.to_file_path().ok())
-                    .ok_or_else(|| ConfigError::new("input.url", format!("`{url}` is not a valid file URL (use file:///absolute/path)")))?
+                    .ok_or_else(|| {
+                        ConfigError::new(
+                            "input.url",
+                            format!("`{url}` is not a valid file URL (use file:///absolute/path)"),
+                        )
+                    })?
             };
             return Ok(Location::File(path));
         }
@@ -92,7 +99,10 @@ impl Location {
         if !matches!(parsed.scheme(), "http" | "https") {
             return Err(ConfigError::new(
                 "input.url",
-                format!("URL scheme `{}` is not supported (use http or https)", parsed.scheme()),
+                format!(
+                    "URL scheme `{}` is not supported (use http or https)",
+                    parsed.scheme()
+                ),
             ));
         }
         Ok(Location::Http(parsed))
@@ -126,7 +136,9 @@ pub fn build_source(
                 method: csv.method(),
                 auth: http_auth(auth, "csv")?,
                 http: context.http.clone(),
-                decoder: Arc::new(move || Box::new(CsvDecoder::new(options.clone())) as Box<dyn RecordDecoder>),
+                decoder: Arc::new(move || {
+                    Box::new(CsvDecoder::new(options.clone())) as Box<dyn RecordDecoder>
+                }),
             }))
         }
         SourceInput::Json(json) => {
@@ -139,7 +151,9 @@ pub fn build_source(
                 method: json.method(),
                 auth: http_auth(auth, "json")?,
                 http: context.http.clone(),
-                decoder: Arc::new(move || Box::new(JsonDecoder::new(options.clone())) as Box<dyn RecordDecoder>),
+                decoder: Arc::new(move || {
+                    Box::new(JsonDecoder::new(options.clone())) as Box<dyn RecordDecoder>
+                }),
             }))
         }
         other => Err(ConfigError::new(
@@ -166,7 +180,10 @@ fn http_auth(auth: Option<&AuthInput>, kind: &str) -> Result<Option<HttpAuth>, C
             client_secret,
         } => {
             let token_url = Url::parse(url).map_err(|error| {
-                ConfigError::new("authentication.input.url", format!("not a valid URL: {error}"))
+                ConfigError::new(
+                    "authentication.input.url",
+                    format!("not a valid URL: {error}"),
+                )
             })?;
             HttpAuth::OAuth(Arc::new(OAuthTokens::new(
                 token_url,

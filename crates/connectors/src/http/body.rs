@@ -28,7 +28,11 @@ pub async fn file_chunks(path: &Path) -> Result<ChunkStream, SourceError> {
         async move {
             let mut file = file?;
             let mut buffer = Vec::with_capacity(FILE_CHUNK);
-            match (&mut file).take(FILE_CHUNK as u64).read_to_end(&mut buffer).await {
+            match (&mut file)
+                .take(FILE_CHUNK as u64)
+                .read_to_end(&mut buffer)
+                .await
+            {
                 Ok(0) => None,
                 Ok(_) => Some((Ok(Bytes::from(buffer)), Some(file))),
                 Err(error) => Some((
@@ -78,7 +82,9 @@ impl Gunzip {
     }
 
     fn end(&mut self) -> Result<(), SourceError> {
-        self.decoder.try_finish().map_err(|error| self.invalid(error))?;
+        self.decoder
+            .try_finish()
+            .map_err(|error| self.invalid(error))?;
         self.take_output()
     }
 
@@ -146,7 +152,10 @@ mod tests {
     }
 
     fn pieces(data: Vec<u8>, size: usize) -> ChunkStream {
-        let chunks: Vec<_> = data.chunks(size).map(|c| Ok(Bytes::copy_from_slice(c))).collect();
+        let chunks: Vec<_> = data
+            .chunks(size)
+            .map(|c| Ok(Bytes::copy_from_slice(c)))
+            .collect();
         stream::iter(chunks).boxed()
     }
 
@@ -173,8 +182,18 @@ mod tests {
 
     #[tokio::test]
     async fn refuses_corrupt_and_truncated_gzip() {
-        let result = collect(gunzip(pieces(b"not gzip at all".to_vec(), 4), u64::MAX, "b".into())).await;
-        assert!(result.unwrap_err().message().starts_with("b is not valid gzip"));
+        let result = collect(gunzip(
+            pieces(b"not gzip at all".to_vec(), 4),
+            u64::MAX,
+            "b".into(),
+        ))
+        .await;
+        assert!(
+            result
+                .unwrap_err()
+                .message()
+                .starts_with("b is not valid gzip")
+        );
         let compressed = gzip(&vec![b'a'; 100_000]);
         let truncated = compressed[..compressed.len() / 2].to_vec();
         let result = collect(gunzip(pieces(truncated, 100), u64::MAX, "b".into())).await;

@@ -79,7 +79,9 @@ impl SourceHttpClient {
             .user_agent(concat!("ingestion/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(settings.connect_timeout)
             .read_timeout(settings.read_timeout)
-            .dns_resolver(Arc::new(super::resolver::PolicyResolver::new(policy.clone())))
+            .dns_resolver(Arc::new(super::resolver::PolicyResolver::new(
+                policy.clone(),
+            )))
             .redirect(reqwest::redirect::Policy::custom(move |attempt| {
                 if attempt.previous().len() >= MAX_REDIRECTS {
                     let error = format!("more than {MAX_REDIRECTS} redirects");
@@ -234,7 +236,11 @@ impl SourceHttpClient {
         let response = self
             .send(method, url, auth, &|request| {
                 let request = request.header(ACCEPT_ENCODING, "gzip");
-                if post { request.body(Vec::new()) } else { request }
+                if post {
+                    request.body(Vec::new())
+                } else {
+                    request
+                }
             })
             .await?;
         let encoded = response

@@ -41,7 +41,10 @@ impl OAuthTokens {
     }
 
     /// A valid token, fetched when none is cached or the cached one is about to expire.
-    pub(crate) async fn token(&self, http: &SourceHttpClient) -> Result<Secret<String>, SourceError> {
+    pub(crate) async fn token(
+        &self,
+        http: &SourceHttpClient,
+    ) -> Result<Secret<String>, SourceError> {
         let mut cached = self.cached.lock().await;
         if let Some((token, expires)) = cached.as_ref()
             && Instant::now() + EARLY_RENEWAL < *expires
@@ -64,7 +67,9 @@ impl OAuthTokens {
                     .body(form.clone())
             })
             .await
-            .map_err(|error| SourceError::new(format!("oauth token request: {}", error.message())))?;
+            .map_err(|error| {
+                SourceError::new(format!("oauth token request: {}", error.message()))
+            })?;
         let body = response.bytes().await.map_err(|error| {
             SourceError::new(format!(
                 "oauth token request to {shown}: reading the response failed: {}",

@@ -25,9 +25,8 @@ impl Resolve for PolicyResolver {
         let policy = self.policy.clone();
         let host = name.as_str().to_owned();
         Box::pin(async move {
-            let resolved: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
-                .await?
-                .collect();
+            let resolved: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             let vouched = policy.names_host(host.trim_end_matches('.'));
             let mut refusal = None;
             let mut allowed = Vec::new();

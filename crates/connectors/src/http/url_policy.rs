@@ -205,8 +205,14 @@ impl UrlPolicy {
                 let contains = net.contains(&ip) || net.contains(&canonical);
                 contains && (kind != AddressKind::LinkLocal || is_link_local_net(net))
             }
-            Allow::HostPort { host, port: allowed } => {
-                port == Some(*allowed) && host.parse::<IpAddr>().is_ok_and(|h| h == ip || h == canonical)
+            Allow::HostPort {
+                host,
+                port: allowed,
+            } => {
+                port == Some(*allowed)
+                    && host
+                        .parse::<IpAddr>()
+                        .is_ok_and(|h| h == ip || h == canonical)
             }
         });
         if kind == AddressKind::Public || listed {

@@ -2,117 +2,180 @@
 
 use std::sync::Arc;
 
-use crate::json_text::{excerpt, write_string};
+use bytes::{BufMut, BytesMut};
 
-/// Checks a minified element and writes its record JSON into `out`; returns its `objectID`.
+use super::validate::{Member, Validator, valid_element};
+use crate::json_text::{MAX_NESTING, excerpt, write_string};
+
+/// Checks a minified element: valid UTF-8 and JSON, nested [`MAX_NESTING`] levels at most, an
+/// object. `validator` then holds its members.
 ///
-/// `members` holds the offsets of the top-level keys' opening quotes.
-pub(crate) fn build_record(
-    element: &[u8],
-    members: &[usize],
-    is_object: bool,
-    unique_id_column: Option<&str>,
-    out: &mut Vec<u8>,
-) -> Result<Option<Arc<str>>, String> {
-    if std::str::from_utf8(element).is_err() {
-        return Err("invalid UTF-8".to_owned());
-    }
-    if let Err(error) = serde_json::from_slice::<serde::de::IgnoredAny>(element) {
-        return Err(format!("invalid JSON: {error}"));
-    }
-    if !is_object {
-        return Err(format!("expected a JSON object, found {}", excerpt(element)));
-    }
-    let spans = member_spans(element, members);
-    let existing = find_member(element, &spans, "objectID")?;
-    out.clear();
-    let Some(column) = unique_id_column else {
-        out.extend_from_slice(element);
-        let object_id = existing.and_then(|member| id_text(element, &member).ok().flatten());
-        return Ok(object_id);
+/// This is the slow path, for the elements the decoder's fast pass did not take (split across
+/// chunks, or refused by it): the reason for a refusal is worded by `serde_json`.
+pub(crate) fn check_element<'a>(
+    element: &'a [u8],
+    validator: &mut Validator,
+) -> Result<&'a str, String> {
+    let Some(text) = valid_element(validator, element) else {
+        return Err(invalid_reason(element));
     };
-    let member = find_member(element, &spans, column)?
-        .ok_or_else(|| format!("`{column}` (uniqueIDColumn) is missing"))?;
-    let object_id = id_text(element, &member)?
-        .ok_or_else(|| format!("`{column}` (uniqueIDColumn) must be a non-empty string or an integer"))?;
-    out.push(b'{');
-    out.extend_from_slice(b"\"objectID\":");
-    write_string(out, object_id.as_bytes());
-    for span in &spans {
-        if existing.as_ref().is_some_and(|member| member.start == span.start) {
-            continue;
-        }
-        out.push(b',');
-        out.extend_from_slice(&element[span.start..span.end]);
+    if !text.starts_with('{') {
+        return Err(format!(
+            "expected a JSON object, found {}",
+            excerpt(element)
+        ));
     }
-    out.push(b'}');
-    Ok(Some(object_id))
+    Ok(text)
 }
 
-/// A top-level member: the bytes from its key's quote to the end of its value.
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct Member {
-    start: usize,
-    value: usize,
-    end: usize,
+/// Why an element the validator refused is invalid.
+fn invalid_reason(element: &[u8]) -> String {
+    if std::str::from_utf8(element).is_err() {
+        return "invalid UTF-8".to_owned();
+    }
+    match serde_json::from_slice::<serde::de::IgnoredAny>(element) {
+        Err(error) => format!("invalid JSON: {error}"),
+        // serde_json skips values without a depth limit; the decoder checks the depth before.
+        Ok(_) => format!("the record nests arrays and objects deeper than {MAX_NESTING} levels"),
+    }
 }
 
-fn member_spans(element: &[u8], members: &[usize]) -> Vec<Member> {
+/// The `objectID` of a valid, minified object kept as it is (without `uniqueIDColumn`): the text of
+/// its `objectID` attribute, when that is a non-empty string or an integer. `members` are its
+/// top-level members.
+pub(crate) fn existing_object_id(element: &str, members: &[Member]) -> Option<Arc<str>> {
+    let at = find_member(element, members, "objectID")?;
+    let (object_id, _) = id_text(element, members, at).ok().flatten()?;
+    Some(object_id)
+}
+
+/// Appends the record JSON of a valid, minified object to `out`: `objectID` first, taken from
+/// the attribute `column`, then the other members but an existing `objectID`. `members` are its
+/// top-level members. Returns the `objectID`.
+pub(crate) fn splice_object_id(
+    element: &str,
+    members: &[Member],
+    column: &str,
+    out: &mut BytesMut,
+) -> Result<Arc<str>, String> {
+    let (existing, member) = find_members(element, members, column);
+    let member = member.ok_or_else(|| format!("`{column}` (uniqueIDColumn) is missing"))?;
+    let (object_id, id_json) = id_text(element, members, member)?.ok_or_else(|| {
+        format!("`{column}` (uniqueIDColumn) must be a non-empty string or an integer")
+    })?;
+    out.extend_from_slice(b"{\"objectID\":");
+    match id_json {
+        IdJson::Raw(json) => out.extend_from_slice(json.as_bytes()),
+        IdJson::Quoted(digits) => {
+            out.put_u8(b'"');
+            out.extend_from_slice(digits.as_bytes());
+            out.put_u8(b'"');
+        }
+        IdJson::Escaped => {
+            let mut json = Vec::with_capacity(object_id.len() + 8);
+            write_string(&mut json, object_id.as_bytes());
+            out.extend_from_slice(&json);
+        }
+    }
+    // The members but the existing `objectID`: those before it, then those after it, each run
+    // copied at once (members are separated by one `,` in a minified object).
+    let element = element.as_bytes();
     let close = element.len() - 1;
+    let after = match existing {
+        Some(at) => {
+            if at > 0 {
+                out.put_u8(b',');
+                out.extend_from_slice(&element[members[0].start..members[at].start - 1]);
+            }
+            at + 1
+        }
+        None => 0,
+    };
+    if let Some(first) = members.get(after) {
+        out.put_u8(b',');
+        out.extend_from_slice(&element[first.start..close]);
+    }
+    out.put_u8(b'}');
+    Ok(object_id)
+}
+
+/// Whether the key of `member` is `name`.
+#[inline(always)]
+fn key_is(element: &str, member: &Member, name: &str) -> bool {
+    if member.escaped_key {
+        return escaped_key_is(element, member, name);
+    }
+    // The key without its quotes; its length is compared first, which settles most cases.
+    let (start, end) = (member.start + 1, member.value - 2);
+    end - start == name.len() && element.as_bytes().get(start..end) == Some(name.as_bytes())
+}
+
+#[cold]
+fn escaped_key_is(element: &str, member: &Member, name: &str) -> bool {
+    let key = &element.as_bytes()[member.start..member.value - 1];
+    serde_json::from_slice::<String>(key).is_ok_and(|key| key == name)
+}
+
+/// The index of the first member named `name`.
+fn find_member(element: &str, members: &[Member], name: &str) -> Option<usize> {
     members
         .iter()
-        .enumerate()
-        .map(|(i, &start)| {
-            let end = members.get(i + 1).map_or(close, |&next| next - 1);
-            let value = key_end(element, start) + 1;
-            Member { start, value, end }
-        })
-        .collect()
+        .position(|member| key_is(element, member, name))
 }
 
-/// The offset of the `:` after the key starting at `start` (the element is valid JSON).
-fn key_end(element: &[u8], start: usize) -> usize {
-    let mut i = start + 1;
-    while i < element.len() {
-        match element[i] {
-            b'\\' => i += 2,
-            b'"' => return i + 1,
-            _ => i += 1,
+/// The indexes of the first member named `objectID` and the first named `column`, in one pass.
+fn find_members(element: &str, members: &[Member], column: &str) -> (Option<usize>, Option<usize>) {
+    let (mut existing, mut found) = (None, None);
+    for (at, member) in members.iter().enumerate() {
+        if existing.is_none() && key_is(element, member, "objectID") {
+            existing = Some(at);
+        }
+        if found.is_none() && key_is(element, member, column) {
+            found = Some(at);
+        }
+        if existing.is_some() && found.is_some() {
+            break;
         }
     }
-    element.len()
+    (existing, found)
 }
 
-fn find_member(element: &[u8], spans: &[Member], name: &str) -> Result<Option<Member>, String> {
-    for member in spans {
-        let key = &element[member.start..member.value - 1];
-        let matches = if key.contains(&b'\\') {
-            serde_json::from_slice::<String>(key).is_ok_and(|key| key == name)
-        } else {
-            &key[1..key.len() - 1] == name.as_bytes()
-        };
-        if matches {
-            return Ok(Some(member.clone()));
-        }
-    }
-    Ok(None)
+/// How to write an ID as a JSON string.
+enum IdJson<'a> {
+    /// The value as it is in the element: a string without escapes.
+    Raw(&'a str),
+    /// Digits to put between quotes.
+    Quoted(&'a str),
+    /// A string whose escapes were decoded: escape it again.
+    Escaped,
 }
 
-/// The text of an ID value: a string as is, an integer rendered as text; `None` for anything else
-/// or an empty string.
-fn id_text(element: &[u8], member: &Member) -> Result<Option<Arc<str>>, String> {
-    let value = &element[member.value..member.end];
-    match value.first() {
+/// The text of the value of `members[at]` as an ID: a string as is, an integer rendered as text;
+/// `None` for anything else or an empty string.
+fn id_text<'a>(
+    element: &'a str,
+    members: &[Member],
+    at: usize,
+) -> Result<Option<(Arc<str>, IdJson<'a>)>, String> {
+    let end = members
+        .get(at + 1)
+        .map_or(element.len() - 1, |next| next.start - 1);
+    let value = element.get(members[at].value..end).unwrap_or_default();
+    match value.as_bytes().first() {
         Some(b'"') => {
-            let text = if value.contains(&b'\\') {
-                serde_json::from_slice::<String>(value).map_err(|error| error.to_string())?
+            let text = &value[1..value.len() - 1];
+            if text.is_empty() {
+                Ok(None)
+            } else if members[at].escaped_value {
+                let text =
+                    serde_json::from_str::<String>(value).map_err(|error| error.to_string())?;
+                Ok((!text.is_empty()).then(|| (Arc::from(text), IdJson::Escaped)))
             } else {
-                String::from_utf8_lossy(&value[1..value.len() - 1]).into_owned()
-            };
-            Ok((!text.is_empty()).then(|| Arc::from(text)))
+                Ok(Some((Arc::from(text), IdJson::Raw(value))))
+            }
         }
-        Some(b'-' | b'0'..=b'9') if !value.iter().any(|b| matches!(b, b'.' | b'e' | b'E')) => {
-            Ok(Some(Arc::from(String::from_utf8_lossy(value))))
+        Some(b'-' | b'0'..=b'9') if !value.bytes().any(|b| matches!(b, b'.' | b'e' | b'E')) => {
+            Ok(Some((Arc::from(value), IdJson::Quoted(value))))
         }
         _ => Ok(None),
     }
@@ -128,26 +191,39 @@ mod tests {
             10_000,
         );
         scanner.scan(element.as_bytes());
-        let mut out = Vec::new();
-        let id = build_record(
-            &scanner.buf,
-            &scanner.members,
-            scanner.is_object,
-            column,
-            &mut out,
-        )?;
-        Ok((String::from_utf8(out).unwrap(), id.map(|id| id.to_string())))
+        let mut validator = Validator::default();
+        let element = check_element(&scanner.buf, &mut validator)?;
+        let Some(column) = column else {
+            let id = existing_object_id(element, &validator.members);
+            return Ok((element.to_owned(), id.map(|id| id.to_string())));
+        };
+        let mut out = BytesMut::new();
+        let id = splice_object_id(element, &validator.members, column, &mut out)?;
+        Ok((
+            String::from_utf8(out.to_vec()).unwrap(),
+            Some(id.to_string()),
+        ))
     }
 
     #[test]
     fn splices_object_id_from_the_unique_column() {
         assert_eq!(
             build(r#"{"sku": "A-1", "price": 1.50}"#, Some("sku")).unwrap(),
-            (r#"{"objectID":"A-1","sku":"A-1","price":1.50}"#.into(), Some("A-1".into()))
+            (
+                r#"{"objectID":"A-1","sku":"A-1","price":1.50}"#.into(),
+                Some("A-1".into())
+            )
         );
         assert_eq!(
-            build(r#"{"id": 42, "objectID": "old", "x": {"id": 1}}"#, Some("id")).unwrap(),
-            (r#"{"objectID":"42","id":42,"x":{"id":1}}"#.into(), Some("42".into()))
+            build(
+                r#"{"id": 42, "objectID": "old", "x": {"id": 1}}"#,
+                Some("id")
+            )
+            .unwrap(),
+            (
+                r#"{"objectID":"42","id":42,"x":{"id":1}}"#.into(),
+                Some("42".into())
+            )
         );
         assert_eq!(
             build(r#"{"a\"b": "q\"t"}"#, Some("a\"b")).unwrap().1,
@@ -156,6 +232,44 @@ mod tests {
         assert_eq!(
             build(r#"{"objectID": 7}"#, Some("objectID")).unwrap().0,
             r#"{"objectID":"7"}"#
+        );
+        assert_eq!(
+            build(
+                r#"{"a":1,"objectID":"x","sku":"\u0041\n","objectID":"y"}"#,
+                Some("sku")
+            )
+            .unwrap(),
+            (
+                r#"{"objectID":"A\n","a":1,"sku":"\u0041\n","objectID":"y"}"#.into(),
+                Some("A\n".into())
+            )
+        );
+        assert_eq!(
+            build(r#"{"a":1,"b":2,"sku":-3,"objectID":"x"}"#, Some("sku"))
+                .unwrap()
+                .0,
+            r#"{"objectID":"-3","a":1,"b":2,"sku":-3}"#
+        );
+        assert_eq!(
+            build(r#"{"sku":"caf\u00e9 é"}"#, Some("sku")).unwrap().0,
+            r#"{"objectID":"café é","sku":"caf\u00e9 é"}"#
+        );
+        assert_eq!(
+            build(r#"{"sku":"a\"b","x":"\u0041"}"#, Some("sku")).unwrap(),
+            (
+                r#"{"objectID":"a\"b","sku":"a\"b","x":"\u0041"}"#.into(),
+                Some("a\"b".into())
+            )
+        );
+        assert_eq!(
+            build(r#"{"x":"\u0041","sku":"plain"}"#, Some("sku"))
+                .unwrap()
+                .0,
+            r#"{"objectID":"plain","x":"\u0041","sku":"plain"}"#
+        );
+        assert_eq!(
+            build(r#"{"s\u006bu":"k"}"#, Some("sku")).unwrap().0,
+            r#"{"objectID":"k","s\u006bu":"k"}"#
         );
     }
 
@@ -172,14 +286,34 @@ mod tests {
     fn refuses_bad_ids_and_non_objects() {
         for (element, reason) in [
             (r#"{"a":1}"#, "`sku` (uniqueIDColumn) is missing"),
-            (r#"{"sku":null}"#, "`sku` (uniqueIDColumn) must be a non-empty string or an integer"),
-            (r#"{"sku":""}"#, "`sku` (uniqueIDColumn) must be a non-empty string or an integer"),
-            (r#"{"sku":[1]}"#, "`sku` (uniqueIDColumn) must be a non-empty string or an integer"),
-            (r#"{"sku":1.5}"#, "`sku` (uniqueIDColumn) must be a non-empty string or an integer"),
+            (
+                r#"{"sku":null}"#,
+                "`sku` (uniqueIDColumn) must be a non-empty string or an integer",
+            ),
+            (
+                r#"{"sku":""}"#,
+                "`sku` (uniqueIDColumn) must be a non-empty string or an integer",
+            ),
+            (
+                r#"{"sku":[1]}"#,
+                "`sku` (uniqueIDColumn) must be a non-empty string or an integer",
+            ),
+            (
+                r#"{"sku":1.5}"#,
+                "`sku` (uniqueIDColumn) must be a non-empty string or an integer",
+            ),
             ("[1,2]", "expected a JSON object, found \"[1,2]\""),
         ] {
-            assert_eq!(build(element, Some("sku")).unwrap_err(), reason, "{element}");
+            assert_eq!(
+                build(element, Some("sku")).unwrap_err(),
+                reason,
+                "{element}"
+            );
         }
-        assert!(build(r#"{"a":}"#, None).unwrap_err().starts_with("invalid JSON"));
+        assert!(
+            build(r#"{"a":}"#, None)
+                .unwrap_err()
+                .starts_with("invalid JSON")
+        );
     }
 }

@@ -1,5 +1,9 @@
-//! One JSON element, scanned byte by byte across chunks: minified into a buffer, with the
-//! offsets of its top-level members, until the element ends.
+//! One JSON element, scanned byte by byte across chunks: minified into a buffer until the element
+//! ends, by bracket and quote structure alone (validation comes after).
+//!
+//! This is the slow path of the decoder: it takes the elements that do not lie within one chunk
+//! and those the fast pass (`validate.rs`) refused, so that an invalid element still ends where
+//! its structure says and the following elements are read.
 
 use memchr::memchr2;
 
@@ -22,17 +26,14 @@ pub(crate) struct ElementScanner {
     pub(crate) buf: Vec<u8>,
     /// The minified length, even past `limit`.
     pub(crate) len: usize,
-    /// Offsets in `buf` of the opening quote of each top-level key.
-    pub(crate) members: Vec<usize>,
     depth: u32,
+    /// The deepest nesting reached (the element itself is level 1).
+    pub(crate) max_depth: u32,
     in_string: bool,
     escaped: bool,
     started: bool,
-    /// The element is an object (first byte `{`).
-    pub(crate) is_object: bool,
     /// A scalar other than a string: it ends at a delimiter.
     bare_scalar: bool,
-    expect_key: bool,
 }
 
 /// What [`ElementScanner::scan`] found.
@@ -55,14 +56,12 @@ impl ElementScanner {
             limit,
             buf: Vec::with_capacity(1024),
             len: 0,
-            members: Vec::new(),
             depth: 0,
+            max_depth: 0,
             in_string: false,
             escaped: false,
             started: false,
-            is_object: false,
             bare_scalar: false,
-            expect_key: false,
         }
     }
 
@@ -70,14 +69,12 @@ impl ElementScanner {
     pub(crate) fn reset(&mut self) {
         self.buf.clear();
         self.len = 0;
-        self.members.clear();
         self.depth = 0;
+        self.max_depth = 0;
         self.in_string = false;
         self.escaped = false;
         self.started = false;
-        self.is_object = false;
         self.bare_scalar = false;
-        self.expect_key = false;
     }
 
     /// Whether any non-whitespace byte was seen.
@@ -146,41 +143,29 @@ impl ElementScanner {
             }
             if !self.started {
                 self.started = true;
-                self.is_object = byte == b'{';
                 self.bare_scalar = !matches!(byte, b'{' | b'[' | b'"');
             }
             match byte {
-                b'"' => {
-                    if self.depth == 1 && self.expect_key && self.is_object {
-                        self.members.push(self.len);
-                        self.expect_key = false;
-                    }
-                    self.in_string = true;
-                }
+                b'"' => self.in_string = true,
                 b'{' | b'[' => {
                     self.depth += 1;
-                    if self.depth == 1 {
-                        self.expect_key = true;
-                    }
+                    self.max_depth = self.max_depth.max(self.depth);
                 }
                 b'}' | b']' => {
-                    if self.depth == 0 {
+                    if self.depth > 0 {
+                        self.depth -= 1;
+                        if self.depth == 0 && self.framing == Framing::ArrayElement {
+                            self.keep(&[byte]);
+                            return Scan::Ended(i + 1);
+                        }
+                    } else if self.framing == Framing::ArrayElement {
                         // A delimiter of the enclosing array, after a bare scalar.
                         return Scan::Ended(i);
                     }
-                    self.depth -= 1;
-                    if self.depth == 0 && self.framing == Framing::ArrayElement {
-                        self.keep(&[byte]);
-                        return Scan::Ended(i + 1);
-                    }
+                    // A stray closing bracket on a line is kept: validation refuses the line.
                 }
-                b',' => {
-                    if self.depth == 0 && self.framing == Framing::ArrayElement {
-                        return Scan::Ended(i);
-                    }
-                    if self.depth == 1 {
-                        self.expect_key = true;
-                    }
+                b',' if self.depth == 0 && self.framing == Framing::ArrayElement => {
+                    return Scan::Ended(i);
                 }
                 _ => {}
             }
@@ -195,7 +180,7 @@ impl ElementScanner {
 mod tests {
     use super::*;
 
-    fn scan_all(framing: Framing, chunks: &[&str]) -> (String, Vec<usize>, Option<usize>) {
+    fn scan_all(framing: Framing, chunks: &[&str]) -> (String, Option<usize>) {
         let mut scanner = ElementScanner::new(framing, 1000);
         let mut ended = None;
         for chunk in chunks {
@@ -204,37 +189,31 @@ mod tests {
                 break;
             }
         }
-        (
-            String::from_utf8(scanner.buf.clone()).unwrap(),
-            scanner.members.clone(),
-            ended,
-        )
+        (String::from_utf8(scanner.buf.clone()).unwrap(), ended)
     }
 
     #[test]
     fn objects_end_at_their_closing_brace_across_chunks() {
-        let (json, members, ended) = scan_all(
+        let (json, ended) = scan_all(
             Framing::ArrayElement,
             &[" { \"a\" : [1, {\"b\":", "2}], \"c\\\"\" : \"}\" } , {"],
         );
         assert_eq!(json, r#"{"a":[1,{"b":2}],"c\"":"}"}"#);
-        assert_eq!(members, [1, 17]);
         assert_eq!(ended, Some(18));
     }
 
     #[test]
     fn scalars_end_at_delimiters() {
-        assert_eq!(scan_all(Framing::ArrayElement, &["12,"]).2, Some(2));
-        assert_eq!(scan_all(Framing::ArrayElement, &["true]"]).2, Some(4));
-        assert_eq!(scan_all(Framing::ArrayElement, &["null "]).2, Some(4));
-        assert_eq!(scan_all(Framing::ArrayElement, &["\"s\","]).2, Some(3));
+        assert_eq!(scan_all(Framing::ArrayElement, &["12,"]).1, Some(2));
+        assert_eq!(scan_all(Framing::ArrayElement, &["true]"]).1, Some(4));
+        assert_eq!(scan_all(Framing::ArrayElement, &["null "]).1, Some(4));
+        assert_eq!(scan_all(Framing::ArrayElement, &["\"s\","]).1, Some(3));
     }
 
     #[test]
     fn lines_never_end_by_themselves() {
-        let (json, members, ended) = scan_all(Framing::Line, &["{\"a\": 1, \"b\" : 2} "]);
+        let (json, ended) = scan_all(Framing::Line, &["{\"a\": 1, \"b\" : 2} "]);
         assert_eq!(json, r#"{"a":1,"b":2}"#);
-        assert_eq!(members, [1, 7]);
         assert_eq!(ended, None);
     }
 

@@ -76,7 +76,11 @@ fn an_empty_policy_refuses_every_internal_form() {
 #[test]
 fn allowed_networks_open_their_range_only() {
     let policy = UrlPolicy::new(&["127.0.0.0/8", "::1"]).unwrap();
-    assert!(policy.check_url(&url("http://127.0.0.1:8000/a.csv")).is_ok());
+    assert!(
+        policy
+            .check_url(&url("http://127.0.0.1:8000/a.csv"))
+            .is_ok()
+    );
     assert!(policy.check_url(&url("http://[::1]:8000/")).is_ok());
     assert!(policy.check_url(&url("http://[::ffff:127.0.0.1]/")).is_ok());
     assert!(refused(&policy, "http://10.0.0.1/"));
@@ -101,7 +105,11 @@ fn host_port_entries_match_host_and_port() {
     assert!(policy.check_url(&url("https://files.internal/x")).is_ok());
     assert!(refused(&policy, "http://files.internal:22/"));
     assert!(policy.names_host("files.internal"));
-    assert!(policy.check_addr("127.0.0.1".parse().unwrap(), None).is_err());
+    assert!(
+        policy
+            .check_addr("127.0.0.1".parse().unwrap(), None)
+            .is_err()
+    );
 }
 
 #[test]
