@@ -2,9 +2,8 @@
 
 use ingest_model::MappingTypeCsv;
 
-use crate::json_text::{
-    JsonOut, MAX_NESTING, excerpt, is_json_number, nesting_depth, write_minified, write_string,
-};
+use crate::json::validate::Validator;
+use crate::json_text::{JsonOut, MAX_NESTING, excerpt, is_json_number, write_string};
 
 /// Appends the JSON value of `cell` (valid UTF-8) typed as `kind`, or says why it cannot be.
 pub(crate) fn write_cell<O: JsonOut>(
@@ -12,6 +11,7 @@ pub(crate) fn write_cell<O: JsonOut>(
     kind: MappingTypeCsv,
     column: &str,
     cell: &[u8],
+    validator: &mut Validator,
 ) -> Result<(), String> {
     let trimmed = cell.trim_ascii();
     let failed = |expected: &str| {
@@ -63,20 +63,14 @@ pub(crate) fn write_cell<O: JsonOut>(
             out.extend_from_slice(if value { b"true" } else { b"false" });
         }
         MappingTypeCsv::Json => {
-            if let Err(error) = serde_json::from_slice::<serde::de::IgnoredAny>(trimmed) {
-                return Err(format!(
-                    "failed to parse `{column}` as json: {} ({error})",
-                    excerpt(cell)
-                ));
-            }
             // The cell sits inside the record object, one level down.
-            if nesting_depth(trimmed) >= MAX_NESTING {
-                return Err(format!(
-                    "`{column}` nests arrays and objects deeper than the {MAX_NESTING} levels a \
-                     record may have"
-                ));
+            let valid = validator
+                .scan(trimmed, usize::MAX, false)
+                .filter(|&end| end == trimmed.len() && (validator.depth as u32) < MAX_NESTING);
+            match valid {
+                Some(end) => out.extend_from_slice(validator.minified(&trimmed[..end])),
+                None => return Err(json_cell_error(column, cell, trimmed)),
             }
-            write_minified(out, trimmed);
         }
     }
     Ok(())
@@ -92,13 +86,33 @@ fn kind_name(kind: MappingTypeCsv) -> &'static str {
     }
 }
 
+/// Why a `json` cell is refused, worded by serde_json when the grammar is at fault.
+fn json_cell_error(column: &str, cell: &[u8], trimmed: &[u8]) -> String {
+    match serde_json::from_slice::<serde::de::IgnoredAny>(trimmed) {
+        Err(error) => format!(
+            "failed to parse `{column}` as json: {} ({error})",
+            excerpt(cell)
+        ),
+        Ok(_) => format!(
+            "`{column}` nests arrays and objects deeper than the {MAX_NESTING} levels a record may have"
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn cell(kind: MappingTypeCsv, text: &str) -> Result<String, String> {
         let mut out = Vec::new();
-        write_cell(&mut out, kind, "c", text.as_bytes()).map(|()| String::from_utf8(out).unwrap())
+        write_cell(
+            &mut out,
+            kind,
+            "c",
+            text.as_bytes(),
+            &mut Validator::default(),
+        )
+        .map(|()| String::from_utf8(out).unwrap())
     }
 
     #[test]

@@ -10,6 +10,7 @@ use ingest_model::MappingTypeCsv;
 use super::cell::write_cell;
 use crate::arena::RecordArena;
 use crate::decode::{BomStripper, RecordDecoder};
+use crate::json::validate::Validator;
 use crate::json_text::write_string;
 
 /// How to read one CSV source.
@@ -62,6 +63,7 @@ pub struct CsvDecoder {
     plan: Option<Plan>,
     row: u64,
     arena: RecordArena,
+    validator: Validator,
     failed: bool,
 }
 
@@ -81,6 +83,7 @@ impl CsvDecoder {
             plan: None,
             row: 0,
             arena: RecordArena::default(),
+            validator: Validator::default(),
             failed: false,
         }
     }
@@ -200,6 +203,7 @@ impl CsvDecoder {
             None => None,
         };
         let max_record_bytes = self.options.max_record_bytes;
+        let validator = &mut self.validator;
         let json = self.arena.writer(self.fields_len * 2 + plan.key_bytes + 16);
         json.extend_from_slice(b"{");
         if let Some(i) = plan.unique_id {
@@ -211,7 +215,8 @@ impl CsvDecoder {
                 continue;
             }
             json.extend_from_slice(&column.key);
-            if let Err(reason) = write_cell(json, column.kind, &column.name, field(i)) {
+            let cell = field(i);
+            if let Err(reason) = write_cell(json, column.kind, &column.name, cell, validator) {
                 self.arena.discard();
                 return self.reject(object_id, reason);
             }

@@ -3,6 +3,6 @@
 mod decoder;
 mod element;
 mod scanner;
-mod validate;
+pub(crate) mod validate;
 
 pub use decoder::{JsonDecoder, JsonOptions};

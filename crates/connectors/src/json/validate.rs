@@ -32,6 +32,8 @@ pub(crate) struct Validator {
     copied: bool,
     /// The top-level members of the last value, when it is an object.
     pub(crate) members: Vec<Member>,
+    /// How deep the last value nests (a scalar is 0, `[]` is 1).
+    pub(crate) depth: usize,
 }
 
 const LO: u64 = 0x0101_0101_0101_0101;
@@ -174,6 +176,7 @@ impl Validator {
         self.buf.clear();
         self.members.clear();
         self.copied = false;
+        self.depth = 0;
         let mut i = 0;
         // The start of the bytes not yet copied to `buf`, and how many whitespace bytes were left
         // out before `i` (so `i - removed` is `i`'s offset in the minified value).
@@ -241,6 +244,7 @@ impl Validator {
                     let bit = 1 << (depth % 64);
                     *word = if object { *word | bit } else { *word & !bit };
                     depth += 1;
+                    self.depth = self.depth.max(depth);
                     i += 1;
                     let byte = next!();
                     if byte == if object { b'}' } else { b']' } {
