@@ -14,7 +14,7 @@ impl RecordArena {
     /// A copy of `json` in arena memory.
     pub(crate) fn freeze(&mut self, json: &[u8]) -> Bytes {
         if self.buffer.capacity() - self.buffer.len() < json.len() {
-            self.buffer = BytesMut::with_capacity(ARENA_CHUNK.max(json.len()));
+            self.buffer.reserve(ARENA_CHUNK.max(json.len()));
         }
         self.buffer.extend_from_slice(json);
         self.buffer.split().freeze()
@@ -25,7 +25,9 @@ impl RecordArena {
     pub(crate) fn writer(&mut self, estimate: usize) -> &mut BytesMut {
         self.buffer.clear();
         if self.buffer.capacity() < estimate {
-            self.buffer = BytesMut::with_capacity(ARENA_CHUNK.max(estimate));
+            // Reclaims the whole chunk in place once every record split off it has been dropped
+            // (the usual case: the batcher copies records and lets them go), else allocates.
+            self.buffer.reserve(ARENA_CHUNK.max(estimate));
         }
         &mut self.buffer
     }

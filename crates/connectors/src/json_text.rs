@@ -69,16 +69,16 @@ impl JsonOut for bytes::BytesMut {
 const LO: u64 = 0x0101_0101_0101_0101;
 const HI: u64 = 0x8080_8080_8080_8080;
 
-/// Whether any byte of `word` is a control character, `"` or `\\` (eight bytes at a time;
-/// a `true` may be a false positive, which the byte loop then sorts out).
+/// The high bit of each byte of `word` that is a control character, `"` or `\\`. Bytes above a
+/// flagged one may be flagged wrongly (borrows), but the lowest flagged byte is always right.
 #[inline]
-fn word_needs_escape(word: u64) -> bool {
+fn escape_mask(word: u64) -> u64 {
     let control = word.wrapping_sub(LO * 0x20) & !word;
     let quote = word ^ (LO * u64::from(b'"'));
     let backslash = word ^ (LO * u64::from(b'\\'));
     let zero_quote = quote.wrapping_sub(LO) & !quote;
     let zero_backslash = backslash.wrapping_sub(LO) & !backslash;
-    (control | zero_quote | zero_backslash) & HI != 0
+    (control | zero_quote | zero_backslash) & HI
 }
 
 /// Appends `text` as a JSON string (with its quotes). `text` must be valid UTF-8 (it is taken
@@ -88,23 +88,25 @@ pub(crate) fn write_string<O: JsonOut>(out: &mut O, text: &[u8]) {
     out.push(b'"');
     let mut start = 0;
     let mut i = 0;
-    while i < text.len() {
-        if let Some(word) = text.get(i..i + 8) {
-            let word = u64::from_le_bytes(word.try_into().unwrap_or([0; 8]));
-            if !word_needs_escape(word) {
-                i += 8;
-                continue;
-            }
+    // Eight bytes at a time, jumping straight to the first byte that needs an escape.
+    while let Some(word) = text.get(i..i + 8) {
+        let mask = escape_mask(u64::from_le_bytes(word.try_into().unwrap_or([0; 8])));
+        if mask == 0 {
+            i += 8;
+            continue;
         }
-        let end = (i + 8).min(text.len());
-        while i < end {
-            let byte = text[i];
-            if NEEDS_ESCAPE[byte as usize] {
-                out.extend_from_slice(&text[start..i]);
-                write_escape(out, byte);
-                start = i + 1;
-            }
-            i += 1;
+        let at = i + (mask.trailing_zeros() / 8) as usize;
+        out.extend_from_slice(&text[start..at]);
+        write_escape(out, text[at]);
+        start = at + 1;
+        i = at + 1;
+    }
+    for (offset, &byte) in text[i..].iter().enumerate() {
+        if NEEDS_ESCAPE[byte as usize] {
+            let at = i + offset;
+            out.extend_from_slice(&text[start..at]);
+            write_escape(out, byte);
+            start = at + 1;
         }
     }
     out.extend_from_slice(&text[start..]);
@@ -236,6 +238,17 @@ mod tests {
             "01234567\n",
         ] {
             assert_eq!(string(text), serde_json::to_string(text).unwrap());
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_string_escapes_as_serde_json_does(
+            text in "[a-z\"\\\\\u{0}-\u{1f}é漢🦀 ]{0,40}",
+            other in proptest::prelude::any::<String>(),
+        ) {
+            proptest::prop_assert_eq!(string(&text), serde_json::to_string(&text).unwrap());
+            proptest::prop_assert_eq!(string(&other), serde_json::to_string(&other).unwrap());
         }
     }
 

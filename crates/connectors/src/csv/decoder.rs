@@ -197,7 +197,7 @@ impl CsvDecoder {
                     return self.reject(None, reason);
                 } else {
                     // Validated as UTF-8 with the whole row above.
-                    Some(Arc::from(String::from_utf8_lossy(text)))
+                    std::str::from_utf8(text).ok().map(Arc::from)
                 }
             }
             None => None,
