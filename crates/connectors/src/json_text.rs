@@ -69,10 +69,11 @@ impl JsonOut for bytes::BytesMut {
 const LO: u64 = 0x0101_0101_0101_0101;
 const HI: u64 = 0x8080_8080_8080_8080;
 
-/// The high bit of each byte of `word` that is a control character, `"` or `\\`. Bytes above a
-/// flagged one may be flagged wrongly (borrows), but the lowest flagged byte is always right.
-#[inline]
-fn escape_mask(word: u64) -> u64 {
+/// The high bit of each byte of `word` (eight bytes, little-endian) that is a control character,
+/// `"` or `\\`: the bytes a JSON string cannot hold raw. Bytes above a flagged one may be flagged
+/// wrongly (borrows), but the lowest flagged byte is always right.
+#[inline(always)]
+pub(crate) fn escape_mask(word: u64) -> u64 {
     let control = word.wrapping_sub(LO * 0x20) & !word;
     let quote = word ^ (LO * u64::from(b'"'));
     let backslash = word ^ (LO * u64::from(b'\\'));

@@ -272,7 +272,7 @@ impl CsvDecoder {
             None => names.iter().position(|name| name == "objectID"),
         };
         let mut first = unique_id.is_none();
-        let columns = names
+        let columns: Vec<Column> = names
             .into_iter()
             .map(|name| {
                 let skip = unique_id.is_some() && name == "objectID";
@@ -299,7 +299,6 @@ impl CsvDecoder {
                 }
             })
             .collect();
-        let columns: Vec<Column> = columns;
         let key_bytes = columns.iter().map(|column| column.key.len()).sum();
         Ok(Plan {
             columns,

@@ -8,7 +8,7 @@
 //! [`MAX_NESTING`] levels, never by recursion, and refused past it, so hostile input cannot
 //! overflow anything.
 
-use crate::json_text::MAX_NESTING;
+use crate::json_text::{MAX_NESTING, escape_mask};
 
 /// A top-level member of an object, as offsets in the minified element: its key's opening quote
 /// and the first byte of its value (which ends one byte before the next member's start, or before
@@ -36,21 +36,6 @@ pub(crate) struct Validator {
     pub(crate) depth: usize,
 }
 
-const LO: u64 = 0x0101_0101_0101_0101;
-const HI: u64 = 0x8080_8080_8080_8080;
-
-/// The high bit of each byte of `word` that is a control character, `"` or `\\`; the lowest one
-/// set is exact (higher ones may be false positives).
-#[inline(always)]
-fn string_stops(word: u64) -> u64 {
-    let control = word.wrapping_sub(LO * 0x20) & !word;
-    let quote = word ^ (LO * u64::from(b'"'));
-    let backslash = word ^ (LO * u64::from(b'\\'));
-    let zero_quote = quote.wrapping_sub(LO) & !quote;
-    let zero_backslash = backslash.wrapping_sub(LO) & !backslash;
-    (control | zero_quote | zero_backslash) & HI
-}
-
 #[inline(always)]
 fn is_space(byte: u8) -> bool {
     matches!(byte, b' ' | b'\t' | b'\n' | b'\r')
@@ -71,13 +56,13 @@ fn plain_end(input: &[u8], mut i: usize) -> usize {
     let Some(word) = word_at(input, i) else {
         return i;
     };
-    let stops = string_stops(word);
+    let stops = escape_mask(word);
     if stops != 0 {
         return i + (stops.trailing_zeros() / 8) as usize;
     }
     i += 8;
     while let (Some(low), Some(high)) = (word_at(input, i), word_at(input, i + 8)) {
-        let (low, high) = (string_stops(low), string_stops(high));
+        let (low, high) = (escape_mask(low), escape_mask(high));
         if low | high != 0 {
             return i + if low != 0 {
                 (low.trailing_zeros() / 8) as usize
@@ -88,7 +73,7 @@ fn plain_end(input: &[u8], mut i: usize) -> usize {
         i += 16;
     }
     if let Some(word) = word_at(input, i) {
-        let stops = string_stops(word);
+        let stops = escape_mask(word);
         if stops != 0 {
             return i + (stops.trailing_zeros() / 8) as usize;
         }
