@@ -24,6 +24,7 @@ pub(crate) fn write_cell<O: JsonOut>(
     match kind {
         MappingTypeCsv::String => write_string(out, cell),
         _ if trimmed.is_empty() => out.extend_from_slice(b"null"),
+        MappingTypeCsv::Integer if is_canonical_integer(trimmed) => out.extend_from_slice(trimmed),
         MappingTypeCsv::Integer => {
             let text = std::str::from_utf8(trimmed).map_err(|_| failed(""))?;
             let value: i64 = text
@@ -31,6 +32,9 @@ pub(crate) fn write_cell<O: JsonOut>(
                 .map_err(|_| failed(" (expected a signed 64-bit integer)"))?;
             out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
         }
+        // A plain decimal in JSON's grammar is finite below ~1.8e308, so it is written as is
+        // without being parsed.
+        MappingTypeCsv::Float if is_plain_decimal(trimmed) => out.extend_from_slice(trimmed),
         MappingTypeCsv::Float => {
             let text = std::str::from_utf8(trimmed).map_err(|_| failed(""))?;
             let value: f64 = text.parse().map_err(|_| failed(""))?;
@@ -86,6 +90,26 @@ fn kind_name(kind: MappingTypeCsv) -> &'static str {
     }
 }
 
+/// An integer already written as JSON writes it (no `+`, no leading zero, no `-0`) and short
+/// enough to fit in an `i64` whatever its digits.
+fn is_canonical_integer(text: &[u8]) -> bool {
+    let digits = text.strip_prefix(b"-").unwrap_or(text);
+    match digits {
+        [b'0'] => digits.len() == text.len(),
+        [b'1'..=b'9', rest @ ..] => rest.len() < 18 && rest.iter().all(u8::is_ascii_digit),
+        _ => false,
+    }
+}
+
+/// A number in JSON's grammar without an exponent and with fewer than 300 digits before the
+/// point: always a finite `f64`.
+fn is_plain_decimal(text: &[u8]) -> bool {
+    let integer_digits = text.iter().take_while(|&&byte| byte != b'.').count();
+    integer_digits < 300
+        && !text.iter().any(|&byte| matches!(byte, b'e' | b'E'))
+        && is_json_number(text)
+}
+
 /// Why a `json` cell is refused, worded by serde_json when the grammar is at fault.
 fn json_cell_error(column: &str, cell: &[u8], trimmed: &[u8]) -> String {
     match serde_json::from_slice::<serde::de::IgnoredAny>(trimmed) {
@@ -124,6 +148,10 @@ mod tests {
             (Integer, "+12", "12"),
             (Integer, "-3", "-3"),
             (Integer, "0", "0"),
+            (Integer, "-0", "0"),
+            (Integer, "007", "7"),
+            (Integer, "123456789012345678", "123456789012345678"),
+            (Integer, "-1234567890123456789", "-1234567890123456789"),
             (Integer, " 7 ", "7"),
             (Integer, "", "null"),
             (Integer, "9223372036854775807", "9223372036854775807"),
@@ -132,6 +160,9 @@ mod tests {
             (Float, "1e-3", "1e-3"),
             (Float, "+1.5", "1.5"),
             (Float, ".5", "0.5"),
+            (Float, "249.90", "249.90"),
+            (Float, "-0.000", "-0.000"),
+            (Float, "1e308", "1e308"),
             (Float, "", "null"),
             (Boolean, "TRUE", "true"),
             (Boolean, "False", "false"),
@@ -154,10 +185,14 @@ mod tests {
             (Integer, "1.5"),
             (Integer, "1e3"),
             (Integer, "abc"),
+            (Integer, "12a"),
+            (Integer, "-"),
             (Integer, "9223372036854775808"),
             (Float, "NaN"),
             (Float, "inf"),
             (Float, "1e400"),
+            (Float, "1.5.2"),
+            (Float, "1,5"),
             (Float, "abc"),
             (Boolean, "yes"),
             (Json, "{\"a\":"),
