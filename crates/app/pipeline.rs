@@ -128,7 +128,7 @@ pub async fn run<S: BatchSink>(
                         progress.update(counts.read, counts.bytes);
                     }
                     PushOutcome::TooBig { size, limit } => counts.reject(RecordRejection {
-                        position: ingest_core::Position::Element(counts.read - 1),
+                        position: ingest_core::Position::Record(counts.read),
                         object_id,
                         reason: format!(
                             "record is too big: {size} bytes of minified JSON, the limit is {limit}"

@@ -108,3 +108,31 @@ async fn only_the_first_hundred_rejections_are_listed() {
     assert_eq!(summary.records_rejected, 150);
     assert_eq!(summary.rejections.len(), MAX_LISTED_REJECTIONS);
 }
+
+#[tokio::test]
+async fn a_record_over_the_batcher_limit_is_rejected_not_sent() {
+    let big = Ok(Record::new(
+        Some("big".into()),
+        Bytes::from(format!(
+            r#"{{"objectID":"big","text":"{}"}}"#,
+            "x".repeat(2000)
+        )),
+    ));
+    let (summary, sink) = run_items(vec![record(1), big], 100).await;
+    assert_eq!(
+        (
+            summary.records_read,
+            summary.records_pushed,
+            summary.records_rejected
+        ),
+        (2, 1, 1)
+    );
+    assert_eq!(summary.rejections[0].position, "record 2");
+    assert_eq!(summary.rejections[0].object_id.as_deref(), Some("big"));
+    assert!(
+        summary.rejections[0]
+            .reason
+            .starts_with("record is too big")
+    );
+    assert_eq!(sink.0.iter().map(Batch::len).sum::<usize>(), 1);
+}

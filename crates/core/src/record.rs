@@ -40,6 +40,8 @@ pub enum Position {
     Line(u64),
     /// An element of a top-level JSON array, from 0.
     Element(u64),
+    /// The n-th record the source produced (from 1), when nothing more precise is known.
+    Record(u64),
     /// A record of a paged API: the page (from 1) and the offset within it (from 0).
     Page {
         /// The page number, from 1.
@@ -55,6 +57,7 @@ impl fmt::Display for Position {
             Position::Row(row) => write!(f, "row {row}"),
             Position::Line(line) => write!(f, "line {line}"),
             Position::Element(index) => write!(f, "element {index}"),
+            Position::Record(number) => write!(f, "record {number}"),
             Position::Page { page, offset } => write!(f, "page {page} offset {offset}"),
         }
     }
@@ -141,6 +144,7 @@ mod tests {
         assert_eq!(Position::Row(2).to_string(), "row 2");
         assert_eq!(Position::Line(7).to_string(), "line 7");
         assert_eq!(Position::Element(0).to_string(), "element 0");
+        assert_eq!(Position::Record(5).to_string(), "record 5");
         assert_eq!(
             Position::Page { page: 3, offset: 4 }.to_string(),
             "page 3 offset 4"
