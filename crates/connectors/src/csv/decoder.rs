@@ -311,15 +311,12 @@ impl CsvDecoder {
 
 impl RecordDecoder for CsvDecoder {
     fn feed(&mut self, chunk: &[u8], out: &mut VecDeque<SourceResult>) {
-        let mut bom = std::mem::take(&mut self.bom);
-        let input = bom.strip(chunk);
+        let input = self.bom.strip(chunk);
         // csv-core reads an empty input as the end of the data (it would end the current row),
         // so an empty chunk, or one held back by the BOM check, is not passed on.
         if !input.is_empty() {
             self.parse(&input, out);
         }
-        drop(input);
-        self.bom = bom;
     }
 
     fn finish(&mut self, out: &mut VecDeque<SourceResult>) {

@@ -385,11 +385,8 @@ fn reject(position: Position, object_id: Option<Arc<str>>, reason: String) -> So
 
 impl RecordDecoder for JsonDecoder {
     fn feed(&mut self, chunk: &[u8], out: &mut VecDeque<SourceResult>) {
-        let mut bom = std::mem::take(&mut self.bom);
-        let input = bom.strip(chunk);
+        let input = self.bom.strip(chunk);
         self.parse(&input, out);
-        drop(input);
-        self.bom = bom;
     }
 
     fn finish(&mut self, out: &mut VecDeque<SourceResult>) {
