@@ -130,9 +130,7 @@ pub async fn run<S: BatchSink>(
                     PushOutcome::TooBig { size, limit } => counts.reject(RecordRejection {
                         position: ingest_core::Position::Record(counts.read),
                         object_id,
-                        reason: format!(
-                            "record is too big: {size} bytes of minified JSON, the limit is {limit}"
-                        ),
+                        reason: ingest_core::too_big_reason(size, limit),
                     }),
                 }
             }

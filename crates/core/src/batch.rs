@@ -45,6 +45,12 @@ impl BatchAction {
     }
 }
 
+/// Why a record of `size` bytes is refused under a record limit of `limit` bytes: the one wording
+/// every source and the batcher use.
+pub fn too_big_reason(size: usize, limit: usize) -> String {
+    format!("record is too big: {size} bytes of minified JSON, the limit is {limit}")
+}
+
 /// When a batch closes, and how big one record may be.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BatchLimits {

@@ -18,6 +18,7 @@ mod secret;
 
 pub use batch::{
     Batch, BatchAction, BatchEntry, BatchLimits, BatchLimitsError, Batcher, PushOutcome,
+    too_big_reason,
 };
 pub use record::{
     Position, Record, RecordRejection, RecordStream, SourceError, SourceItemError, SourceResult,

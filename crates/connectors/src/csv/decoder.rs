@@ -4,7 +4,9 @@ use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use csv_core::{ReadRecordResult, Reader, ReaderBuilder};
-use ingest_core::{Position, Record, RecordRejection, SourceError, SourceItemError, SourceResult};
+use ingest_core::{
+    Position, Record, RecordRejection, SourceError, SourceItemError, SourceResult, too_big_reason,
+};
 use ingest_model::MappingTypeCsv;
 
 use super::cell::write_cell;
@@ -225,10 +227,7 @@ impl CsvDecoder {
         let size = json.len();
         if size > max_record_bytes {
             self.arena.discard();
-            let reason = format!(
-                "record is too big: {size} bytes of minified JSON, the limit is {max_record_bytes}"
-            );
-            return self.reject(object_id, reason);
+            return self.reject(object_id, too_big_reason(size, max_record_bytes));
         }
         let bytes = self.arena.take();
         Some(Ok(Record::new(object_id, bytes)))

@@ -3,7 +3,9 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use ingest_core::{Position, Record, RecordRejection, SourceError, SourceItemError, SourceResult};
+use ingest_core::{
+    Position, Record, RecordRejection, SourceError, SourceItemError, SourceResult, too_big_reason,
+};
 
 use super::element::{check_element, existing_object_id, splice_object_id};
 use super::scanner::{ElementScanner, Framing, Scan};
@@ -289,10 +291,7 @@ impl JsonDecoder {
     fn emit(&mut self, position: Position, out: &mut VecDeque<SourceResult>) {
         let scanner = &self.scanner;
         if scanner.oversize() {
-            let reason = format!(
-                "record is too big: {} bytes of minified JSON, the limit is {}",
-                scanner.len, self.options.max_record_bytes
-            );
+            let reason = too_big(scanner.len, &self.options);
             out.push_back(reject(position, None, reason));
         } else if scanner.is_open() {
             let reason = "invalid JSON: the value is not closed".to_owned();
@@ -371,8 +370,7 @@ fn record(
 }
 
 fn too_big(size: usize, options: &JsonOptions) -> String {
-    let limit = options.max_record_bytes;
-    format!("record is too big: {size} bytes of minified JSON, the limit is {limit}")
+    too_big_reason(size, options.max_record_bytes)
 }
 
 fn reject(position: Position, object_id: Option<Arc<str>>, reason: String) -> SourceResult {
