@@ -1,0 +1,21 @@
+//! The Algolia side of the ingestion engine.
+//!
+//! Records leave the engine here. The model, from the wire up:
+//!
+//! - **transport**: one shared HTTP client over a list of hosts, with the official clients' retry
+//!   strategy (hosts marked down or timed out for two minutes, timeouts growing with retries,
+//!   `429` waiting for `Retry-After`) and one pure classification of each attempt
+//!   ([`ingest_core::retry::classify`]);
+//! - **[`IndexingApi`]**: the few calls the pusher needs (batch, copy/move, task status, delete
+//!   index), made over the transport by [`HttpIndexingApi`] or in memory by the `testkit` fake;
+//! - **`Pusher`**: a record stream in, batches out, up to N in flight: `replace` writes a
+//!   temporary index and moves it onto the destination only when the run succeeded; `save` sends
+//!   partial updates; both report through a [`RunRecorder`] and end with a [`RunSummary`].
+
+mod api;
+mod error;
+
+pub use api::{
+    BatchResponse, IndexingApi, Operation, Scope, TaskId, TaskStatus, WaitPolicy, wait_task,
+};
+pub use error::AlgoliaError;
