@@ -1,13 +1,14 @@
-//! The `ingestion` binaries: settings, task files, and the run driver they share.
+//! The `ingestion` binaries: settings, task files, and what `run-task` needs around the pusher.
 //!
-//! A run reads a source's [`RecordStream`](ingest_core::RecordStream), packs the records into
-//! batch bodies with the [`Batcher`](ingest_core::Batcher) and hands each closed batch to a
-//! [`BatchSink`](pipeline::BatchSink): for `run-task --dry-run`, a file of batch bodies. The
-//! [`RunSummary`](pipeline::RunSummary) it returns holds the counts and the outcome, with the
-//! names the API uses for runs.
+//! A run reads a source's [`RecordStream`](ingest_core::RecordStream) and hands it to the
+//! [`Pusher`](ingest_algolia::Pusher), which batches the records and sends them to an
+//! [`IndexingApi`](ingest_algolia::IndexingApi): Algolia over HTTP, or for
+//! `run-task --dry-run` a [`DryRunApi`](dry_run::DryRunApi) writing batch bodies to a file. The
+//! run reports through a [`LogRecorder`](run_log::LogRecorder) and ends with a
+//! [`RunSummary`](ingest_algolia::RunSummary).
 
 pub mod dry_run;
-pub mod pipeline;
 pub mod progress;
+pub mod run_log;
 pub mod settings;
 pub mod task_file;

@@ -5,6 +5,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use ingest_algolia::{PushSettings, TransportSettings, WaitPolicy};
 use ingest_connectors::http::HttpSettings;
 use ingest_connectors::http::url_policy::UrlPolicy;
 use ingest_core::BatchLimits;
@@ -21,6 +22,29 @@ const ENV_PREFIX: &str = "INGESTION__";
 struct RawSettings {
     batch: RawBatch,
     sources: RawSources,
+    algolia: RawAlgolia,
+    push: RawPush,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAlgolia {
+    hosts: Vec<String>,
+    connect_timeout_ms: u64,
+    read_timeout_ms: u64,
+    write_timeout_ms: u64,
+    host_down_for_ms: u64,
+    max_attempts: u32,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPush {
+    in_flight: usize,
+    wait_max_polls: u32,
+    wait_step_ms: u64,
+    wait_max_delay_ms: u64,
+    max_rejection_events: usize,
 }
 
 #[derive(Debug, Deserialize)]
@@ -50,6 +74,10 @@ pub struct Settings {
     pub url_policy: UrlPolicy,
     /// How source requests behave.
     pub http: HttpSettings,
+    /// How Algolia is reached.
+    pub algolia: TransportSettings,
+    /// How records are pushed (the batch limits included).
+    pub push: PushSettings,
 }
 
 /// Settings that could not be loaded: every problem found.
@@ -122,10 +150,61 @@ fn validate(raw: RawSettings, problems: &mut Vec<String>) -> Option<Settings> {
         max_decompressed_bytes: raw.sources.max_decompressed_bytes,
         ..HttpSettings::default()
     };
+    let algolia = validate_algolia(raw.algolia, problems);
+    let push = validate_push(raw.push, problems);
+    let batch = batch?;
     Some(Settings {
-        batch: batch?,
+        batch,
         url_policy: url_policy?,
         http,
+        algolia: algolia?,
+        push: PushSettings {
+            limits: batch,
+            ..push?
+        },
+    })
+}
+
+fn validate_algolia(raw: RawAlgolia, problems: &mut Vec<String>) -> Option<TransportSettings> {
+    let before = problems.len();
+    if raw.connect_timeout_ms == 0 || raw.read_timeout_ms == 0 || raw.write_timeout_ms == 0 {
+        problems.push("algolia: timeouts must be at least 1 ms".to_owned());
+    }
+    if raw.max_attempts == 0 {
+        problems.push("algolia.max_attempts: must be at least 1".to_owned());
+    }
+    let hosts: Vec<String> = raw.hosts.iter().map(|h| h.trim().to_owned()).collect();
+    if hosts.iter().any(String::is_empty) {
+        problems.push("algolia.hosts: a host is empty".to_owned());
+    }
+    (problems.len() == before).then(|| TransportSettings {
+        hosts: (!hosts.is_empty()).then_some(hosts),
+        connect_timeout: Duration::from_millis(raw.connect_timeout_ms),
+        read_timeout: Duration::from_millis(raw.read_timeout_ms),
+        write_timeout: Duration::from_millis(raw.write_timeout_ms),
+        host_down_for: Duration::from_millis(raw.host_down_for_ms),
+        max_attempts: raw.max_attempts,
+        ..TransportSettings::default()
+    })
+}
+
+fn validate_push(raw: RawPush, problems: &mut Vec<String>) -> Option<PushSettings> {
+    let before = problems.len();
+    if raw.in_flight == 0 {
+        problems.push("push.in_flight: must be at least 1".to_owned());
+    }
+    if raw.wait_max_polls == 0 {
+        problems.push("push.wait_max_polls: must be at least 1".to_owned());
+    }
+    (problems.len() == before).then(|| PushSettings {
+        in_flight: raw.in_flight,
+        wait: WaitPolicy {
+            max_polls: raw.wait_max_polls,
+            step: Duration::from_millis(raw.wait_step_ms),
+            max_delay: Duration::from_millis(raw.wait_max_delay_ms),
+        },
+        max_rejection_events: raw.max_rejection_events,
+        ..PushSettings::default()
     })
 }
 
@@ -196,6 +275,8 @@ mod tests {
         let settings = Settings::load(None, env(&[])).unwrap();
         assert_eq!(settings.batch, BatchLimits::default());
         assert_eq!(settings.http.max_retries, 5);
+        assert_eq!(settings.algolia, TransportSettings::default());
+        assert_eq!(settings.push, PushSettings::default());
         let loopback = url::Url::parse("http://127.0.0.1:8000/x.csv").unwrap();
         assert!(settings.url_policy.check_url(&loopback).is_ok());
     }
@@ -218,6 +299,32 @@ mod tests {
         assert_eq!(settings.batch.max_bytes(), 2_000_000);
         let loopback = url::Url::parse("http://127.0.0.1/").unwrap();
         assert!(settings.url_policy.check_url(&loopback).is_err());
+    }
+
+    #[test]
+    fn algolia_hosts_from_the_environment() {
+        let settings = Settings::load(
+            None,
+            env(&[
+                (
+                    "INGESTION__ALGOLIA__HOSTS",
+                    "http://127.0.0.1:7700, http://127.0.0.1:7701",
+                ),
+                ("INGESTION__PUSH__IN_FLIGHT", "8"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            settings.algolia.hosts,
+            Some(vec![
+                "http://127.0.0.1:7700".into(),
+                "http://127.0.0.1:7701".into()
+            ])
+        );
+        assert_eq!(settings.push.in_flight, 8);
+        assert_eq!(settings.push.limits, settings.batch);
+        let error = Settings::load(None, env(&[("INGESTION__PUSH__IN_FLIGHT", "0")])).unwrap_err();
+        assert!(error.to_string().contains("push.in_flight"), "{error}");
     }
 
     #[test]

@@ -78,8 +78,26 @@ async fn csv_over_http_becomes_exact_batch_bodies() {
     for secret in ["s3cret-pass", "algolia-admin-key"] {
         assert!(!result.stdout.contains(secret) && !result.stderr.contains(secret));
     }
-    // Not a terminal: nothing but warnings on stderr.
-    assert_eq!(result.stderr, "");
+    // Not a terminal: plain log lines, the dry run said as such.
+    assert!(!result.stderr.contains('\u{1b}'), "{}", result.stderr);
+    let lines: Vec<&str> = result.stderr.lines().collect();
+    assert!(
+        lines[0].contains("INFO") && lines[0].contains("run started"),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("WARN") && l.contains("record rejected") && l.contains("row 4")),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("[dry run] temporary index `products_tmp_")),
+        "{lines:?}"
+    );
+    assert!(lines.last().unwrap().contains("run finished"), "{lines:?}");
 }
 
 #[tokio::test]
@@ -181,18 +199,24 @@ async fn a_task_file_error_names_the_field_and_exits_2() {
 }
 
 #[tokio::test]
-async fn without_dry_run_pushing_is_not_available_yet() {
+async fn pushing_needs_the_destinations_algolia_authentication() {
     let scratch = Scratch::new();
-    let task = scratch.task(&csv_task("http://127.0.0.1:1/x.csv", 0));
+    let mut task = csv_task("http://127.0.0.1:1/x.csv", 0);
+    task["destination"]
+        .as_object_mut()
+        .unwrap()
+        .remove("authentication");
+    let task = scratch.task(&task);
     let result = scratch
         .run(&["--task-file".as_ref(), task.as_os_str()], &[])
         .await;
     assert_eq!(result.status, 2);
-    assert_eq!(result.stderr.lines().count(), 1, "{result:?}");
+    assert_eq!(result.stdout, "");
     assert!(
-        result
-            .stderr
-            .contains("pushing to Algolia is not available yet")
+        result.stderr.contains(
+            "run-task: destination.authentication: an `algolia` authentication (appID, apiKey) is needed"
+        ),
+        "{result:?}"
     );
 }
 

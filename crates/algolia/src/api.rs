@@ -130,7 +130,10 @@ pub trait IndexingApi: Send + Sync {
     ) -> impl Future<Output = Result<TaskStatus, AlgoliaError>> + Send;
 
     /// `DELETE /1/indexes/{index}`.
-    fn delete_index(&self, index: &str) -> impl Future<Output = Result<TaskId, AlgoliaError>> + Send;
+    fn delete_index(
+        &self,
+        index: &str,
+    ) -> impl Future<Output = Result<TaskId, AlgoliaError>> + Send;
 }
 
 /// How long to wait for a task: the official `waitForTask` loop.

@@ -42,7 +42,9 @@ pub enum AlgoliaError {
         reason: String,
     },
     /// A task was still not published after the configured number of polls.
-    #[error("algolia task {task_id} on index `{index}` was still not published after {polls} polls ({waited:?})")]
+    #[error(
+        "algolia task {task_id} on index `{index}` was still not published after {polls} polls ({waited:?})"
+    )]
     WaitTimeout {
         /// The index.
         index: String,

@@ -8,14 +8,24 @@
 //!   ([`ingest_core::retry::classify`]);
 //! - **[`IndexingApi`]**: the few calls the pusher needs (batch, copy/move, task status, delete
 //!   index), made over the transport by [`HttpIndexingApi`] or in memory by the `testkit` fake;
-//! - **`Pusher`**: a record stream in, batches out, up to N in flight: `replace` writes a
+//! - **[`Pusher`]**: a record stream in, batches out, up to N in flight: `replace` writes a
 //!   temporary index and moves it onto the destination only when the run succeeded; `save` sends
 //!   partial updates; both report through a [`RunRecorder`] and end with a [`RunSummary`].
 
 mod api;
 mod error;
+mod hosts;
+mod http_api;
+mod pusher;
+mod transport;
 
 pub use api::{
     BatchResponse, IndexingApi, Operation, Scope, TaskId, TaskStatus, WaitPolicy, wait_task,
 };
 pub use error::AlgoliaError;
+pub use hosts::CallKind;
+pub use http_api::HttpIndexingApi;
+pub use pusher::{
+    MAX_LISTED_REJECTIONS, PushMode, PushPlan, PushSettings, Pusher, RejectionSummary, RunSummary,
+};
+pub use transport::{Request, Response, Transport, TransportSettings};

@@ -3,16 +3,22 @@
 //! Exit status: 0 when the run succeeds, 1 when it fails, 2 for a usage, settings or task-file
 //! error (one line naming the problem).
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::Parser;
+use ingest_algolia::{
+    HttpIndexingApi, IndexingApi, PushMode, PushPlan, PushSettings, Pusher, RunSummary, Transport,
+};
 use ingest_connectors::http::SourceHttpClient;
 use ingest_connectors::{SourceContext, build_source};
-use ingest_core::{BatchAction, Batcher};
-use ingest_model::{ActionType, RunOutcome};
-use ingestion::dry_run::DryRunFile;
+use ingest_core::RecordStream;
+use ingest_model::{ActionType, AuthInput, RunOutcome};
+use ingestion::dry_run::DryRunApi;
 use ingestion::progress::Progress;
+use ingestion::run_log::LogRecorder;
 use ingestion::settings::Settings;
 use ingestion::task_file::TaskFile;
 
@@ -40,9 +46,10 @@ fn main() -> ExitCode {
     let args = Args::parse();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
     let settings = match Settings::load(args.config.as_deref(), std::env::vars()) {
@@ -53,11 +60,6 @@ fn main() -> ExitCode {
         Ok(task) => task,
         Err(error) => return usage_error(error),
     };
-    let Some(out) = args.dry_run else {
-        return usage_error(
-            "pushing to Algolia is not available yet; use --dry-run OUT to write the batch bodies to a file",
-        );
-    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -65,10 +67,15 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(error) => return usage_error(format!("cannot start the runtime: {error}")),
     };
-    runtime.block_on(run(settings, task, args.task_file, out))
+    runtime.block_on(run(settings, task, args.task_file, args.dry_run))
 }
 
-async fn run(settings: Settings, task: TaskFile, task_file: PathBuf, out: PathBuf) -> ExitCode {
+async fn run(
+    settings: Settings,
+    task: TaskFile,
+    task_file: PathBuf,
+    dry_run: Option<PathBuf>,
+) -> ExitCode {
     let http = match SourceHttpClient::new(settings.url_policy.clone(), settings.http.clone()) {
         Ok(http) => http,
         Err(error) => return usage_error(error),
@@ -86,28 +93,49 @@ async fn run(settings: Settings, task: TaskFile, task_file: PathBuf, out: PathBu
         Ok(source) => source,
         Err(error) => return usage_error(format!("source.{error}")),
     };
-    let mut sink = match DryRunFile::create(&out).await {
-        Ok(sink) => sink,
-        Err(error) => return usage_error(error),
+    let plan = PushPlan {
+        index: task.index_name(),
+        mode: match task.action {
+            ActionType::Replace => PushMode::Replace,
+            ActionType::Save => PushMode::Save,
+        },
+        failure_threshold: task.failure_threshold,
+        temporary_suffix: None,
     };
-    let action = match task.action {
-        ActionType::Replace => BatchAction::AddObject,
-        ActionType::Save => BatchAction::PartialUpdateObject,
+    tracing::info!(source = %source.describe(), index = %plan.index, "run started");
+    let summary = match dry_run {
+        Some(out) => {
+            let api = match DryRunApi::create(&out) {
+                Ok(api) => Arc::new(api),
+                Err(error) => return usage_error(error),
+            };
+            // One batch at a time keeps the file in the batches' order.
+            let push = PushSettings {
+                in_flight: 1,
+                ..settings.push
+            };
+            let mut summary = push_records(api.clone(), push, &plan, source.records(), true).await;
+            if let Err(error) = api.close() {
+                summary.outcome = RunOutcome::Failure;
+                summary.reason_code = ingest_model::RunReasonCode::Critical;
+                summary.reason = error;
+            }
+            summary
+        }
+        None => {
+            let Some(AuthInput::Algolia { app_id, api_key }) = &task.destination_auth else {
+                return usage_error(
+                    "destination.authentication: an `algolia` authentication (appID, apiKey) is needed to push; use --dry-run OUT to push nothing",
+                );
+            };
+            let transport = match Transport::new(app_id, api_key, settings.algolia.clone()) {
+                Ok(transport) => transport,
+                Err(error) => return usage_error(error),
+            };
+            let api = Arc::new(HttpIndexingApi::new(transport));
+            push_records(api, settings.push, &plan, source.records(), false).await
+        }
     };
-    tracing::info!(source = %source.describe(), index = %task.index_name(), "run started");
-    let mut summary = ingestion::pipeline::run(
-        source.records(),
-        Batcher::new(action, settings.batch),
-        &mut sink,
-        task.failure_threshold,
-        &mut Progress::stderr(),
-    )
-    .await;
-    if let Err(error) = sink.close().await {
-        summary.outcome = RunOutcome::Failure;
-        summary.reason_code = ingest_model::RunReasonCode::Critical;
-        summary.reason = error;
-    }
     match serde_json::to_string(&summary) {
         Ok(json) => println!("{json}"),
         Err(error) => return usage_error(format!("cannot print the summary: {error}")),
@@ -116,4 +144,20 @@ async fn run(settings: Settings, task: TaskFile, task_file: PathBuf, out: PathBu
         RunOutcome::Success => ExitCode::SUCCESS,
         RunOutcome::Failure => ExitCode::FAILURE,
     }
+}
+
+async fn push_records<A: IndexingApi + 'static>(
+    api: Arc<A>,
+    settings: PushSettings,
+    plan: &PushPlan,
+    records: RecordStream,
+    dry_run: bool,
+) -> RunSummary {
+    let recorder = LogRecorder::new(Progress::stderr(), dry_run);
+    let summary = Pusher::new(api, settings)
+        .run(plan, records, &recorder)
+        .await;
+    recorder.finish();
+    tracing::info!(outcome = %summary.outcome, reason = %summary.reason, "run finished");
+    summary
 }

@@ -49,6 +49,13 @@ pub enum Position {
         /// The record's offset within the page, from 0.
         offset: u64,
     },
+    /// A record Algolia refused: the batch (from 1) and the record's place in it (from 0).
+    Batch {
+        /// The batch number, from 1.
+        batch: u64,
+        /// The record's place in the batch, from 0.
+        entry: u64,
+    },
 }
 
 impl fmt::Display for Position {
@@ -59,6 +66,7 @@ impl fmt::Display for Position {
             Position::Element(index) => write!(f, "element {index}"),
             Position::Record(number) => write!(f, "record {number}"),
             Position::Page { page, offset } => write!(f, "page {page} offset {offset}"),
+            Position::Batch { batch, entry } => write!(f, "batch {batch} record {entry}"),
         }
     }
 }

@@ -55,6 +55,7 @@ mod error;
 mod event;
 mod list;
 mod parse;
+mod recorder;
 mod rfc3339;
 mod run;
 mod source;
@@ -83,6 +84,7 @@ pub use list::{
     SourceUpdateResponse, TaskCreateResponse, TaskSearch, TaskUpdateResponse, Window,
 };
 pub use parse::{from_slice, from_value};
+pub use recorder::{MemoryRecorder, RunEvent, RunRecorder};
 pub use rfc3339::{InvalidTimestamp, Timestamp};
 pub use run::{Run, RunProgress, RunResponse};
 pub use source::{Source, SourceCreate, SourceUpdate};

@@ -1,0 +1,148 @@
+//! [`IndexingApi`] over the [`Transport`].
+
+use bytes::Bytes;
+use reqwest::Method;
+use serde::Deserialize;
+
+use crate::AlgoliaError;
+use crate::api::{BatchResponse, IndexingApi, Operation, TaskId, TaskStatus};
+use crate::hosts::CallKind;
+use crate::transport::{Request, Transport};
+
+/// The indexing calls of one Algolia application, over HTTP.
+#[derive(Debug)]
+pub struct HttpIndexingApi {
+    transport: Transport,
+}
+
+impl HttpIndexingApi {
+    /// Calls made through `transport`.
+    pub fn new(transport: Transport) -> Self {
+        Self { transport }
+    }
+
+    async fn call<T: for<'de> Deserialize<'de>>(
+        &self,
+        request: Request,
+    ) -> Result<(T, Vec<String>), AlgoliaError> {
+        let response = self.transport.send(&request).await?;
+        let parsed = serde_json::from_slice(&response.body).map_err(|e| {
+            AlgoliaError::MalformedResponse {
+                call: format!("{} {}", request.method, request.path),
+                reason: e.to_string(),
+            }
+        })?;
+        Ok((parsed, response.retries))
+    }
+}
+
+#[derive(Deserialize)]
+struct TaskIdBody {
+    #[serde(rename = "taskID")]
+    task_id: TaskId,
+}
+
+#[derive(Deserialize)]
+struct StatusBody {
+    status: String,
+}
+
+fn index_path(index: &str, rest: &str) -> String {
+    format!("/1/indexes/{}{rest}", encode_segment(index))
+}
+
+/// Percent-encodes a path segment (everything but RFC 3986's unreserved characters).
+fn encode_segment(segment: &str) -> String {
+    let mut out = String::with_capacity(segment.len());
+    for byte in segment.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+impl IndexingApi for HttpIndexingApi {
+    async fn batch(
+        &self,
+        index: &str,
+        body: Bytes,
+        idempotent: bool,
+    ) -> Result<BatchResponse, AlgoliaError> {
+        let request = Request {
+            method: Method::POST,
+            path: index_path(index, "/batch"),
+            body: Some(body),
+            kind: CallKind::Write,
+            idempotent,
+        };
+        let (parsed, retries): (TaskIdBody, _) = self.call(request).await?;
+        Ok(BatchResponse {
+            task_id: parsed.task_id,
+            retries,
+        })
+    }
+
+    async fn operation(&self, index: &str, operation: &Operation) -> Result<TaskId, AlgoliaError> {
+        let request = Request {
+            method: Method::POST,
+            path: index_path(index, "/operation"),
+            body: Some(operation.to_json()),
+            kind: CallKind::Write,
+            idempotent: true,
+        };
+        let (parsed, _): (TaskIdBody, _) = self.call(request).await?;
+        Ok(parsed.task_id)
+    }
+
+    async fn task_status(&self, index: &str, task_id: TaskId) -> Result<TaskStatus, AlgoliaError> {
+        let request = Request {
+            method: Method::GET,
+            path: index_path(index, &format!("/task/{task_id}")),
+            body: None,
+            kind: CallKind::Read,
+            idempotent: true,
+        };
+        let call = format!("GET {}", request.path);
+        let (parsed, _): (StatusBody, _) = self.call(request).await?;
+        match parsed.status.as_str() {
+            "published" => Ok(TaskStatus::Published),
+            "notPublished" => Ok(TaskStatus::NotPublished),
+            other => Err(AlgoliaError::MalformedResponse {
+                call,
+                reason: format!("unknown task status `{other}`"),
+            }),
+        }
+    }
+
+    async fn delete_index(&self, index: &str) -> Result<TaskId, AlgoliaError> {
+        let request = Request {
+            method: Method::DELETE,
+            path: index_path(index, ""),
+            body: None,
+            kind: CallKind::Write,
+            idempotent: true,
+        };
+        let (parsed, _): (TaskIdBody, _) = self.call(request).await?;
+        Ok(parsed.task_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_names_are_encoded_as_one_segment() {
+        assert_eq!(
+            index_path("products", "/batch"),
+            "/1/indexes/products/batch"
+        );
+        assert_eq!(
+            index_path("a b/c?é", "/batch"),
+            "/1/indexes/a%20b%2Fc%3F%C3%A9/batch"
+        );
+    }
+}

@@ -1,0 +1,361 @@
+//! [`Pusher`]: a record stream in, Algolia batches out.
+//!
+//! Records are packed by the [`Batcher`]; each closed batch is sent by its own task, with up to
+//! `in_flight` batches on the wire while the source keeps being read. `replace` writes into a
+//! temporary index (`{index}_tmp_{suffix}`) and follows Algolia's `replaceAllObjects` sequence
+//! (copy settings, synonyms and rules → batches → wait every task → copy again → move), but
+//! streaming, and it only moves when the run succeeded: on any failure, too many rejections, or
+//! nothing pushed, the temporary index is deleted and the destination is left as it was. `save`
+//! sends `partialUpdateObject` batches to the index itself.
+
+mod batch_task;
+mod finish;
+mod summary;
+
+use std::sync::Arc;
+
+use futures::StreamExt;
+use ingest_core::{
+    Batch, BatchAction, BatchLimits, Batcher, Position, PushOutcome, RecordRejection, RecordStream,
+    SourceItemError,
+};
+use ingest_model::{EventStatus, EventType, RunEvent, RunProgress, RunRecorder};
+use serde_json::json;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use crate::api::{IndexingApi, Operation, Scope, TaskId, WaitPolicy};
+use batch_task::{BatchDone, send_batch};
+use summary::Counts;
+pub use summary::{MAX_LISTED_REJECTIONS, RejectionSummary, RunSummary};
+
+/// How the pusher behaves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PushSettings {
+    /// Batches on the wire at once (at least 1).
+    pub in_flight: usize,
+    /// How batch bodies are cut.
+    pub limits: BatchLimits,
+    /// How Algolia tasks are waited for.
+    pub wait: WaitPolicy,
+    /// Rejected records recorded as events, one each; beyond, one `log` event counts the rest.
+    pub max_rejection_events: usize,
+}
+
+impl Default for PushSettings {
+    fn default() -> Self {
+        Self {
+            in_flight: 4,
+            limits: BatchLimits::default(),
+            wait: WaitPolicy::default(),
+            max_rejection_events: 1000,
+        }
+    }
+}
+
+/// What a run does to its index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PushMode {
+    /// Replace every record, through a temporary index moved into place (run type `reindex`).
+    Replace,
+    /// Partial updates, creating missing records (run type `update`); every record needs an
+    /// `objectID`.
+    Save,
+}
+
+/// One run's destination and rules.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PushPlan {
+    /// The destination index.
+    pub index: String,
+    /// Replace or save.
+    pub mode: PushMode,
+    /// The percentage of rejected records the run may have and still succeed.
+    pub failure_threshold: u8,
+    /// The temporary index's suffix (`{index}_tmp_{suffix}`); random when `None`.
+    pub temporary_suffix: Option<String>,
+}
+
+impl PushPlan {
+    /// The temporary index a `replace` writes into.
+    pub fn temporary_index(&self) -> String {
+        let suffix = self
+            .temporary_suffix
+            .clone()
+            .unwrap_or_else(|| rand::random_range(100_000..1_100_000u32).to_string());
+        format!("{}_tmp_{suffix}", self.index)
+    }
+}
+
+/// Pushes record streams into Algolia through an [`IndexingApi`].
+#[derive(Debug)]
+pub struct Pusher<A> {
+    api: Arc<A>,
+    settings: PushSettings,
+}
+
+impl<A: IndexingApi + 'static> Pusher<A> {
+    /// A pusher over `api`.
+    pub fn new(api: Arc<A>, settings: PushSettings) -> Self {
+        Self { api, settings }
+    }
+
+    /// Runs `records` into the plan's index, reporting to `recorder`.
+    pub async fn run(
+        &self,
+        plan: &PushPlan,
+        records: RecordStream,
+        recorder: &dyn RunRecorder,
+    ) -> RunSummary {
+        let started = Instant::now();
+        let target: Arc<str> = match plan.mode {
+            PushMode::Replace => plan.temporary_index().into(),
+            PushMode::Save => plan.index.as_str().into(),
+        };
+        let mut run = RunState {
+            api: &self.api,
+            settings: self.settings,
+            plan,
+            recorder,
+            target,
+            counts: Counts::default(),
+            in_flight: JoinSet::new(),
+            launched: 0,
+            finished: 0,
+            source_done: false,
+            tasks: Vec::new(),
+            copy_task: None,
+            failure: None,
+            destination_failed: false,
+            rejection_events: 0,
+        };
+        run.stream(records).await;
+        let ending = run.finish().await;
+        let threshold = plan.failure_threshold;
+        summary::judge(
+            run.counts,
+            ending,
+            threshold,
+            started.elapsed(),
+            &plan.index,
+        )
+    }
+}
+
+struct RunState<'a, A> {
+    api: &'a Arc<A>,
+    settings: PushSettings,
+    plan: &'a PushPlan,
+    recorder: &'a dyn RunRecorder,
+    target: Arc<str>,
+    counts: Counts,
+    in_flight: JoinSet<BatchDone>,
+    launched: u64,
+    finished: u64,
+    source_done: bool,
+    tasks: Vec<TaskId>,
+    /// `replace`: the first copy of settings, synonyms and rules, once sent.
+    copy_task: Option<TaskId>,
+    failure: Option<String>,
+    /// Algolia failed the run: nothing more is sent.
+    destination_failed: bool,
+    rejection_events: usize,
+}
+
+impl<A: IndexingApi + 'static> RunState<'_, A> {
+    async fn stream(&mut self, mut records: RecordStream) {
+        let action = match self.plan.mode {
+            PushMode::Replace => BatchAction::AddObject,
+            PushMode::Save => BatchAction::PartialUpdateObject,
+        };
+        let mut batcher = Batcher::new(action, self.settings.limits);
+        let mut source_failed = false;
+        while self.failure.is_none() {
+            while let Some(joined) = self.in_flight.try_join_next() {
+                self.finished(joined);
+            }
+            let Some(item) = records.next().await else {
+                break;
+            };
+            self.counts.read += 1;
+            match item {
+                Ok(record) if self.plan.mode == PushMode::Save && record.object_id.is_none() => {
+                    self.reject(RecordRejection {
+                        position: Position::Record(self.counts.read),
+                        object_id: None,
+                        reason: "a save task updates records by objectID, and this record has none: set the source's uniqueIDColumn".into(),
+                    });
+                }
+                Ok(record) => {
+                    let object_id = record.object_id.clone();
+                    match batcher.push(record) {
+                        PushOutcome::Buffered => {}
+                        PushOutcome::Closed(batch) => self.launch(batch).await,
+                        PushOutcome::TooBig { size, limit } => self.reject(RecordRejection {
+                            position: Position::Record(self.counts.read),
+                            object_id,
+                            reason: ingest_core::too_big_reason(size, limit),
+                        }),
+                    }
+                }
+                Err(SourceItemError::Rejected(rejection)) => self.reject(rejection),
+                Err(SourceItemError::Fatal(error)) => {
+                    self.counts.read -= 1;
+                    self.failure = Some(error.message().to_owned());
+                    source_failed = true;
+                }
+            }
+        }
+        drop(records);
+        if let Some(batch) = batcher.finish() {
+            // Records already read are not lost: after a source failure, a `save` still sends
+            // them (a `replace` will not move, so sending them would be wasted).
+            if self.failure.is_none() || source_failed {
+                self.launch(batch).await;
+            } else {
+                self.counts.unsent += batch.len() as u64;
+            }
+        }
+        self.source_done = true;
+        while let Some(joined) = self.in_flight.join_next().await {
+            self.finished(joined);
+        }
+        self.report_progress();
+    }
+
+    async fn launch(&mut self, batch: Batch) {
+        if self.plan.mode == PushMode::Replace && self.copy_task.is_none() && self.failure.is_none()
+        {
+            self.start_temporary_index().await;
+        }
+        while self.in_flight.len() >= self.settings.in_flight.max(1) {
+            match self.in_flight.join_next().await {
+                Some(joined) => self.finished(joined),
+                None => break,
+            }
+        }
+        if !self.may_send() {
+            self.counts.unsent += batch.len() as u64;
+            return;
+        }
+        self.launched += 1;
+        let task = send_batch(self.api.clone(), self.target.clone(), self.launched, batch);
+        self.in_flight.spawn(task);
+    }
+
+    /// Whether batches may still go out: not after a destination failure, and for `replace` not
+    /// after any failure (the temporary index will not be moved).
+    fn may_send(&self) -> bool {
+        !self.destination_failed && (self.plan.mode == PushMode::Save || self.failure.is_none())
+    }
+
+    /// `replace`, step 1: copy the index's settings, synonyms and rules to the temporary index.
+    async fn start_temporary_index(&mut self) {
+        let copy = Operation::Copy {
+            destination: self.target.to_string(),
+            scope: Scope::ALL.to_vec(),
+        };
+        match self.api.operation(&self.plan.index, &copy).await {
+            Ok(task) => {
+                self.copy_task = Some(task);
+                self.log(format!(
+                    "temporary index `{}` created: settings, synonyms and rules copied from `{}`",
+                    self.target, self.plan.index
+                ));
+            }
+            Err(error) => {
+                self.destination_failed = true;
+                self.failure = Some(format!(
+                    "could not create the temporary index `{}`: {error}",
+                    self.target
+                ));
+            }
+        }
+    }
+
+    fn finished(&mut self, joined: Result<BatchDone, tokio::task::JoinError>) {
+        let done = match joined {
+            Ok(done) => done,
+            Err(error) => {
+                self.destination_failed = true;
+                self.failure.get_or_insert_with(|| {
+                    format!("internal error: a batch task ended abnormally: {error}")
+                });
+                return;
+            }
+        };
+        self.finished += 1;
+        for rejection in &done.rejections {
+            self.reject(rejection.clone());
+        }
+        let index = self.target.to_string();
+        if !done.retries.is_empty() {
+            self.recorder.event(RunEvent::new(
+                EventType::Record,
+                EventStatus::Retried,
+                done.closed_with as u64,
+                json!({ "index": index, "batch": done.number, "retries": done.retries }),
+            ));
+        }
+        match &done.error {
+            None => {
+                if let Some(task_id) = done.task_id {
+                    self.tasks.push(task_id);
+                    self.counts.pushed += done.accepted as u64;
+                    self.counts.batches += 1;
+                    self.counts.bytes += done.bytes as u64;
+                    self.recorder.event(RunEvent::new(
+                        EventType::Record,
+                        EventStatus::Succeeded,
+                        done.accepted as u64,
+                        json!({ "index": index, "batch": done.number, "taskID": task_id,
+                                "records": done.accepted, "bytes": done.bytes }),
+                    ));
+                }
+            }
+            Some(error) => {
+                let unsent = done.closed_with - done.rejections.len();
+                self.counts.unsent += unsent as u64;
+                self.destination_failed = true;
+                self.recorder.event(RunEvent::new(
+                    EventType::Record,
+                    EventStatus::Failed,
+                    unsent as u64,
+                    json!({ "index": index, "batch": done.number, "records": unsent,
+                            "error": error.to_string() }),
+                ));
+                self.failure
+                    .get_or_insert_with(|| format!("pushing to `{index}` failed: {error}"));
+            }
+        }
+        self.report_progress();
+    }
+
+    fn report_progress(&self) {
+        self.recorder.progress(RunProgress {
+            expected_nb_of_events: if self.source_done { self.launched } else { 0 },
+            received_nb_of_events: self.finished,
+        });
+    }
+
+    fn reject(&mut self, rejection: RecordRejection) {
+        self.counts.reject(&rejection);
+        self.rejection_events += 1;
+        if self.rejection_events <= self.settings.max_rejection_events {
+            self.recorder.event(RunEvent::new(
+                EventType::Record,
+                EventStatus::Failed,
+                1,
+                json!({
+                    "position": rejection.position.to_string(),
+                    "objectID": rejection.object_id.as_deref(),
+                    "reason": rejection.reason,
+                }),
+            ));
+        }
+    }
+
+    fn log(&self, message: String) {
+        self.recorder.event(RunEvent::log(message));
+    }
+}

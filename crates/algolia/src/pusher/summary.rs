@@ -1,0 +1,167 @@
+//! What a run did: counts, the first rejections, and the outcome judged from them.
+
+use std::time::Duration;
+
+use ingest_core::RecordRejection;
+use ingest_model::{RunOutcome, RunReasonCode};
+use serde::Serialize;
+
+/// At most this many rejections are listed in a summary.
+pub const MAX_LISTED_REJECTIONS: usize = 100;
+
+/// One rejected record, as the summary lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RejectionSummary {
+    /// Where it was (`row 42`, `element 3`, `batch 2 record 7`).
+    pub position: String,
+    /// Its objectID, when known.
+    #[serde(rename = "objectID")]
+    pub object_id: Option<String>,
+    /// Why it was rejected.
+    pub reason: String,
+}
+
+impl From<&RecordRejection> for RejectionSummary {
+    fn from(rejection: &RecordRejection) -> Self {
+        Self {
+            position: rejection.position.to_string(),
+            object_id: rejection.object_id.as_ref().map(|id| id.to_string()),
+            reason: rejection.reason.clone(),
+        }
+    }
+}
+
+/// What a run did, with the API's names where they overlap.
+///
+/// `recordsRead = recordsPushed + recordsRejected` always holds: records that were read but
+/// not sent because the run failed count as rejected (and the reason says how many).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RunSummary {
+    /// `success` or `failure`.
+    pub outcome: RunOutcome,
+    /// `ok`, `no_events`, `too_many_errors` or `critical`.
+    #[serde(rename = "reasonCode")]
+    pub reason_code: RunReasonCode,
+    /// A sentence a user can act on.
+    pub reason: String,
+    /// Records the source produced, rejected ones included.
+    #[serde(rename = "recordsRead")]
+    pub records_read: u64,
+    /// Records Algolia accepted.
+    #[serde(rename = "recordsPushed")]
+    pub records_pushed: u64,
+    /// Records rejected (by the source, for their size, by Algolia) or left unsent by a failure.
+    #[serde(rename = "recordsRejected")]
+    pub records_rejected: u64,
+    /// Batches Algolia accepted.
+    pub batches: u64,
+    /// Bytes of the batch bodies Algolia accepted.
+    pub bytes: u64,
+    /// Wall time of the run.
+    #[serde(rename = "durationMs")]
+    pub duration_ms: u64,
+    /// The first rejections.
+    pub rejections: Vec<RejectionSummary>,
+}
+
+/// Running counts of a run.
+#[derive(Debug, Default)]
+pub(crate) struct Counts {
+    pub read: u64,
+    pub pushed: u64,
+    pub rejected: u64,
+    pub unsent: u64,
+    pub batches: u64,
+    pub bytes: u64,
+    pub rejections: Vec<RejectionSummary>,
+}
+
+impl Counts {
+    pub fn reject(&mut self, rejection: &RecordRejection) {
+        self.rejected += 1;
+        if self.rejections.len() < MAX_LISTED_REJECTIONS {
+            self.rejections.push(rejection.into());
+        }
+    }
+
+    /// Whether more records were rejected than `threshold` percent of those read.
+    pub fn over_threshold(&self, threshold: u8) -> bool {
+        self.rejected * 100 > u64::from(threshold) * self.read
+    }
+}
+
+/// How a run ended, before judging.
+#[derive(Debug)]
+pub(crate) enum Ending {
+    /// Everything was sent (and, for `replace`, moved into place).
+    Completed,
+    /// Nothing could be pushed; the destination was left as it was.
+    NothingPushed,
+    /// Too many records were rejected; a `replace` did not move.
+    TooManyErrors,
+    /// A fatal source or destination error.
+    Failed(String),
+}
+
+pub(crate) fn judge(
+    counts: Counts,
+    ending: Ending,
+    threshold: u8,
+    elapsed: Duration,
+    index: &str,
+) -> RunSummary {
+    let unsent = counts.unsent;
+    let (outcome, reason_code, reason) = match ending {
+        Ending::Failed(reason) => {
+            let reason = if unsent > 0 {
+                format!("{reason} ({unsent} records read were not sent)")
+            } else {
+                reason
+            };
+            (RunOutcome::Failure, RunReasonCode::Critical, reason)
+        }
+        Ending::TooManyErrors => (
+            RunOutcome::Failure,
+            RunReasonCode::TooManyErrors,
+            format!(
+                "{} of {} records were rejected ({:.1}%), more than the task's failureThreshold of {threshold}%",
+                counts.rejected,
+                counts.read,
+                counts.rejected as f64 * 100.0 / counts.read.max(1) as f64
+            ),
+        ),
+        Ending::NothingPushed if counts.read == 0 => (
+            RunOutcome::Success,
+            RunReasonCode::NoEvents,
+            format!("the source yielded no records; `{index}` was left as it was"),
+        ),
+        Ending::NothingPushed => (
+            RunOutcome::Success,
+            RunReasonCode::NoEvents,
+            format!(
+                "none of the {} records could be pushed ({} rejected); `{index}` was left as it was",
+                counts.read, counts.rejected
+            ),
+        ),
+        Ending::Completed => (
+            RunOutcome::Success,
+            RunReasonCode::Ok,
+            format!(
+                "{} records pushed to `{index}` in {} batch(es), {} rejected",
+                counts.pushed, counts.batches, counts.rejected
+            ),
+        ),
+    };
+    RunSummary {
+        outcome,
+        reason_code,
+        reason,
+        records_read: counts.read,
+        records_pushed: counts.pushed,
+        records_rejected: counts.rejected + unsent,
+        batches: counts.batches,
+        bytes: counts.bytes,
+        duration_ms: elapsed.as_millis() as u64,
+        rejections: counts.rejections,
+    }
+}
