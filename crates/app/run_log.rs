@@ -87,6 +87,10 @@ impl RunRecorder for LogRecorder {
             (EventType::Record, EventStatus::Failed) => {
                 tracing::warn!("record rejected {}", data(&event));
             }
+            (EventType::Fetch, EventStatus::Failed) => {
+                tracing::warn!("source read failed {}", data(&event));
+            }
+            (EventType::Fetch, _) => tracing::info!("source read {}", data(&event)),
             (event_type, status) => {
                 tracing::info!(%event_type, %status, batch_size = event.batch_size, "{}", data(&event));
             }

@@ -76,6 +76,7 @@ async fn run(
     task_file: PathBuf,
     dry_run: Option<PathBuf>,
 ) -> ExitCode {
+    let recorder = Arc::new(LogRecorder::new(Progress::stderr(), dry_run.is_some()));
     let http = match SourceHttpClient::new(settings.url_policy.clone(), settings.http.clone()) {
         Ok(http) => http,
         Err(error) => return usage_error(error),
@@ -88,6 +89,7 @@ async fn run(
         http,
         max_record_bytes: settings.batch.max_record_bytes(),
         local_files: Some(base),
+        events: Some(recorder.clone()),
     };
     let source = match build_source(&task.source, task.source_auth.as_ref(), &context) {
         Ok(source) => source,
@@ -114,7 +116,8 @@ async fn run(
                 in_flight: 1,
                 ..settings.push
             };
-            let mut summary = push_records(api.clone(), push, &plan, source.records(), true).await;
+            let mut summary =
+                push_records(api.clone(), push, &plan, source.records(), &recorder).await;
             if let Err(error) = api.close() {
                 summary.outcome = RunOutcome::Failure;
                 summary.reason_code = ingest_model::RunReasonCode::Critical;
@@ -133,7 +136,7 @@ async fn run(
                 Err(error) => return usage_error(error),
             };
             let api = Arc::new(HttpIndexingApi::new(transport));
-            push_records(api, settings.push, &plan, source.records(), false).await
+            push_records(api, settings.push, &plan, source.records(), &recorder).await
         }
     };
     match serde_json::to_string(&summary) {
@@ -151,11 +154,10 @@ async fn push_records<A: IndexingApi + 'static>(
     settings: PushSettings,
     plan: &PushPlan,
     records: RecordStream,
-    dry_run: bool,
+    recorder: &LogRecorder,
 ) -> RunSummary {
-    let recorder = LogRecorder::new(Progress::stderr(), dry_run);
     let summary = Pusher::new(api, settings)
-        .run(plan, records, &recorder)
+        .run(plan, records, recorder)
         .await;
     recorder.finish();
     tracing::info!(outcome = %summary.outcome, reason = %summary.reason, "run finished");

@@ -17,6 +17,7 @@
 mod arena;
 pub mod csv;
 mod decode;
+mod fetch_events;
 pub mod http;
 pub mod json;
 mod json_text;

@@ -8,19 +8,20 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 use futures::stream::{self, StreamExt};
 use ingest_core::{RecordStream, SourceError, SourceItemError, SourceResult};
-use ingest_model::{AuthInput, MethodType, SourceInput};
+use ingest_model::{AuthInput, MethodType, RunRecorder, SourceInput};
 use reqwest::Method;
 use url::Url;
 
 use crate::csv::{CsvDecoder, CsvOptions};
 use crate::decode::RecordDecoder;
+use crate::fetch_events::report_fetch;
 use crate::http::{
     ChunkStream, HttpAuth, OAuthTokens, SourceHttpClient, display_url, file_chunks, gunzip,
 };
 use crate::json::{JsonDecoder, JsonOptions};
 
 /// What a source needs from its surroundings.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct SourceContext {
     /// The shared HTTP client (with the URL policy).
     pub http: SourceHttpClient,
@@ -29,6 +30,19 @@ pub struct SourceContext {
     /// Whether a `url` may name a local file (only the one-shot `run-task` allows it); relative
     /// paths (`./x.csv`) are then read from this directory.
     pub local_files: Option<PathBuf>,
+    /// Where `fetch` events go (one per body read), when the run records events.
+    pub events: Option<Arc<dyn RunRecorder>>,
+}
+
+impl fmt::Debug for SourceContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SourceContext")
+            .field("http", &self.http)
+            .field("max_record_bytes", &self.max_record_bytes)
+            .field("local_files", &self.local_files)
+            .field("events", &self.events.is_some())
+            .finish()
+    }
 }
 
 /// A source input that cannot be used.
@@ -136,6 +150,7 @@ pub fn build_source(
                 method: csv.method(),
                 auth: http_auth(auth, "csv")?,
                 http: context.http.clone(),
+                events: context.events.clone(),
                 decoder: Arc::new(move || {
                     Box::new(CsvDecoder::new(options.clone())) as Box<dyn RecordDecoder>
                 }),
@@ -151,6 +166,7 @@ pub fn build_source(
                 method: json.method(),
                 auth: http_auth(auth, "json")?,
                 http: context.http.clone(),
+                events: context.events.clone(),
                 decoder: Arc::new(move || {
                     Box::new(JsonDecoder::new(options.clone())) as Box<dyn RecordDecoder>
                 }),
@@ -212,6 +228,7 @@ struct UrlSource {
     auth: Option<HttpAuth>,
     http: SourceHttpClient,
     decoder: DecoderFactory,
+    events: Option<Arc<dyn RunRecorder>>,
 }
 
 impl fmt::Debug for UrlSource {
@@ -246,6 +263,7 @@ impl Source for UrlSource {
                 }
             }
         });
+        let open = report_fetch(open, self.location.describe(), self.events.clone());
         decode_stream(open, (self.decoder)())
     }
 

@@ -111,6 +111,7 @@ async fn run_case(case: &str) {
         http: SourceHttpClient::new(UrlPolicy::default(), HttpSettings::default()).unwrap(),
         max_record_bytes,
         local_files: Some(dir.clone()),
+        events: None,
     };
     let source = build_source(&input, None, &context)
         .unwrap_or_else(|error| panic!("{case}: build_source: {error}"));

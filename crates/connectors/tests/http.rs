@@ -34,6 +34,7 @@ fn context(policy: &[&str]) -> SourceContext {
         http: SourceHttpClient::new(UrlPolicy::new(policy).unwrap(), settings).unwrap(),
         max_record_bytes: 100_000,
         local_files: None,
+        events: None,
     }
 }
 
@@ -494,4 +495,44 @@ async fn an_empty_policy_refuses_loopback_by_address_and_by_name() {
         .unwrap_err();
     assert!(message.contains("refused by the URL policy"), "{message}");
     assert_untouched(&server).await;
+}
+
+#[tokio::test]
+async fn each_body_read_is_one_fetch_event_without_credentials() {
+    use std::sync::Arc;
+
+    use ingest_model::{EventStatus, EventType, MemoryRecorder};
+
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/ok.csv"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(CSV_BODY))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/gone.csv"))
+        .respond_with(ResponseTemplate::new(404))
+        .mount(&server)
+        .await;
+    let recorder = Arc::new(MemoryRecorder::default());
+    let mut context = loopback();
+    context.events = Some(recorder.clone());
+    let ok = format!("{}/ok.csv?token=query-secret", server.uri());
+    let source = csv_source(json!({ "url": ok }), basic_auth(), &context);
+    assert_eq!(read(source.as_ref()).await.unwrap().len(), 2);
+    let gone = format!("{}/gone.csv", server.uri());
+    let source = csv_source(json!({ "url": gone }), None, &context);
+    assert!(read(source.as_ref()).await.is_err());
+
+    let events = recorder.events();
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert!(events.iter().all(|e| e.event_type == EventType::Fetch));
+    assert_eq!(events[0].status, EventStatus::Succeeded);
+    assert_eq!(events[0].data["bytes"], CSV_BODY.len());
+    let url = events[0].data["url"].as_str().unwrap();
+    assert!(url.contains("/ok.csv"), "{url}");
+    assert_eq!(events[1].status, EventStatus::Failed);
+    assert!(events[1].data["error"].as_str().unwrap().contains("404"));
+    let all = format!("{events:?}");
+    assert!(!all.contains("query-secret") && !all.contains("s3cret-pw"), "{all}");
 }
