@@ -14,6 +14,8 @@
 
 mod api;
 mod error;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 
 pub use api::{
     BatchResponse, IndexingApi, Operation, Scope, TaskId, TaskStatus, WaitPolicy, wait_task,
