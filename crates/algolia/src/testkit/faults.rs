@@ -66,6 +66,11 @@ impl Fault {
     pub fn stall(delay: Duration) -> Self {
         Self::Stall { delay }
     }
+
+    /// [`Fault::StallThenApply`].
+    pub fn stall_then_apply(delay: Duration) -> Self {
+        Self::StallThenApply { delay }
+    }
 }
 
 /// Which calls a [`Rule`] looks at: every criterion set must match (none set matches all).
@@ -221,6 +226,11 @@ impl Faults {
     /// An empty plan.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A plan where every call answers `fault` (e.g. a server that stalls every request).
+    pub fn always(fault: Fault) -> Self {
+        Self::new().on(Matcher::any(), When::Always, fault)
     }
 
     /// Adds a rule (rules are consulted in the order added).

@@ -14,7 +14,8 @@ pub enum CallKind {
     Copy,
     /// `POST /1/indexes/{index}/operation` with `"operation":"move"`.
     Move,
-    /// `POST /1/indexes/{index}/operation` whose body is not a valid copy or move.
+    /// `POST /1/indexes/{index}/operation` whose body is not a valid copy or move (or that was
+    /// refused before its body was read).
     Operation,
     /// `GET /1/indexes/{index}/task/{taskID}` or `GET /1/task/{taskID}`.
     Task,
@@ -57,7 +58,8 @@ pub struct Call {
     pub operation: Option<Operation>,
     /// The task the call created (a write) or polled (a task status).
     pub task_id: Option<TaskId>,
-    /// The HTTP status answered; 0 when the connection was dropped without a response.
+    /// The HTTP status answered; 0 when the connection was dropped without a response. For a
+    /// stall, the status sent once the delay is over (the client may have given up by then).
     pub status: u16,
     /// Whether the answer came from the fault plan rather than from the fake's state.
     pub injected: bool,
