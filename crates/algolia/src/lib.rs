@@ -17,6 +17,8 @@ mod error;
 mod hosts;
 mod http_api;
 mod pusher;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 mod transport;
 
 pub use api::{

@@ -534,5 +534,8 @@ async fn each_body_read_is_one_fetch_event_without_credentials() {
     assert_eq!(events[1].status, EventStatus::Failed);
     assert!(events[1].data["error"].as_str().unwrap().contains("404"));
     let all = format!("{events:?}");
-    assert!(!all.contains("query-secret") && !all.contains("s3cret-pw"), "{all}");
+    assert!(
+        !all.contains("query-secret") && !all.contains("s3cret-pw"),
+        "{all}"
+    );
 }

@@ -1,0 +1,434 @@
+//! The fake's indices and what each write does to them.
+//!
+//! Bodies are parsed outside the lock into the least the semantics need: each record stays the
+//! raw JSON it was sent as (`Box<RawValue>`), with its `objectID` read beside it. A batch is
+//! validated as a whole before any of it is applied, so a refused batch changes nothing.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+
+use crate::{Operation, Scope};
+
+/// The settings a copy never carries over (from the operationIndex spec).
+const NOT_COPIED: [&str; 3] = ["enableReRanking", "mode", "replicas"];
+
+/// Where Algolia's record-size message points to.
+const SIZE_DOC: &str = "https://www.algolia.com/doc/guides/sending-and-managing-data/prepare-your-data/in-depth/index-and-records-size-and-usage-limitations/#record-size-limits";
+
+/// One index: records by objectID (as sent), settings, synonyms and rules.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Index {
+    pub(crate) records: HashMap<String, Box<RawValue>>,
+    pub(crate) settings: Map<String, Value>,
+    pub(crate) synonyms: Vec<Value>,
+    pub(crate) rules: Vec<Value>,
+}
+
+impl Index {
+    /// A record as a JSON value, with its `objectID` (added when the body had none).
+    pub(crate) fn record(&self, object_id: &str) -> Option<Value> {
+        let raw = self.records.get(object_id)?;
+        let mut value: Value = serde_json::from_str(raw.get()).expect("stored records are JSON");
+        if let Value::Object(map) = &mut value {
+            map.entry("objectID")
+                .or_insert_with(|| Value::String(object_id.to_owned()));
+        }
+        Some(value)
+    }
+}
+
+/// A batch `action`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Action {
+    Add,
+    Update,
+    PartialUpdate,
+    PartialUpdateNoCreate,
+    DeleteObject,
+    Delete,
+    Clear,
+}
+
+impl Action {
+    fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "addObject" => Self::Add,
+            "updateObject" => Self::Update,
+            "partialUpdateObject" => Self::PartialUpdate,
+            "partialUpdateObjectNoCreate" => Self::PartialUpdateNoCreate,
+            "deleteObject" => Self::DeleteObject,
+            "delete" => Self::Delete,
+            "clear" => Self::Clear,
+            _ => return None,
+        })
+    }
+}
+
+/// One validated entry of a batch.
+#[derive(Debug)]
+pub(crate) struct Entry {
+    action: Action,
+    object_id: Option<String>,
+    body: Option<Box<RawValue>>,
+}
+
+#[derive(Deserialize)]
+struct BatchBody<'a> {
+    #[serde(borrow)]
+    requests: Vec<BatchRequest<'a>>,
+}
+
+#[derive(Deserialize)]
+struct BatchRequest<'a> {
+    #[serde(borrow)]
+    action: Cow<'a, str>,
+    #[serde(borrow, default)]
+    body: Option<&'a RawValue>,
+}
+
+/// Reads only `objectID` out of a record, skipping the rest.
+struct ObjectId(Option<String>);
+
+impl<'de> Deserialize<'de> for ObjectId {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(ObjectIdVisitor)
+    }
+}
+
+struct ObjectIdVisitor;
+
+impl<'de> Visitor<'de> for ObjectIdVisitor {
+    type Value = ObjectId;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ObjectId, A::Error> {
+        let mut id = None;
+        while let Some(IsObjectId(is_id)) = map.next_key()? {
+            if is_id {
+                id = match map.next_value::<Value>()? {
+                    Value::String(s) => Some(s),
+                    Value::Number(n) => Some(n.to_string()),
+                    _ => return Err(de::Error::custom("objectID must be a string")),
+                };
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(ObjectId(id))
+    }
+}
+
+/// A key, read without allocating: whether it is `objectID`.
+struct IsObjectId(bool);
+
+impl<'de> Deserialize<'de> for IsObjectId {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_str(IsObjectIdVisitor)
+    }
+}
+
+struct IsObjectIdVisitor;
+
+impl Visitor<'_> for IsObjectIdVisitor {
+    type Value = IsObjectId;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a key")
+    }
+
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<IsObjectId, E> {
+        Ok(IsObjectId(key == "objectID"))
+    }
+}
+
+/// Parses and validates a batch body. Returns the number of entries (0 when the body does not
+/// parse) and the entries, or the 400 message refusing the whole batch.
+pub(crate) fn parse_batch(body: &[u8], size_limit: usize) -> (usize, Result<Vec<Entry>, String>) {
+    let parsed: BatchBody<'_> = match serde_json::from_slice(body) {
+        Ok(parsed) => parsed,
+        Err(err) => return (0, Err(format!("Invalid batch body: {err}"))),
+    };
+    let count = parsed.requests.len();
+    let mut entries = Vec::with_capacity(count);
+    for (position, request) in parsed.requests.into_iter().enumerate() {
+        match parse_entry(position, &request, size_limit) {
+            Ok(entry) => entries.push(entry),
+            Err(message) => return (count, Err(message)),
+        }
+    }
+    (count, Ok(entries))
+}
+
+fn parse_entry(i: usize, request: &BatchRequest<'_>, size_limit: usize) -> Result<Entry, String> {
+    let action = Action::parse(&request.action)
+        .ok_or_else(|| format!("Invalid action \"{}\" at the position {i}", request.action))?;
+    if matches!(action, Action::Delete | Action::Clear) {
+        return Ok(Entry {
+            action,
+            object_id: None,
+            body: None,
+        });
+    }
+    let raw = request
+        .body
+        .ok_or_else(|| format!("Missing body at the position {i}"))?;
+    if !raw.get().starts_with('{') {
+        return Err(format!("Record at the position {i} is not a JSON object"));
+    }
+    let ObjectId(object_id) = serde_json::from_str(raw.get())
+        .map_err(|err| format!("Record at the position {i} is invalid: {err}"))?;
+    let size = raw.get().len();
+    if size > size_limit {
+        return Err(format!(
+            "Record at the position {i} objectID={} is too big size={size}/{size_limit} bytes. \
+             Please have a look at {SIZE_DOC}",
+            object_id.as_deref().unwrap_or_default()
+        ));
+    }
+    if object_id.is_none() && action != Action::Add {
+        return Err(format!("Missing objectID at the position {i}"));
+    }
+    Ok(Entry {
+        action,
+        object_id,
+        body: Some(raw.to_owned()),
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OperationBody {
+    operation: String,
+    destination: String,
+    #[serde(default)]
+    scope: Option<Vec<String>>,
+}
+
+/// Parses an operation body, or the 400 message refusing it.
+pub(crate) fn parse_operation(body: &[u8]) -> Result<Operation, String> {
+    let parsed: OperationBody =
+        serde_json::from_slice(body).map_err(|err| format!("Invalid operation body: {err}"))?;
+    match parsed.operation.as_str() {
+        "copy" => {
+            let scope = parsed
+                .scope
+                .unwrap_or_default()
+                .iter()
+                .map(|name| Scope::parse(name).ok_or_else(|| format!("Invalid scope \"{name}\"")))
+                .collect::<Result<_, _>>()?;
+            Ok(Operation::Copy {
+                destination: parsed.destination,
+                scope,
+            })
+        }
+        "move" => Ok(Operation::Move {
+            destination: parsed.destination,
+        }),
+        other => Err(format!("Invalid operation \"{other}\"")),
+    }
+}
+
+/// Every index, plus the counter behind generated objectIDs.
+#[derive(Debug, Default)]
+pub(crate) struct Indices {
+    pub(crate) by_name: HashMap<String, Index>,
+    next_object_id: u64,
+}
+
+impl Indices {
+    /// The index, created empty when missing.
+    pub(crate) fn entry(&mut self, name: &str) -> &mut Index {
+        if !self.by_name.contains_key(name) {
+            self.by_name.insert(name.to_owned(), Index::default());
+        }
+        self.by_name.get_mut(name).expect("just inserted")
+    }
+
+    /// Applies a validated batch in order; returns the objectIDs of the record entries.
+    pub(crate) fn apply_batch(&mut self, name: &str, entries: Vec<Entry>) -> Vec<String> {
+        let mut object_ids = Vec::with_capacity(entries.len());
+        // Taken out for the batch (one lookup, not one per record); `None` once deleted. The
+        // batch creates the index even when it holds no entry.
+        let mut index = Some(self.by_name.remove(name).unwrap_or_default());
+        for Entry {
+            action,
+            object_id,
+            body,
+        } in entries
+        {
+            let records = &mut index.get_or_insert_with(Index::default).records;
+            let (id, body) = match (action, object_id, body) {
+                (Action::Delete, ..) => {
+                    index = None;
+                    continue;
+                }
+                (Action::Clear, ..) => {
+                    records.clear();
+                    continue;
+                }
+                (_, Some(id), Some(body)) => (id, body),
+                (_, None, Some(body)) => {
+                    self.next_object_id += 1;
+                    (format!("fake-{}", self.next_object_id), body)
+                }
+                (_, _, None) => unreachable!("record entries carry a body"),
+            };
+            match action {
+                Action::Add | Action::Update => {
+                    records.insert(id.clone(), body);
+                }
+                Action::PartialUpdate | Action::PartialUpdateNoCreate => {
+                    if let Some(existing) = records.get_mut(&id) {
+                        *existing = merge(existing, &body);
+                    } else if action == Action::PartialUpdate {
+                        records.insert(id.clone(), body);
+                    }
+                }
+                Action::DeleteObject => {
+                    records.remove(&id);
+                }
+                Action::Delete | Action::Clear => unreachable!("handled above"),
+            }
+            object_ids.push(id);
+        }
+        if let Some(index) = index {
+            self.by_name.insert(name.to_owned(), index);
+        }
+        object_ids
+    }
+
+    /// A copy or move of `source`; `Err` is a 400 message.
+    pub(crate) fn operate(&mut self, source: &str, operation: &Operation) -> Result<(), String> {
+        match operation {
+            Operation::Copy { destination, scope } => self.copy(source, destination, scope),
+            Operation::Move { destination } => {
+                if source != destination
+                    && let Some(index) = self.by_name.remove(source)
+                {
+                    self.by_name.insert(destination.clone(), index);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn copy(&mut self, source: &str, destination: &str, scope: &[Scope]) -> Result<(), String> {
+        let has_replicas = self
+            .by_name
+            .get(destination)
+            .and_then(|index| index.settings.get("replicas"))
+            .and_then(Value::as_array)
+            .is_some_and(|replicas| !replicas.is_empty());
+        if has_replicas {
+            return Err(format!(
+                "Cannot copy to index {destination}: it has replicas"
+            ));
+        }
+        if source == destination {
+            return Ok(());
+        }
+        // A missing source reads as an empty index with default settings.
+        let from = self.by_name.get(source).cloned().unwrap_or_default();
+        let mut settings = from.settings;
+        for key in NOT_COPIED {
+            settings.remove(key);
+        }
+        if scope.is_empty() {
+            let index = Index {
+                records: from.records,
+                settings,
+                synonyms: from.synonyms,
+                rules: from.rules,
+            };
+            self.by_name.insert(destination.to_owned(), index);
+            return Ok(());
+        }
+        let to = self.entry(destination);
+        for part in scope {
+            match part {
+                Scope::Settings => to.settings = settings.clone(),
+                Scope::Synonyms => to.synonyms = from.synonyms.clone(),
+                Scope::Rules => to.rules = from.rules.clone(),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `existing` with the top-level attributes of `update` set over it.
+fn merge(existing: &RawValue, update: &RawValue) -> Box<RawValue> {
+    let mut record: Map<String, Value> =
+        serde_json::from_str(existing.get()).expect("stored records are JSON objects");
+    let changes: Map<String, Value> =
+        serde_json::from_str(update.get()).expect("validated records are JSON objects");
+    record.extend(changes);
+    serde_json::value::to_raw_value(&record).expect("a map serializes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batch_entries_keep_raw_bodies_and_read_object_ids() {
+        let body = br#"{"requests":[
+            {"action":"addObject","body":{"a":1, "objectID":"x"}},
+            {"action":"updateObject","body":{"objectID":7,"b":[1,{"objectID":"nested"}]}},
+            {"action":"clear"}
+        ]}"#;
+        let (count, entries) = parse_batch(body, 100);
+        let entries = entries.unwrap();
+        assert_eq!(count, 3);
+        assert_eq!(entries[0].object_id.as_deref(), Some("x"));
+        assert_eq!(
+            entries[0].body.as_ref().unwrap().get(),
+            r#"{"a":1, "objectID":"x"}"#
+        );
+        assert_eq!(entries[1].object_id.as_deref(), Some("7"));
+        assert_eq!(entries[2].action, Action::Clear);
+    }
+
+    #[test]
+    fn invalid_batches_name_the_position() {
+        let refused = |body: &str| parse_batch(body.as_bytes(), 100).1.unwrap_err();
+        assert!(refused(r#"{"requests":[{"action":"nope","body":{}}]}"#).contains("position 0"));
+        assert!(
+            refused(r#"{"requests":[{"action":"addObject","body":{}},{"action":"updateObject","body":{}}]}"#)
+                .starts_with("Missing objectID at the position 1")
+        );
+        assert!(
+            refused(r#"{"requests":[{"action":"addObject","body":[1]}]}"#)
+                .contains("not a JSON object")
+        );
+        assert!(refused(r#"{"requests":[{"action":"addObject"}]}"#).starts_with("Missing body"));
+        assert!(refused("{").starts_with("Invalid batch body"));
+        assert!(
+            refused(r#"{"requests":[{"action":"addObject","body":{"objectID":[]}}]}"#)
+                .contains("invalid")
+        );
+    }
+
+    #[test]
+    fn operations_parse() {
+        assert_eq!(
+            parse_operation(br#"{"operation":"copy","destination":"b","scope":["rules"]}"#),
+            Ok(Operation::Copy {
+                destination: "b".into(),
+                scope: vec![Scope::Rules]
+            })
+        );
+        assert!(
+            parse_operation(br#"{"operation":"copy","destination":"b","scope":["x"]}"#).is_err()
+        );
+        assert!(parse_operation(br#"{"operation":"rename","destination":"b"}"#).is_err());
+    }
+}
