@@ -173,8 +173,11 @@ impl From<sqlx::Error> for StoreError {
 /// 08 (connection), 53 (insufficient resources), 57P (operator intervention: shutdown).
 fn is_busy(code: Option<&str>) -> bool {
     let Some(code) = code else { return false };
-    if let Ok(n) = code.parse::<i32>() {
-        // SQLite codes are numeric; the primary code is the low byte.
+    // PostgreSQL SQLSTATEs are 5 characters; SQLite codes are numbers of at most 4 digits whose
+    // low byte is the primary code.
+    if code.len() < 5
+        && let Ok(n) = code.parse::<i32>()
+    {
         return matches!(n & 0xff, 5 | 6);
     }
     code.starts_with("08") || code.starts_with("53") || code.starts_with("57P")
