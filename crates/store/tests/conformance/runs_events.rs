@@ -137,7 +137,7 @@ async fn run_filters_and_sorts(h: &Harness) {
         statuses: vec![RunStatus::Created],
         ..asc()
     };
-    assert_eq!(ids(q).await, [r3.clone()]);
+    assert_eq!(ids(q).await, std::slice::from_ref(&r3));
 
     let s = |sort, order| RunQuery {
         sort,

@@ -499,13 +499,16 @@ async fn app_isolation(h: &Harness) {
     );
     assert!(
         h.store
-            .search_tasks(OTHER_APP, &[id.clone()])
+            .search_tasks(OTHER_APP, std::slice::from_ref(id))
             .await
             .unwrap()
             .is_empty()
     );
     assert_eq!(
-        h.store.search_tasks(APP, &[id.clone()]).await.unwrap(),
+        h.store
+            .search_tasks(APP, std::slice::from_ref(id))
+            .await
+            .unwrap(),
         [task]
     );
 }

@@ -245,7 +245,7 @@ async fn requeue_expired_leases(h: &Harness) {
 
     let later = h.advance(60);
     let report = h.store.requeue_expired(later, 2).await.unwrap();
-    assert_eq!(report.requeued, [run.run_id.clone()]);
+    assert_eq!(report.requeued, std::slice::from_ref(&run.run_id));
     assert!(report.failed.is_empty());
     let queued = h.store.get_run(APP, &run.run_id).await.unwrap();
     assert_eq!(queued.status, RunStatus::Created);
@@ -277,7 +277,7 @@ async fn requeue_expired_leases(h: &Harness) {
 
     // Out of attempts: failed.
     let report = h.store.requeue_expired(h.advance(60), 2).await.unwrap();
-    assert_eq!(report.failed, [run.run_id.clone()]);
+    assert_eq!(report.failed, std::slice::from_ref(&run.run_id));
     let failed = h.store.get_run(APP, &run.run_id).await.unwrap();
     assert_eq!(failed.status, RunStatus::Finished);
     assert_eq!(failed.outcome, Some(RunOutcome::Failure));
