@@ -156,6 +156,47 @@ impl Harness {
         }
     }
 
+    /// A second store on the same database, opened with `key` (runs the migrations again).
+    pub async fn reopen(&self, key: SecretKey) -> Arc<dyn Store> {
+        match &self.raw {
+            Raw::Sqlite { path, .. } => Arc::new(SqliteStore::open(path, key).await.unwrap()),
+            Raw::Postgres { url, schema } => {
+                let config = PostgresConfig {
+                    url: url.clone(),
+                    schema: Some(schema.clone()),
+                    max_connections: 2,
+                };
+                Arc::new(PostgresStore::connect_with(&config, key).await.unwrap())
+            }
+        }
+    }
+
+    /// Runs raw SQL on the database behind the store: `sqlite` on SQLite, `postgres` on
+    /// PostgreSQL (in the test's schema). For fault injection.
+    pub async fn execute_raw(&self, sqlite: &str, postgres: &str) {
+        match &self.raw {
+            Raw::Sqlite { path, .. } => {
+                let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+                    .await
+                    .unwrap();
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sqlite.to_owned()))
+                    .execute(&pool)
+                    .await
+                    .unwrap();
+                pool.close().await;
+            }
+            Raw::Postgres { url, schema } => {
+                let pool = sqlx::PgPool::connect(url).await.unwrap();
+                let sql = format!("SET search_path TO \"{schema}\"; {postgres}");
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                    .execute(&pool)
+                    .await
+                    .unwrap();
+                pool.close().await;
+            }
+        }
+    }
+
     async fn cleanup(&self) {
         if let Raw::Postgres { url, schema } = &self.raw {
             let pool = sqlx::PgPool::connect(url).await.unwrap();

@@ -8,4 +8,5 @@ mod harness;
 mod runs_events;
 mod sources_destinations;
 mod tasks;
+mod transactions;
 mod workers;
