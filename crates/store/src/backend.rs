@@ -37,7 +37,8 @@ pub(crate) mod sealed {
 impl<B: sealed::Backend> Store for B {
     async fn ping(&self) -> StoreResult<()> {
         let mut tx = self.inner().pools.read().await?;
-        tx.fetch_count("SELECT CAST(1 AS BIGINT)", Vec::new()).await?;
+        tx.fetch_count("SELECT CAST(1 AS BIGINT)", Vec::new())
+            .await?;
         Ok(())
     }
 

@@ -14,6 +14,7 @@ conformance!(
     failed_event_insert_rolls_back,
     failed_finish_rolls_back,
     reopening_keeps_data_and_needs_the_key,
+    nul_characters_are_refused_alike,
 );
 
 /// Makes every insert of an event of type `log` fail.
@@ -156,4 +157,18 @@ async fn reopening_keeps_data_and_needs_the_key(h: &Harness) {
     assert!(!err.to_string().contains("kept-secret"));
     let full = h.store.authentication_with_secrets(APP, id).await.unwrap();
     assert_eq!(full.input.to_secret_json()["password"], "kept-secret");
+}
+
+async fn nul_characters_are_refused_alike(h: &Harness) {
+    let err = h
+        .store
+        .create_authentication(APP, &basic("bad\0name", "pw"), h.now())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Invalid(_)), "{err:?}");
+    assert_eq!(h.count_rows("authentications").await, 0);
+    assert!(matches!(
+        h.store.get_source(APP, "id\0").await,
+        Err(StoreError::Invalid(_))
+    ));
 }
