@@ -46,7 +46,11 @@ async fn a_csv_over_http_replaces_the_index() {
     fake.set_settings("products", json!({"customRanking": ["desc(price)"]}));
     let algolia = fake.serve();
     let scratch = Scratch::new();
-    let file = scratch.task(&task(&format!("{}/products.csv", csv.uri()), &fake, "replace"));
+    let file = scratch.task(&task(
+        &format!("{}/products.csv", csv.uri()),
+        &fake,
+        "replace",
+    ));
     let result = scratch
         .run(
             &["--task-file".as_ref(), file.as_os_str()],
@@ -71,8 +75,16 @@ async fn a_csv_over_http_replaces_the_index() {
     assert!(fake.index_names().iter().all(|i| !i.contains("_tmp_")));
     assert_eq!(fake.calls_of(CallKind::Move).len(), 1);
     // The log tells the story, without the key.
-    assert!(result.stderr.contains("temporary index `products_tmp_"), "{}", result.stderr);
-    assert!(result.stderr.contains("moved onto `products`"), "{}", result.stderr);
+    assert!(
+        result.stderr.contains("temporary index `products_tmp_"),
+        "{}",
+        result.stderr
+    );
+    assert!(
+        result.stderr.contains("moved onto `products`"),
+        "{}",
+        result.stderr
+    );
     assert!(!result.stderr.contains(fake.api_key()) && !result.stdout.contains(fake.api_key()));
 }
 
@@ -88,7 +100,11 @@ async fn a_failed_push_leaves_production_untouched_and_exits_1() {
     ));
     let algolia = fake.serve();
     let scratch = Scratch::new();
-    let file = scratch.task(&task(&format!("{}/products.csv", csv.uri()), &fake, "replace"));
+    let file = scratch.task(&task(
+        &format!("{}/products.csv", csv.uri()),
+        &fake,
+        "replace",
+    ));
     let result = scratch
         .run(
             &["--task-file".as_ref(), file.as_os_str()],

@@ -314,7 +314,7 @@ impl Indices {
                 if source != destination
                     && let Some(index) = self.by_name.remove(source)
                 {
-                    self.by_name.insert(destination.clone(), index);
+                    release(self.by_name.insert(destination.clone(), index));
                 }
                 Ok(())
             }
@@ -336,31 +336,50 @@ impl Indices {
         if source == destination {
             return Ok(());
         }
-        // A missing source reads as an empty index with default settings.
-        let from = self.by_name.get(source).cloned().unwrap_or_default();
-        let mut settings = from.settings;
+        // A missing source reads as an empty index with default settings. Only what the scope
+        // names is cloned (records are the bulk of an index).
+        let from = self.by_name.get(source);
+        let mut settings = from.map(|i| i.settings.clone()).unwrap_or_default();
         for key in NOT_COPIED {
             settings.remove(key);
         }
+        let synonyms = || from.map(|i| i.synonyms.clone()).unwrap_or_default();
+        let rules = || from.map(|i| i.rules.clone()).unwrap_or_default();
         if scope.is_empty() {
             let index = Index {
-                records: from.records,
+                records: from.map(|i| i.records.clone()).unwrap_or_default(),
                 settings,
-                synonyms: from.synonyms,
-                rules: from.rules,
+                synonyms: synonyms(),
+                rules: rules(),
             };
-            self.by_name.insert(destination.to_owned(), index);
+            release(self.by_name.insert(destination.to_owned(), index));
             return Ok(());
         }
+        let (synonyms, rules) = (
+            scope.contains(&Scope::Synonyms).then(synonyms),
+            scope.contains(&Scope::Rules).then(rules),
+        );
         let to = self.entry(destination);
-        for part in scope {
-            match part {
-                Scope::Settings => to.settings = settings.clone(),
-                Scope::Synonyms => to.synonyms = from.synonyms.clone(),
-                Scope::Rules => to.rules = from.rules.clone(),
-            }
+        if scope.contains(&Scope::Settings) {
+            to.settings = settings;
+        }
+        if let Some(synonyms) = synonyms {
+            to.synonyms = synonyms;
+        }
+        if let Some(rules) = rules {
+            to.rules = rules;
         }
         Ok(())
+    }
+}
+
+/// Frees an overwritten index on another thread: dropping millions of records would otherwise
+/// hold the fake's lock (and stall every client) for a noticeable time.
+fn release(replaced: Option<Index>) {
+    if let Some(index) = replaced
+        && index.records.len() > 10_000
+    {
+        std::thread::spawn(move || drop(index));
     }
 }
 
