@@ -5,9 +5,11 @@
 use std::path::Path;
 use std::time::Duration;
 
+use ingest_api::rate_limit::{Limit, RateLimitSettings};
+use ingest_api::{AppCredentials, ServeSettings};
 use ingest_connectors::http::HttpSettings;
 use ingest_connectors::http::url_policy::UrlPolicy;
-use ingest_core::BatchLimits;
+use ingest_core::{BatchLimits, Secret};
 use serde::Deserialize;
 use toml::{Table, Value};
 
@@ -21,6 +23,65 @@ const ENV_PREFIX: &str = "INGESTION__";
 struct RawSettings {
     batch: RawBatch,
     sources: RawSources,
+    server: RawServer,
+    auth: RawAuth,
+    rate_limit: RawRateLimit,
+    store: RawStore,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    header_read_timeout_ms: u64,
+    request_timeout_ms: u64,
+    max_body_bytes: usize,
+    shutdown_grace_ms: u64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawApp {
+    app_id: String,
+    api_key: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAuth {
+    app_id: String,
+    api_key: String,
+    apps: Vec<RawApp>,
+}
+
+// Hand-written so that no key can reach a log through `{:?}`.
+impl std::fmt::Debug for RawAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawAuth")
+            .field("app_id", &self.app_id)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRateLimit {
+    requests: u32,
+    period_secs: u64,
+    runs_requests: u32,
+    runs_period_secs: u64,
+    trusted_proxies: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStore {
+    url: String,
+}
+
+impl std::fmt::Debug for RawStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RawStore { url: *** }")
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -50,6 +111,25 @@ pub struct Settings {
     pub url_policy: UrlPolicy,
     /// How source requests behave.
     pub http: HttpSettings,
+    /// The API server (`ingestion serve`).
+    pub server: ServerSettings,
+}
+
+/// The settings of `ingestion serve`.
+#[derive(Clone, Debug)]
+pub struct ServerSettings {
+    /// Header-read timeout and shutdown grace.
+    pub serve: ServeSettings,
+    /// Longest time a request may take (503 past it).
+    pub request_timeout: Duration,
+    /// Largest request body.
+    pub max_body_bytes: usize,
+    /// Configured applications; empty means "generate credentials on first start".
+    pub apps: Vec<AppCredentials>,
+    /// Rate limits per client IP.
+    pub rate_limits: RateLimitSettings,
+    /// The database URL (may hold a password); `None` means SQLite in the data directory.
+    pub database_url: Option<Secret<String>>,
 }
 
 /// Settings that could not be loaded: every problem found.
@@ -122,10 +202,101 @@ fn validate(raw: RawSettings, problems: &mut Vec<String>) -> Option<Settings> {
         max_decompressed_bytes: raw.sources.max_decompressed_bytes,
         ..HttpSettings::default()
     };
+    let server = validate_server(raw.server, raw.auth, raw.rate_limit, raw.store, problems);
     Some(Settings {
         batch: batch?,
         url_policy: url_policy?,
         http,
+        server: server?,
+    })
+}
+
+fn validate_server(
+    server: RawServer,
+    auth: RawAuth,
+    rate: RawRateLimit,
+    store: RawStore,
+    problems: &mut Vec<String>,
+) -> Option<ServerSettings> {
+    let before = problems.len();
+    if server.header_read_timeout_ms == 0 || server.request_timeout_ms == 0 {
+        problems.push("server: timeouts must be at least 1 ms".to_owned());
+    }
+    if server.max_body_bytes == 0 {
+        problems.push("server.max_body_bytes: must be at least 1".to_owned());
+    }
+    let mut apps = Vec::new();
+    match (auth.app_id.trim().is_empty(), auth.api_key.is_empty()) {
+        (true, true) => {}
+        (false, false) => apps.push(AppCredentials {
+            app_id: auth.app_id.trim().to_owned(),
+            api_key: Secret::new(auth.api_key),
+        }),
+        (true, false) => problems.push("auth.app_id: required when auth.api_key is set".to_owned()),
+        (false, true) => problems.push("auth.api_key: required when auth.app_id is set".to_owned()),
+    }
+    for (i, app) in auth.apps.into_iter().enumerate() {
+        if app.app_id.trim().is_empty() || app.api_key.is_empty() {
+            problems.push(format!(
+                "auth.apps[{i}]: app_id and api_key must not be empty"
+            ));
+            continue;
+        }
+        apps.push(AppCredentials {
+            app_id: app.app_id.trim().to_owned(),
+            api_key: Secret::new(app.api_key),
+        });
+    }
+    for (i, app) in apps.iter().enumerate() {
+        if apps[..i].iter().any(|other| other.app_id == app.app_id) {
+            problems.push(format!(
+                "auth: application `{}` is configured twice",
+                app.app_id
+            ));
+        }
+    }
+    if rate.requests == 0 || rate.runs_requests == 0 {
+        problems.push("rate_limit: requests must be at least 1".to_owned());
+    }
+    if rate.period_secs == 0 || rate.runs_period_secs == 0 {
+        problems.push("rate_limit: periods must be at least 1 s".to_owned());
+    }
+    let mut trusted_proxies = Vec::new();
+    for entry in &rate.trusted_proxies {
+        let parsed = entry
+            .parse::<ipnet::IpNet>()
+            .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from));
+        match parsed {
+            Ok(net) => trusted_proxies.push(net),
+            Err(_) => problems.push(format!(
+                "rate_limit.trusted_proxies: `{entry}` is not an IP address or CIDR"
+            )),
+        }
+    }
+    if problems.len() > before {
+        return None;
+    }
+    let url = store.url.trim();
+    Some(ServerSettings {
+        serve: ServeSettings {
+            header_read_timeout: Duration::from_millis(server.header_read_timeout_ms),
+            shutdown_grace: Duration::from_millis(server.shutdown_grace_ms),
+        },
+        request_timeout: Duration::from_millis(server.request_timeout_ms),
+        max_body_bytes: server.max_body_bytes,
+        apps,
+        rate_limits: RateLimitSettings {
+            general: Limit {
+                requests: rate.requests,
+                period: Duration::from_secs(rate.period_secs),
+            },
+            runs: Limit {
+                requests: rate.runs_requests,
+                period: Duration::from_secs(rate.runs_period_secs),
+            },
+            trusted_proxies,
+        },
+        database_url: (!url.is_empty()).then(|| Secret::new(url.to_owned())),
     })
 }
 
@@ -248,6 +419,56 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("sources.allow_networks"), "{text}");
+    }
+
+    #[test]
+    fn server_settings_from_file_and_env() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(
+            &file,
+            "[[auth.apps]]\napp_id = \"A2\"\napi_key = \"k2\"\n\n[rate_limit]\ntrusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\"]\n",
+        )
+        .unwrap();
+        let settings = Settings::load(
+            Some(&file),
+            env(&[
+                ("INGESTION__AUTH__APP_ID", "A1"),
+                ("INGESTION__AUTH__API_KEY", "k1"),
+                ("INGESTION__RATE_LIMIT__REQUESTS", "5000"),
+                ("INGESTION__STORE__URL", "postgres://u:p@h/db"),
+            ]),
+        )
+        .unwrap();
+        let server = settings.server;
+        let ids: Vec<_> = server.apps.iter().map(|a| a.app_id.as_str()).collect();
+        assert_eq!(ids, ["A1", "A2"]);
+        assert_eq!(server.rate_limits.general.requests, 5000);
+        assert_eq!(server.rate_limits.runs.period, Duration::from_secs(30));
+        assert_eq!(server.rate_limits.trusted_proxies.len(), 2);
+        assert_eq!(server.database_url.unwrap().expose(), "postgres://u:p@h/db");
+        assert_eq!(server.max_body_bytes, 1 << 20);
+        let defaults = Settings::load(None, env(&[])).unwrap().server;
+        assert!(defaults.apps.is_empty());
+        assert!(defaults.database_url.is_none());
+    }
+
+    #[test]
+    fn server_problems_are_reported_without_keys() {
+        let error = Settings::load(
+            None,
+            env(&[
+                ("INGESTION__AUTH__API_KEY", "very-secret-key"),
+                ("INGESTION__RATE_LIMIT__TRUSTED_PROXIES", "nope"),
+                ("INGESTION__RATE_LIMIT__PERIOD_SECS", "0"),
+            ]),
+        )
+        .unwrap_err();
+        let text = error.to_string();
+        assert!(text.contains("auth.app_id: required"), "{text}");
+        assert!(text.contains("`nope` is not an IP address"), "{text}");
+        assert!(text.contains("periods must be at least 1 s"), "{text}");
+        assert!(!text.contains("very-secret-key"), "{text}");
     }
 
     #[test]
