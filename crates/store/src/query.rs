@@ -1,0 +1,287 @@
+//! The parameters of list operations (paging, sort, filters) and the page they return.
+//!
+//! Every query has a `Default` with the API's defaults (Part C 2): page 1, 10 items per page,
+//! sort by `createdAt` (events: `publishedAt`), order `desc`, no filter. An empty filter list
+//! means "no filter"; a non-empty one keeps the items matching **any** of its values.
+
+use ingest_model::{
+    ActionType, AuthenticationSortKeys, AuthenticationType, DestinationType, EventSortKeys,
+    EventStatus, EventType, Order, Pagination, PlatformWithNone, ResourceSortKeys, RunSortKeys,
+    RunStatus, SourceType, TaskSortKeys, Timestamp, TriggerType, ValidationError,
+};
+
+/// The largest `itemsPerPage` (design.md §6).
+pub const MAX_ITEMS_PER_PAGE: u64 = 100;
+
+/// The default `itemsPerPage`.
+pub const DEFAULT_ITEMS_PER_PAGE: u64 = 10;
+
+/// The value of an `authenticationID` filter that selects resources without an authentication.
+pub const NO_AUTHENTICATION: &str = "none";
+
+/// Which page to return: `page` is 1-based, `items_per_page` from 1 to [`MAX_ITEMS_PER_PAGE`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageRequest {
+    /// The page, from 1. A page past the end gives an empty list.
+    pub page: u64,
+    /// Items per page, 1 to 100.
+    pub items_per_page: u64,
+}
+
+impl Default for PageRequest {
+    fn default() -> Self {
+        Self {
+            page: 1,
+            items_per_page: DEFAULT_ITEMS_PER_PAGE,
+        }
+    }
+}
+
+impl PageRequest {
+    /// Checks the ranges; the error names the query parameter (`page`, `itemsPerPage`).
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        if self.page < 1 {
+            return Err(ValidationError::new("page", "must be at least 1"));
+        }
+        if !(1..=MAX_ITEMS_PER_PAGE).contains(&self.items_per_page) {
+            return Err(ValidationError::new(
+                "itemsPerPage",
+                format!("must be between 1 and {MAX_ITEMS_PER_PAGE}"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The SQL `OFFSET` of this page (saturating: a huge page is simply past the end).
+    pub(crate) fn offset(&self) -> i64 {
+        let offset = (self.page - 1).saturating_mul(self.items_per_page);
+        i64::try_from(offset).unwrap_or(i64::MAX)
+    }
+
+    /// The SQL `LIMIT` of this page.
+    pub(crate) fn limit(&self) -> i64 {
+        i64::try_from(self.items_per_page).unwrap_or(i64::MAX)
+    }
+}
+
+/// One page of a list and its [`Pagination`] (computed by [`Pagination::new`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    /// The items of the page, in the requested order.
+    pub items: Vec<T>,
+    /// `nbPages`, `page`, `nbItems`, `itemsPerPage`.
+    pub pagination: Pagination,
+}
+
+/// `GET /1/authentications`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthenticationQuery {
+    /// Paging.
+    pub page: PageRequest,
+    /// Sort key.
+    pub sort: AuthenticationSortKeys,
+    /// Sort order.
+    pub order: Order,
+    /// `type` filter.
+    pub types: Vec<AuthenticationType>,
+    /// `platform` filter; `none` selects authentications without a platform.
+    pub platforms: Vec<PlatformWithNone>,
+}
+
+impl Default for AuthenticationQuery {
+    fn default() -> Self {
+        Self {
+            page: PageRequest::default(),
+            sort: AuthenticationSortKeys::CreatedAt,
+            order: Order::Desc,
+            types: Vec::new(),
+            platforms: Vec::new(),
+        }
+    }
+}
+
+/// `GET /1/destinations`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DestinationQuery {
+    /// Paging.
+    pub page: PageRequest,
+    /// Sort key.
+    pub sort: ResourceSortKeys,
+    /// Sort order.
+    pub order: Order,
+    /// `type` filter.
+    pub types: Vec<DestinationType>,
+    /// `authenticationID` filter; [`NO_AUTHENTICATION`] (`none`) selects destinations without one.
+    pub authentication_ids: Vec<String>,
+}
+
+impl Default for DestinationQuery {
+    fn default() -> Self {
+        Self {
+            page: PageRequest::default(),
+            sort: ResourceSortKeys::CreatedAt,
+            order: Order::Desc,
+            types: Vec::new(),
+            authentication_ids: Vec::new(),
+        }
+    }
+}
+
+/// `GET /1/sources`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceQuery {
+    /// Paging.
+    pub page: PageRequest,
+    /// Sort key.
+    pub sort: ResourceSortKeys,
+    /// Sort order.
+    pub order: Order,
+    /// `type` filter.
+    pub types: Vec<SourceType>,
+    /// `authenticationID` filter; [`NO_AUTHENTICATION`] (`none`) selects sources without one.
+    pub authentication_ids: Vec<String>,
+}
+
+impl Default for SourceQuery {
+    fn default() -> Self {
+        Self {
+            page: PageRequest::default(),
+            sort: ResourceSortKeys::CreatedAt,
+            order: Order::Desc,
+            types: Vec::new(),
+            authentication_ids: Vec::new(),
+        }
+    }
+}
+
+/// `GET /1/tasks`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskQuery {
+    /// Paging.
+    pub page: PageRequest,
+    /// Sort key.
+    pub sort: TaskSortKeys,
+    /// Sort order.
+    pub order: Order,
+    /// `action` filter.
+    pub actions: Vec<ActionType>,
+    /// `enabled` filter.
+    pub enabled: Option<bool>,
+    /// `sourceID` filter.
+    pub source_ids: Vec<String>,
+    /// `destinationID` filter.
+    pub destination_ids: Vec<String>,
+    /// `triggerType` filter.
+    pub trigger_types: Vec<TriggerType>,
+}
+
+impl Default for TaskQuery {
+    fn default() -> Self {
+        Self {
+            page: PageRequest::default(),
+            sort: TaskSortKeys::CreatedAt,
+            order: Order::Desc,
+            actions: Vec::new(),
+            enabled: None,
+            source_ids: Vec::new(),
+            destination_ids: Vec::new(),
+            trigger_types: Vec::new(),
+        }
+    }
+}
+
+/// `GET /1/runs`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunQuery {
+    /// Paging.
+    pub page: PageRequest,
+    /// Sort key.
+    pub sort: RunSortKeys,
+    /// Sort order.
+    pub order: Order,
+    /// `status` filter.
+    pub statuses: Vec<RunStatus>,
+    /// `taskID` filter.
+    pub task_id: Option<String>,
+    /// Only runs created at or after this instant (`startDate`).
+    pub start_date: Option<Timestamp>,
+    /// Only runs created at or before this instant (`endDate`).
+    pub end_date: Option<Timestamp>,
+}
+
+impl Default for RunQuery {
+    fn default() -> Self {
+        Self {
+            page: PageRequest::default(),
+            sort: RunSortKeys::CreatedAt,
+            order: Order::Desc,
+            statuses: Vec::new(),
+            task_id: None,
+            start_date: None,
+            end_date: None,
+        }
+    }
+}
+
+/// `GET /1/runs/{runID}/events`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventQuery {
+    /// Paging.
+    pub page: PageRequest,
+    /// Sort key.
+    pub sort: EventSortKeys,
+    /// Sort order.
+    pub order: Order,
+    /// `status` filter.
+    pub statuses: Vec<EventStatus>,
+    /// `type` filter.
+    pub types: Vec<EventType>,
+    /// Only events published at or after this instant (`startDate`).
+    pub start_date: Option<Timestamp>,
+    /// Only events published at or before this instant (`endDate`).
+    pub end_date: Option<Timestamp>,
+}
+
+impl Default for EventQuery {
+    fn default() -> Self {
+        Self {
+            page: PageRequest::default(),
+            sort: EventSortKeys::PublishedAt,
+            order: Order::Desc,
+            statuses: Vec::new(),
+            types: Vec::new(),
+            start_date: None,
+            end_date: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paging_is_validated_and_offsets_saturate() {
+        assert!(PageRequest::default().validate().is_ok());
+        let bad = PageRequest {
+            page: 0,
+            items_per_page: 10,
+        };
+        assert_eq!(bad.validate().unwrap_err().path, "page");
+        let bad = PageRequest {
+            page: 1,
+            items_per_page: 101,
+        };
+        assert_eq!(bad.validate().unwrap_err().path, "itemsPerPage");
+        let far = PageRequest {
+            page: u64::MAX,
+            items_per_page: 100,
+        };
+        assert_eq!(far.offset(), i64::MAX);
+        let p = PageRequest {
+            page: 3,
+            items_per_page: 7,
+        };
+        assert_eq!((p.offset(), p.limit()), (14, 7));
+    }
+}
