@@ -4,6 +4,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ingest_model::{ErrorResponse, ValidationError};
+use ingest_store::StoreError;
 
 /// The message of every authentication failure: one body for every variant (missing header,
 /// unknown application, wrong key), so credentials cannot be probed.
@@ -38,6 +39,9 @@ pub enum ApiError {
         /// What the client asked for, e.g. `no route for GET /1/nope`.
         message: String,
     },
+    /// A concurrent change made this one impossible (409).
+    #[error("{0}")]
+    Conflict(String),
     /// The body is larger than the limit (413).
     #[error("request body larger than {limit} bytes")]
     TooLarge {
@@ -74,6 +78,7 @@ impl ApiError {
         match self {
             Self::Invalid(_) | Self::Refused(_) => StatusCode::BAD_REQUEST,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NoRoute { status, .. } => *status,
             Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -88,6 +93,31 @@ impl ApiError {
         ErrorResponse {
             message: self.to_string(),
             status: self.status().as_u16(),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    /// The store's errors by meaning: unknown → 404; bad reference, in use, invalid → 400;
+    /// unreachable → 503 and bugs → 500, both with a generic body (the cause is logged, never
+    /// returned: it may hold database text).
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound { resource, id } => Self::not_found(resource.as_str(), &id),
+            StoreError::InvalidReference { .. } | StoreError::InUse { .. } => {
+                Self::Refused(error.to_string())
+            }
+            StoreError::Invalid(validation) => Self::Invalid(validation),
+            StoreError::Conflict { reason } => Self::Conflict(format!("conflict: {reason}")),
+            StoreError::Unavailable(source) => {
+                tracing::warn!(error = %source, "store unavailable");
+                Self::Unavailable
+            }
+            other @ (StoreError::LeaseLost { .. } | StoreError::Internal { .. }) => {
+                let source = std::error::Error::source(&other).map(ToString::to_string);
+                tracing::error!(error = %other, source, "store error");
+                Self::Internal
+            }
         }
     }
 }
