@@ -10,6 +10,7 @@ use ingest_api::{AppCredentials, ServeSettings};
 use ingest_connectors::http::HttpSettings;
 use ingest_connectors::http::url_policy::UrlPolicy;
 use ingest_core::{BatchLimits, Secret};
+use ingest_store::SecretKey;
 use serde::Deserialize;
 use toml::{Table, Value};
 
@@ -76,11 +77,12 @@ struct RawRateLimit {
 #[serde(deny_unknown_fields)]
 struct RawStore {
     url: String,
+    secret_key: String,
 }
 
 impl std::fmt::Debug for RawStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("RawStore { url: *** }")
+        f.write_str("RawStore { url: ***, secret_key: *** }")
     }
 }
 
@@ -130,6 +132,8 @@ pub struct ServerSettings {
     pub rate_limits: RateLimitSettings,
     /// The database URL (may hold a password); `None` means SQLite in the data directory.
     pub database_url: Option<Secret<String>>,
+    /// The key encrypting secrets at rest; `None` means `<data-dir>/secret.key`.
+    pub secret_key: Option<SecretKey>,
 }
 
 /// Settings that could not be loaded: every problem found.
@@ -273,6 +277,12 @@ fn validate_server(
             )),
         }
     }
+    let secret_key = match store.secret_key.trim() {
+        "" => None,
+        text => SecretKey::parse(text)
+            .map_err(|error| problems.push(format!("store.secret_key: {error}")))
+            .ok(),
+    };
     if problems.len() > before {
         return None;
     }
@@ -297,6 +307,7 @@ fn validate_server(
             trusted_proxies,
         },
         database_url: (!url.is_empty()).then(|| Secret::new(url.to_owned())),
+        secret_key,
     })
 }
 
@@ -423,6 +434,7 @@ mod tests {
 
     #[test]
     fn server_settings_from_file_and_env() {
+        let key = "ab".repeat(32);
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("c.toml");
         std::fs::write(
@@ -437,6 +449,7 @@ mod tests {
                 ("INGESTION__AUTH__API_KEY", "k1"),
                 ("INGESTION__RATE_LIMIT__REQUESTS", "5000"),
                 ("INGESTION__STORE__URL", "postgres://u:p@h/db"),
+                ("INGESTION__STORE__SECRET_KEY", key.as_str()),
             ]),
         )
         .unwrap();
@@ -448,6 +461,7 @@ mod tests {
         assert_eq!(server.rate_limits.trusted_proxies.len(), 2);
         assert_eq!(server.database_url.unwrap().expose(), "postgres://u:p@h/db");
         assert_eq!(server.max_body_bytes, 1 << 20);
+        assert!(server.secret_key.is_some());
         let defaults = Settings::load(None, env(&[])).unwrap().server;
         assert!(defaults.apps.is_empty());
         assert!(defaults.database_url.is_none());
@@ -461,6 +475,7 @@ mod tests {
                 ("INGESTION__AUTH__API_KEY", "very-secret-key"),
                 ("INGESTION__RATE_LIMIT__TRUSTED_PROXIES", "nope"),
                 ("INGESTION__RATE_LIMIT__PERIOD_SECS", "0"),
+                ("INGESTION__STORE__SECRET_KEY", "not-a-key"),
             ]),
         )
         .unwrap_err();
@@ -468,6 +483,11 @@ mod tests {
         assert!(text.contains("auth.app_id: required"), "{text}");
         assert!(text.contains("`nope` is not an IP address"), "{text}");
         assert!(text.contains("periods must be at least 1 s"), "{text}");
+        assert!(
+            text.contains("store.secret_key: invalid secret key"),
+            "{text}"
+        );
+        assert!(!text.contains("not-a-key"), "{text}");
         assert!(!text.contains("very-secret-key"), "{text}");
     }
 
