@@ -41,23 +41,40 @@
 //!
 //! # Backends
 //!
-//! `SqliteStore` opens a file (WAL, foreign keys, busy timeout; one writer connection and a
-//! pool of readers); `PostgresStore` connects to a URL (optionally in a schema). Both run their
+//! [`SqliteStore`] opens a file (WAL, foreign keys, busy timeout; one writer connection and a
+//! pool of readers); [`PostgresStore`] connects to a URL (optionally in a schema). Both run their
 //! own migrations at start (`migrations/sqlite`, `migrations/postgres`) and share every query:
 //! the SQL is written once, with `$n` parameters both databases understand.
 
+mod auth;
+mod backend;
+mod db;
+mod destination;
 mod error;
+mod event;
+mod filter;
 mod key;
+mod migrate;
+mod postgres;
 mod query;
+mod rows;
+mod run;
+mod schedule;
+mod source;
+mod sqlite;
 mod store;
+mod task;
 mod types;
+mod worker;
 
 pub use error::{BoxError, Resource, StoreError, StoreResult};
 pub use key::{KeyError, SecretKey};
+pub use postgres::{PostgresConfig, PostgresStore};
 pub use query::{
     AuthenticationQuery, DEFAULT_ITEMS_PER_PAGE, DestinationQuery, EventQuery, MAX_ITEMS_PER_PAGE,
     NO_AUTHENTICATION, Page, PageRequest, RunQuery, SourceQuery, TaskQuery,
 };
+pub use sqlite::{SqliteConfig, SqliteStore};
 pub use store::Store;
 pub use types::{
     AuthenticationWithSecrets, ClaimedRun, DueSchedule, FinishedRun, NewEvent, Requeued, RunFinish,

@@ -15,8 +15,8 @@ use crate::{
     StoreResult, TaskQuery,
 };
 
-/// The storage of the control plane, implemented by `SqliteStore` and
-/// `PostgresStore`; use it as `Arc<dyn Store>`.
+/// The storage of the control plane, implemented by [`crate::SqliteStore`] and
+/// [`crate::PostgresStore`]; use it as `Arc<dyn Store>`.
 ///
 /// `app` is the application ID (`X-Algolia-Application-Id`): it scopes every resource
 /// operation. `now` is the current time, chosen by the caller. Lists validate their paging

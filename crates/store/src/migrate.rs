@@ -1,0 +1,50 @@
+//! The embedded migrations of each backend (`migrations/sqlite`, `migrations/postgres`), run by
+//! sqlx's migrator when a store opens (on PostgreSQL under an advisory lock, so replicas that
+//! start together migrate once).
+
+use std::borrow::Cow;
+
+use sqlx::SqlSafeStr as _;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+
+/// `(version, description, sql)` of every migration, in order.
+type Script = (i64, &'static str, &'static str);
+
+const SQLITE: &[Script] = &[(
+    1,
+    "init",
+    include_str!("../migrations/sqlite/0001_init.sql"),
+)];
+
+const POSTGRES: &[Script] = &[(
+    1,
+    "init",
+    include_str!("../migrations/postgres/0001_init.sql"),
+)];
+
+fn migrator(scripts: &[Script]) -> Migrator {
+    Migrator::with_migrations(
+        scripts
+            .iter()
+            .map(|&(version, description, sql)| {
+                Migration::new(
+                    version,
+                    Cow::Borrowed(description),
+                    MigrationType::Simple,
+                    sql.into_sql_str(),
+                    false,
+                )
+            })
+            .collect(),
+    )
+}
+
+/// The SQLite migrations.
+pub(crate) fn sqlite() -> Migrator {
+    migrator(SQLITE)
+}
+
+/// The PostgreSQL migrations.
+pub(crate) fn postgres() -> Migrator {
+    migrator(POSTGRES)
+}

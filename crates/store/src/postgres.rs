@@ -1,0 +1,99 @@
+//! [`PostgresStore`]: the shared backend of distributed deployments (API replicas and worker
+//! containers on one database).
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+use crate::backend::{Inner, sealed::Backend};
+use crate::db::Pools;
+use crate::{SecretKey, StoreError, StoreResult, migrate};
+
+/// How to connect a PostgreSQL store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostgresConfig {
+    /// `postgres://user@host:port/database`.
+    pub url: String,
+    /// A schema to keep the tables in (created when missing; letters, digits and `_` only);
+    /// the user's default search path when `None`.
+    pub schema: Option<String>,
+    /// Pool size.
+    pub max_connections: u32,
+}
+
+impl PostgresConfig {
+    /// The defaults for a URL: default schema, 10 connections.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            schema: None,
+            max_connections: 10,
+        }
+    }
+}
+
+/// The store in a PostgreSQL database. Claims use `FOR UPDATE SKIP LOCKED`, so any number of
+/// workers can share it.
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    inner: Inner,
+}
+
+impl PostgresStore {
+    /// Connects to `url` with the default [`PostgresConfig`], and migrates the database.
+    pub async fn connect(url: &str, key: SecretKey) -> StoreResult<Self> {
+        Self::connect_with(&PostgresConfig::new(url), key).await
+    }
+
+    /// Connects as `config` says, creates the schema if one is named, and migrates it.
+    pub async fn connect_with(config: &PostgresConfig, key: SecretKey) -> StoreResult<Self> {
+        let mut options =
+            PgConnectOptions::from_str(&config.url).map_err(|e| StoreError::Internal {
+                reason: "invalid PostgreSQL URL".to_owned(),
+                source: Some(Box::new(e)),
+            })?;
+        if let Some(schema) = &config.schema {
+            if schema.is_empty()
+                || !schema
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            {
+                return Err(StoreError::internal(
+                    "invalid PostgreSQL schema name: use letters, digits and `_`",
+                ));
+            }
+            options = options.options([("search_path", schema.as_str())]);
+        }
+        let pool = PgPoolOptions::new()
+            .max_connections(config.max_connections.max(1))
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options)
+            .await?;
+        if let Some(schema) = &config.schema {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "CREATE SCHEMA IF NOT EXISTS \"{schema}\""
+            )))
+            .execute(&pool)
+            .await?;
+        }
+        migrate::postgres().run(&pool).await?;
+        Ok(Self {
+            inner: Inner {
+                pools: Pools::Postgres(pool),
+                key,
+            },
+        })
+    }
+
+    /// Closes every connection (pending operations finish first).
+    pub async fn close(&self) {
+        self.inner.pools.close().await;
+    }
+}
+
+impl Backend for PostgresStore {
+    fn inner(&self) -> &Inner {
+        &self.inner
+    }
+}

@@ -1,0 +1,88 @@
+//! [`SqliteStore`]: the embedded backend of `ingestion serve`, one database file.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+use crate::backend::{Inner, sealed::Backend};
+use crate::db::Pools;
+use crate::{SecretKey, StoreResult, migrate};
+
+/// How to open a SQLite store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqliteConfig {
+    /// The database file (created when missing).
+    pub path: PathBuf,
+    /// Reader connections (writes go through one connection, so they queue instead of failing
+    /// with "database is locked").
+    pub max_readers: u32,
+    /// How long a connection waits on a lock held by another process before failing.
+    pub busy_timeout: Duration,
+}
+
+impl SqliteConfig {
+    /// The defaults for a file: 4 readers, 10 s busy timeout.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self {
+            path: path.into(),
+            max_readers: 4,
+            busy_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The store in a SQLite file: WAL journal, foreign keys on, a busy timeout, one writer
+/// connection (every write transaction starts with `BEGIN IMMEDIATE`) and a pool of readers.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    inner: Inner,
+}
+
+impl SqliteStore {
+    /// Opens (or creates) the database at `path` with the default [`SqliteConfig`], and migrates
+    /// it.
+    pub async fn open(path: impl AsRef<Path>, key: SecretKey) -> StoreResult<Self> {
+        Self::open_with(&SqliteConfig::new(path.as_ref()), key).await
+    }
+
+    /// Opens (or creates) the database described by `config`, and migrates it.
+    pub async fn open_with(config: &SqliteConfig, key: SecretKey) -> StoreResult<Self> {
+        let options = SqliteConnectOptions::from_str("sqlite:")?
+            .filename(&config.path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(config.busy_timeout);
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options.clone())
+            .await?;
+        migrate::sqlite().run(&write).await?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(config.max_readers.max(1))
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options)
+            .await?;
+        Ok(Self {
+            inner: Inner {
+                pools: Pools::Sqlite { write, read },
+                key,
+            },
+        })
+    }
+
+    /// Closes every connection (pending operations finish first).
+    pub async fn close(&self) {
+        self.inner.pools.close().await;
+    }
+}
+
+impl Backend for SqliteStore {
+    fn inner(&self) -> &Inner {
+        &self.inner
+    }
+}

@@ -1,0 +1,305 @@
+//! The workers' side of runs: claim with a lease, heartbeat, record events, finish, and requeue
+//! the runs of workers that stopped. Every change after the claim is fenced by the lease token.
+
+use std::time::Duration;
+
+use ingest_model::{Event, EventStatus, EventType, RunOutcome, RunProgress, Timestamp};
+
+use crate::backend::Inner;
+use crate::db::{Tx, args, millis, new_id, timestamp};
+use crate::rows::{TASK_COLUMNS, run, task};
+use crate::{
+    AUTO_DISABLE_AFTER, ClaimedRun, FinishedRun, NewEvent, Requeued, RunFinish, StoreError,
+    StoreResult, event,
+};
+
+fn lease_end(now: Timestamp, lease: Duration) -> i64 {
+    let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
+    millis(now).saturating_add(lease_ms)
+}
+
+pub(crate) async fn claim(
+    inner: &Inner,
+    owner: &str,
+    lease: Duration,
+    now: Timestamp,
+) -> StoreResult<Option<ClaimedRun>> {
+    let mut tx = inner.pools.write().await?;
+    // PostgreSQL: lock the run and its task, skipping rows other claimers hold, so two claims
+    // never pick the same run nor two runs of one task. SQLite: `BEGIN IMMEDIATE` serializes.
+    let lock = if tx.is_postgres() {
+        " FOR UPDATE OF r, t SKIP LOCKED"
+    } else {
+        ""
+    };
+    let picked = tx
+        .fetch_optional(
+            &format!(
+                "SELECT r.id AS id, r.app_id AS app_id, r.task_id AS task_id, \
+                 r.attempt AS attempt FROM runs r JOIN tasks t ON t.id = r.task_id \
+                 WHERE r.status = 'created' AND t.deleted_at IS NULL AND NOT EXISTS \
+                 (SELECT 1 FROM runs s WHERE s.task_id = r.task_id AND s.status = 'started') \
+                 ORDER BY r.seq LIMIT 1{lock}"
+            ),
+            Vec::new(),
+        )
+        .await?;
+    let Some(picked) = picked else {
+        return Ok(None);
+    };
+    let (run_id, app, task_id) = (
+        picked.text("id")?,
+        picked.text("app_id")?,
+        picked.text("task_id")?,
+    );
+    let attempt = picked.int("attempt")? + 1;
+    let token = new_id();
+    let expires = lease_end(now, lease);
+    tx.execute(
+        "UPDATE runs SET status = 'started', started_at = $1, updated_at = $1, attempt = $2, \
+         lease_owner = $3, lease_token = $4, lease_expires_at = $5 WHERE id = $6",
+        args![now, attempt, owner, &token, expires, &run_id],
+    )
+    .await?;
+    tx.execute(
+        "UPDATE tasks SET last_run = $1 WHERE id = $2",
+        args![now, &task_id],
+    )
+    .await?;
+    let run = run(&crate::run::fetch(&mut tx, &app, &run_id).await?)?;
+    let task_row = tx
+        .fetch_optional(
+            &format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = $1"),
+            args![&task_id],
+        )
+        .await?
+        .ok_or_else(|| StoreError::internal("a run without its task"))?;
+    let task = task(&task_row)?;
+    tx.commit().await?;
+    Ok(Some(ClaimedRun {
+        run,
+        task,
+        lease_token: token,
+        attempt: u32::try_from(attempt).unwrap_or(u32::MAX),
+        lease_expires_at: timestamp(expires),
+    }))
+}
+
+pub(crate) async fn heartbeat(
+    inner: &Inner,
+    run_id: &str,
+    token: &str,
+    lease: Duration,
+    now: Timestamp,
+) -> StoreResult<Timestamp> {
+    let mut tx = inner.pools.write().await?;
+    let expires = lease_end(now, lease);
+    let changed = tx
+        .execute(
+            "UPDATE runs SET lease_expires_at = $1 \
+             WHERE id = $2 AND lease_token = $3 AND status = 'started'",
+            args![expires, run_id, token],
+        )
+        .await?;
+    if changed == 0 {
+        return Err(lease_lost(run_id));
+    }
+    tx.commit().await?;
+    Ok(timestamp(expires))
+}
+
+fn lease_lost(run_id: &str) -> StoreError {
+    StoreError::LeaseLost {
+        run_id: run_id.to_owned(),
+    }
+}
+
+/// The application and task of a run the token still holds, locked until commit.
+async fn held(tx: &mut Tx, run_id: &str, token: &str) -> StoreResult<(String, String)> {
+    let lock = tx.for_update();
+    let row = tx
+        .fetch_optional(
+            &format!(
+                "SELECT app_id, task_id FROM runs \
+                 WHERE id = $1 AND lease_token = $2 AND status = 'started'{lock}"
+            ),
+            args![run_id, token],
+        )
+        .await?
+        .ok_or_else(|| lease_lost(run_id))?;
+    Ok((row.text("app_id")?, row.text("task_id")?))
+}
+
+fn count(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+async fn set_progress(tx: &mut Tx, run_id: &str, progress: Option<RunProgress>) -> StoreResult<()> {
+    if let Some(p) = progress {
+        tx.execute(
+            "UPDATE runs SET expected_events = $1, received_events = $2 WHERE id = $3",
+            args![
+                count(p.expected_nb_of_events),
+                count(p.received_nb_of_events),
+                run_id
+            ],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn record_events(
+    inner: &Inner,
+    run_id: &str,
+    token: &str,
+    events: &[NewEvent],
+    progress: Option<RunProgress>,
+    now: Timestamp,
+) -> StoreResult<Vec<Event>> {
+    let mut tx = inner.pools.write().await?;
+    let (app, _) = held(&mut tx, run_id, token).await?;
+    let out = event::insert_in(&mut tx, &app, run_id, events).await?;
+    set_progress(&mut tx, run_id, progress).await?;
+    tx.execute(
+        "UPDATE runs SET updated_at = $1 WHERE id = $2",
+        args![now, run_id],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// Counts a finished run towards its task's failures in a row; disables the task (with a `log`
+/// event on the run) when this failure reaches [`AUTO_DISABLE_AFTER`]. Returns whether it did.
+async fn count_outcome(
+    tx: &mut Tx,
+    app: &str,
+    run_id: &str,
+    task_id: &str,
+    outcome: RunOutcome,
+    now: Timestamp,
+) -> StoreResult<bool> {
+    if outcome == RunOutcome::Success {
+        tx.execute(
+            "UPDATE tasks SET consecutive_failures = 0 WHERE id = $1",
+            args![task_id],
+        )
+        .await?;
+        return Ok(false);
+    }
+    tx.execute(
+        "UPDATE tasks SET consecutive_failures = consecutive_failures + 1 WHERE id = $1",
+        args![task_id],
+    )
+    .await?;
+    let disabled = tx
+        .execute(
+            "UPDATE tasks SET enabled = $1, updated_at = $2 \
+             WHERE id = $3 AND enabled AND consecutive_failures >= $4",
+            args![false, now, task_id, AUTO_DISABLE_AFTER],
+        )
+        .await?;
+    if disabled == 0 {
+        return Ok(false);
+    }
+    let mut data = serde_json::Map::new();
+    data.insert(
+        "message".to_owned(),
+        format!("task disabled after {AUTO_DISABLE_AFTER} failed runs in a row").into(),
+    );
+    event::insert_in(
+        tx,
+        app,
+        run_id,
+        &[NewEvent {
+            parent_id: None,
+            status: EventStatus::Succeeded,
+            event_type: EventType::Log,
+            data: Some(data),
+            batch_size: 0,
+            published_at: now,
+        }],
+    )
+    .await?;
+    Ok(true)
+}
+
+pub(crate) async fn finish(
+    inner: &Inner,
+    run_id: &str,
+    token: &str,
+    finish: &RunFinish,
+    now: Timestamp,
+) -> StoreResult<FinishedRun> {
+    let mut tx = inner.pools.write().await?;
+    let (app, task_id) = held(&mut tx, run_id, token).await?;
+    set_progress(&mut tx, run_id, finish.progress).await?;
+    tx.execute(
+        "UPDATE runs SET status = 'finished', outcome = $1, reason_code = $2, reason = $3, \
+         finished_at = $4, updated_at = $4, lease_owner = NULL, lease_token = NULL, \
+         lease_expires_at = NULL WHERE id = $5",
+        args![
+            finish.outcome.as_str(),
+            finish.reason_code.as_str(),
+            finish.reason.clone(),
+            now,
+            run_id
+        ],
+    )
+    .await?;
+    let task_disabled = count_outcome(&mut tx, &app, run_id, &task_id, finish.outcome, now).await?;
+    let run = run(&crate::run::fetch(&mut tx, &app, run_id).await?)?;
+    tx.commit().await?;
+    Ok(FinishedRun { run, task_disabled })
+}
+
+pub(crate) async fn requeue_expired(
+    inner: &Inner,
+    now: Timestamp,
+    max_attempts: u32,
+) -> StoreResult<Requeued> {
+    let mut tx = inner.pools.write().await?;
+    let lock = if tx.is_postgres() {
+        " FOR UPDATE SKIP LOCKED"
+    } else {
+        ""
+    };
+    let expired = tx
+        .fetch_all(
+            &format!(
+                "SELECT id, app_id, task_id, attempt FROM runs \
+                 WHERE status = 'started' AND lease_expires_at < $1 ORDER BY seq{lock}"
+            ),
+            args![now],
+        )
+        .await?;
+    let mut report = Requeued::default();
+    for row in expired {
+        let (id, app, task_id) = (row.text("id")?, row.text("app_id")?, row.text("task_id")?);
+        let attempt = row.int("attempt")?;
+        if attempt < i64::from(max_attempts) {
+            tx.execute(
+                "UPDATE runs SET status = 'created', started_at = NULL, updated_at = $1, \
+                 lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL WHERE id = $2",
+                args![now, &id],
+            )
+            .await?;
+            report.requeued.push(id);
+        } else {
+            let reason =
+                format!("the run was abandoned: its worker stopped responding {attempt} times");
+            tx.execute(
+                "UPDATE runs SET status = 'finished', outcome = 'failure', \
+                 reason_code = 'internal', reason = $1, finished_at = $2, updated_at = $2, \
+                 lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL WHERE id = $3",
+                args![reason, now, &id],
+            )
+            .await?;
+            count_outcome(&mut tx, &app, &id, &task_id, RunOutcome::Failure, now).await?;
+            report.failed.push(id);
+        }
+    }
+    tx.commit().await?;
+    Ok(report)
+}
