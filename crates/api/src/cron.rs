@@ -2,7 +2,7 @@
 //! day of week) in UTC, validated when a task is created or updated; `nextRun` is its next
 //! occurrence after now.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Timelike, Utc};
 use croner::Cron;
 use croner::parser::{CronParser, Seconds, Year};
 use ingest_model::{Timestamp, ValidationError};
@@ -38,9 +38,14 @@ impl Schedule {
         Ok(schedule)
     }
 
-    /// The first occurrence strictly after `after`, `None` if there is none.
+    /// The first occurrence strictly after `after` (on a whole minute), `None` if there is
+    /// none.
     pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        self.0.find_next_occurrence(&after, false).ok()
+        let whole = after.with_nanosecond(0).unwrap_or(after);
+        self.0
+            .find_next_occurrence(&whole, false)
+            .ok()
+            .map(|t| t.with_nanosecond(0).unwrap_or(t))
     }
 
     /// `nextRun` as the API returns it: the next occurrence after now, RFC 3339 in UTC.
@@ -92,5 +97,15 @@ mod tests {
         let now = Utc.with_ymd_and_hms(2024, 1, 1, 3, 0, 0).unwrap();
         let next = s.next_after(now).unwrap();
         assert_eq!(to_rfc3339(next), "2024-01-02T02:30:00.000Z");
+        let almost = Utc.with_ymd_and_hms(2024, 1, 2, 2, 29, 59).unwrap()
+            + chrono::Duration::milliseconds(999);
+        assert_eq!(
+            to_rfc3339(s.next_after(almost).unwrap()),
+            "2024-01-02T02:30:00.000Z"
+        );
+        assert_eq!(
+            to_rfc3339(s.next_after(next).unwrap()),
+            "2024-01-03T02:30:00.000Z"
+        );
     }
 }

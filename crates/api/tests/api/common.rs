@@ -4,8 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use ingest_api::{ApiConfig, AppCredentials, RateLimitSettings, ServeSettings};
 use ingest_api::rate_limit::Limit;
+use ingest_api::{ApiConfig, AppCredentials, RateLimitSettings, ServeSettings};
 use ingest_core::Secret;
 use ingest_store::{SecretKey, Store};
 use reqwest::Method;
@@ -52,7 +52,11 @@ impl Resp {
     /// Asserts the status, printing the body otherwise.
     #[track_caller]
     pub fn expect(self, status: u16) -> Self {
-        assert_eq!(self.status, status, "unexpected status, body: {}", self.text);
+        assert_eq!(
+            self.status, status,
+            "unexpected status, body: {}",
+            self.text
+        );
         self
     }
 
@@ -60,12 +64,19 @@ impl Resp {
     /// `needle`.
     #[track_caller]
     pub fn error(self, status: u16, needle: &str) -> Self {
-        assert_eq!(self.status, status, "unexpected status, body: {}", self.text);
+        assert_eq!(
+            self.status, status,
+            "unexpected status, body: {}",
+            self.text
+        );
         let keys = sorted_keys(&self.body);
         assert_eq!(keys, ["message", "status"], "error body: {}", self.text);
         assert_eq!(self.body["status"], json!(status), "{}", self.text);
         let message = self.body["message"].as_str().unwrap();
-        assert!(message.contains(needle), "`{message}` does not contain `{needle}`");
+        assert!(
+            message.contains(needle),
+            "`{message}` does not contain `{needle}`"
+        );
         self
     }
 }

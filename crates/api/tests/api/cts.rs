@@ -23,7 +23,10 @@ fn fixtures_dir() -> PathBuf {
     let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     // crates/api -> repository root; shared/ sits beside the repository (or inside it).
     for base in here.ancestors() {
-        for candidate in [base.join("shared/cts-ingestion"), base.join("../shared/cts-ingestion")] {
+        for candidate in [
+            base.join("shared/cts-ingestion"),
+            base.join("../shared/cts-ingestion"),
+        ] {
             if candidate.is_dir() {
                 return candidate;
             }
@@ -121,13 +124,21 @@ fn substitute(op: &str, path: &str, body: Option<&Value>, w: &World) -> (String,
         let mut text = b.to_string();
         let auth = if op == "createDestination" {
             &w.algolia_auth
+        } else if op.starts_with("search") {
+            id
         } else {
             &w.auth
         };
         text = text
             .replace(&format!("\"{PLACEHOLDER}\""), &format!("\"{auth}\""))
-            .replace("\"search\",\"destinationID\"", &format!("\"{}\",\"destinationID\"", w.source))
-            .replace("\"destinationName\",\"trigger\"", &format!("\"{}\",\"trigger\"", w.destination));
+            .replace(
+                "\"search\",\"destinationID\"",
+                &format!("\"{}\",\"destinationID\"", w.source),
+            )
+            .replace(
+                "\"destinationName\",\"trigger\"",
+                &format!("\"{}\",\"trigger\"", w.destination),
+            );
         let mut value: Value = serde_json::from_str(&text).unwrap();
         if op == "createTask" {
             value["sourceID"] = json!(w.source);
@@ -143,18 +154,42 @@ fn substitute(op: &str, path: &str, body: Option<&Value>, w: &World) -> (String,
 }
 
 fn check_shape(op: &str, body: &Value) {
-    let strict = |r: Result<(), serde_json::Error>| r.unwrap_or_else(|e| panic!("{op}: {e}: {body}"));
+    let strict =
+        |r: Result<(), serde_json::Error>| r.unwrap_or_else(|e| panic!("{op}: {e}: {body}"));
     let v = body.clone();
     match op {
-        "getAuthentications" => strict(serde_json::from_value::<ingest_model::ListAuthenticationsResponse>(v).map(drop)),
-        "getDestinations" => strict(serde_json::from_value::<ingest_model::ListDestinationsResponse>(v).map(drop)),
+        "getAuthentications" => {
+            strict(serde_json::from_value::<ingest_model::ListAuthenticationsResponse>(v).map(drop))
+        }
+        "getDestinations" => {
+            strict(serde_json::from_value::<ingest_model::ListDestinationsResponse>(v).map(drop))
+        }
         "getSources" => assert_keys(body, &["sources", "pagination"]),
-        "getTasks" => strict(serde_json::from_value::<ingest_model::ListTasksResponse>(v).map(drop)),
+        "getTasks" => {
+            strict(serde_json::from_value::<ingest_model::ListTasksResponse>(v).map(drop))
+        }
         "getRuns" => strict(serde_json::from_value::<ingest_model::RunListResponse>(v).map(drop)),
-        "getEvents" => strict(serde_json::from_value::<ingest_model::ListEventsResponse>(v).map(drop)),
-        "getAuthentication" => strict(serde_json::from_value::<ingest_model::Authentication>(v).map(drop)),
-        "getDestination" => strict(serde_json::from_value::<ingest_model::Destination>(v).map(drop)),
-        "getSource" => assert_keys(body, &["sourceID", "type", "name", "input", "authenticationID", "createdAt", "updatedAt"]),
+        "getEvents" => {
+            strict(serde_json::from_value::<ingest_model::ListEventsResponse>(v).map(drop))
+        }
+        "getAuthentication" => {
+            strict(serde_json::from_value::<ingest_model::Authentication>(v).map(drop))
+        }
+        "getDestination" => {
+            strict(serde_json::from_value::<ingest_model::Destination>(v).map(drop))
+        }
+        "getSource" => assert_keys(
+            body,
+            &[
+                "sourceID",
+                "type",
+                "name",
+                "input",
+                "authenticationID",
+                "createdAt",
+                "updatedAt",
+            ],
+        ),
         "getTask" => strict(serde_json::from_value::<ingest_model::Task>(v).map(drop)),
         "getRun" => strict(serde_json::from_value::<ingest_model::Run>(v).map(drop)),
         "getEvent" => strict(serde_json::from_value::<ingest_model::Event>(v).map(drop)),
@@ -169,8 +204,14 @@ fn check_shape(op: &str, body: &Value) {
         "runTask" => assert_keys(body, &["runID", "createdAt"]),
         op if op.starts_with("delete") => assert_keys(body, &["deletedAt"]),
         op if op.starts_with("search") => {
-            let items = body.as_array().unwrap_or_else(|| panic!("{op}: not an array: {body}"));
-            assert_eq!(items.len(), 1, "{op}: the known ID is found, the unknown one skipped");
+            let items = body
+                .as_array()
+                .unwrap_or_else(|| panic!("{op}: not an array: {body}"));
+            assert_eq!(
+                items.len(),
+                1,
+                "{op}: the known ID is found, the unknown one skipped"
+            );
         }
         other => panic!("no shape check for {other}"),
     }
@@ -192,13 +233,25 @@ async fn every_cts_request_is_accepted(s: Server) {
         for case in cases {
             let w = world(&s).await;
             let request = &case["request"];
-            let method = Method::from_bytes(request["method"].as_str().unwrap().as_bytes()).unwrap();
-            let (path, body) = substitute(&op, request["path"].as_str().unwrap(), request.get("body"), &w);
+            let method =
+                Method::from_bytes(request["method"].as_str().unwrap().as_bytes()).unwrap();
+            let (path, body) = substitute(
+                &op,
+                request["path"].as_str().unwrap(),
+                request.get("body"),
+                &w,
+            );
             let mut req = s.request(method, &path);
             if let Some(body) = body {
                 // Half as the JavaScript client sends bodies, half as Python does.
-                let content_type = if n % 2 == 0 { "text/plain" } else { "application/json" };
-                req = req.header("content-type", content_type).body(body.to_string());
+                let content_type = if n % 2 == 0 {
+                    "text/plain"
+                } else {
+                    "application/json"
+                };
+                req = req
+                    .header("content-type", content_type)
+                    .body(body.to_string());
             }
             let resp = Server::send(req).await;
             assert_eq!(resp.status, 200, "{op} {}: {}", case["testName"], resp.text);

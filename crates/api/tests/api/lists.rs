@@ -4,7 +4,11 @@ use serde_json::{Value, json};
 
 use crate::common::Server;
 
-crate::backend_tests!(paging_defaults_and_bounds, sorting, filters_in_both_array_forms);
+crate::backend_tests!(
+    paging_defaults_and_bounds,
+    sorting,
+    filters_in_both_array_forms
+);
 
 fn names(list: &Value, key: &str, field: &str) -> Vec<String> {
     list[key]
@@ -34,13 +38,19 @@ async fn paging_defaults_and_bounds(s: Server) {
     assert_eq!(got.len(), 10);
     assert_eq!(got[0], "source-11");
     let second = s.get("/1/sources?page=2").await.expect(200);
-    assert_eq!(names(&second.body, "sources", "name"), ["source-01", "source-00"]);
+    assert_eq!(
+        names(&second.body, "sources", "name"),
+        ["source-01", "source-00"]
+    );
     let past = s.get("/1/sources?page=9").await.expect(200);
     assert_eq!(past.body["sources"], json!([]));
     assert_eq!(past.body["pagination"]["page"], 9);
     let five = s.get("/1/sources?itemsPerPage=5&page=3").await.expect(200);
     assert_eq!(five.body["pagination"]["nbPages"], 3);
-    assert_eq!(names(&five.body, "sources", "name"), ["source-01", "source-00"]);
+    assert_eq!(
+        names(&five.body, "sources", "name"),
+        ["source-01", "source-00"]
+    );
     let all = s.get("/1/sources?itemsPerPage=100").await.expect(200);
     assert_eq!(all.body["sources"].as_array().unwrap().len(), 12);
     for bad in [
@@ -66,20 +76,46 @@ async fn sorting(s: Server) {
         s.json_source(name, false).await;
     }
     let asc = s.get("/1/sources?sort=name&order=asc").await.expect(200);
-    assert_eq!(names(&asc.body, "sources", "name"), ["apple", "banana", "cherry"]);
+    assert_eq!(
+        names(&asc.body, "sources", "name"),
+        ["apple", "banana", "cherry"]
+    );
     let desc = s.get("/1/sources?sort=name&order=desc").await.expect(200);
-    assert_eq!(names(&desc.body, "sources", "name"), ["cherry", "banana", "apple"]);
-    let oldest = s.get("/1/sources?sort=createdAt&order=asc").await.expect(200);
-    assert_eq!(names(&oldest.body, "sources", "name"), ["banana", "apple", "cherry"]);
+    assert_eq!(
+        names(&desc.body, "sources", "name"),
+        ["cherry", "banana", "apple"]
+    );
+    let oldest = s
+        .get("/1/sources?sort=createdAt&order=asc")
+        .await
+        .expect(200);
+    assert_eq!(
+        names(&oldest.body, "sources", "name"),
+        ["banana", "apple", "cherry"]
+    );
     // Authentications accept `auth_type` and its later name `type`.
     s.algolia_auth().await;
     s.oauth_auth().await;
-    let by_type = s.get("/1/authentications?sort=auth_type&order=asc").await.expect(200);
-    assert_eq!(names(&by_type.body, "authentications", "type"), ["algolia", "oauth"]);
-    let by_type = s.get("/1/authentications?sort=type&order=desc").await.expect(200);
-    assert_eq!(names(&by_type.body, "authentications", "type"), ["oauth", "algolia"]);
+    let by_type = s
+        .get("/1/authentications?sort=auth_type&order=asc")
+        .await
+        .expect(200);
+    assert_eq!(
+        names(&by_type.body, "authentications", "type"),
+        ["algolia", "oauth"]
+    );
+    let by_type = s
+        .get("/1/authentications?sort=type&order=desc")
+        .await
+        .expect(200);
+    assert_eq!(
+        names(&by_type.body, "authentications", "type"),
+        ["oauth", "algolia"]
+    );
     s.get("/1/tasks?sort=name").await.error(400, "sort");
-    s.get("/1/tasks?sort=triggerType&order=asc").await.expect(200);
+    s.get("/1/tasks?sort=triggerType&order=asc")
+        .await
+        .expect(200);
     s.get("/1/runs?sort=status").await.expect(200);
     s.get("/1/runs?sort=name").await.error(400, "sort");
 }
@@ -111,18 +147,41 @@ async fn filters_in_both_array_forms(s: Server) {
         .str("taskID");
 
     // Authentications: type and platform (with `none`).
-    for query in ["type=algolia,oauth", "type=algolia&type=oauth", "type=algolia%2Coauth"] {
-        let list = s.get(&format!("/1/authentications?{query}")).await.expect(200);
+    for query in [
+        "type=algolia,oauth",
+        "type=algolia&type=oauth",
+        "type=algolia%2Coauth",
+    ] {
+        let list = s
+            .get(&format!("/1/authentications?{query}"))
+            .await
+            .expect(200);
         assert_eq!(list.body["pagination"]["nbItems"], 2, "{query}");
     }
-    let ct = s.get("/1/authentications?platform=commercetools").await.expect(200);
-    assert_eq!(names(&ct.body, "authentications", "authenticationID"), [oauth.clone()]);
+    let ct = s
+        .get("/1/authentications?platform=commercetools")
+        .await
+        .expect(200);
+    assert_eq!(
+        names(&ct.body, "authentications", "authenticationID"),
+        [oauth.clone()]
+    );
     let none = s.get("/1/authentications?platform=none").await.expect(200);
-    assert_eq!(names(&none.body, "authentications", "authenticationID"), [algolia.clone()]);
-    let both = s.get("/1/authentications?platform=commercetools,none").await.expect(200);
+    assert_eq!(
+        names(&none.body, "authentications", "authenticationID"),
+        [algolia.clone()]
+    );
+    let both = s
+        .get("/1/authentications?platform=commercetools,none")
+        .await
+        .expect(200);
     assert_eq!(both.body["pagination"]["nbItems"], 2);
-    s.get("/1/authentications?type=algolia,nope").await.error(400, "type[1]");
-    s.get("/1/authentications?platform=shopify").await.error(400, "platform");
+    s.get("/1/authentications?type=algolia,nope")
+        .await
+        .error(400, "type[1]");
+    s.get("/1/authentications?platform=shopify")
+        .await
+        .error(400, "platform");
 
     // Sources: type and authenticationID (with `none`).
     for query in ["type=csv,json", "type=csv&type=json"] {
@@ -131,10 +190,19 @@ async fn filters_in_both_array_forms(s: Server) {
     }
     let csv = s.get("/1/sources?type=csv").await.expect(200);
     assert_eq!(names(&csv.body, "sources", "sourceID"), [csv_src.clone()]);
-    let by_auth = s.get(&format!("/1/sources?authenticationID={algolia}")).await.expect(200);
-    assert_eq!(names(&by_auth.body, "sources", "sourceID"), [csv_src.clone()]);
+    let by_auth = s
+        .get(&format!("/1/sources?authenticationID={algolia}"))
+        .await
+        .expect(200);
+    assert_eq!(
+        names(&by_auth.body, "sources", "sourceID"),
+        [csv_src.clone()]
+    );
     let without = s.get("/1/sources?authenticationID=none").await.expect(200);
-    assert_eq!(names(&without.body, "sources", "sourceID"), [json_src.clone()]);
+    assert_eq!(
+        names(&without.body, "sources", "sourceID"),
+        [json_src.clone()]
+    );
     let either = s
         .get(&format!("/1/sources?authenticationID={algolia},none"))
         .await
@@ -143,7 +211,10 @@ async fn filters_in_both_array_forms(s: Server) {
     s.get("/1/sources?type=xml").await.error(400, "type[0]");
 
     // Destinations: type, authenticationID.
-    let search = s.get("/1/destinations?type=search&type=insights").await.expect(200);
+    let search = s
+        .get("/1/destinations?type=search&type=insights")
+        .await
+        .expect(200);
     assert_eq!(search.body["pagination"]["nbItems"], 2);
     let insights = s.get("/1/destinations?type=insights").await.expect(200);
     assert_eq!(insights.body["pagination"]["nbItems"], 0);
@@ -158,25 +229,46 @@ async fn filters_in_both_array_forms(s: Server) {
     let disabled = s.get("/1/tasks?enabled=false").await.expect(200);
     assert_eq!(names(&disabled.body, "tasks", "taskID"), [t2.clone()]);
     s.get("/1/tasks?enabled=yes").await.error(400, "enabled");
-    let by_dest = s.get(&format!("/1/tasks?destinationID={d1}")).await.expect(200);
+    let by_dest = s
+        .get(&format!("/1/tasks?destinationID={d1}"))
+        .await
+        .expect(200);
     assert_eq!(names(&by_dest.body, "tasks", "taskID"), [t1.clone()]);
     let by_dests = s
         .get(&format!("/1/tasks?destinationID={d1}&destinationID={d2}"))
         .await
         .expect(200);
     assert_eq!(by_dests.body["pagination"]["nbItems"], 2);
-    let by_source = s.get(&format!("/1/tasks?sourceID={json_src}")).await.expect(200);
+    let by_source = s
+        .get(&format!("/1/tasks?sourceID={json_src}"))
+        .await
+        .expect(200);
     assert_eq!(by_source.body["pagination"]["nbItems"], 2);
     let by_trigger = s.get("/1/tasks?triggerType=schedule").await.expect(200);
     assert_eq!(names(&by_trigger.body, "tasks", "taskID"), [t2.clone()]);
-    let by_triggers = s.get("/1/tasks?triggerType=schedule,onDemand").await.expect(200);
+    let by_triggers = s
+        .get("/1/tasks?triggerType=schedule,onDemand")
+        .await
+        .expect(200);
     assert_eq!(by_triggers.body["pagination"]["nbItems"], 2);
-    s.get("/1/tasks?triggerType=cron").await.error(400, "triggerType");
+    s.get("/1/tasks?triggerType=cron")
+        .await
+        .error(400, "triggerType");
 
     // Runs: status (both forms), taskID, window.
-    let r1 = s.post(&format!("/1/tasks/{t1}/run"), &json!({})).await.expect(200).str("runID");
-    s.post(&format!("/1/tasks/{t2}/run"), &json!({})).await.expect(200);
-    for query in ["status=created", "status=created,finished", "status=created&status=finished"] {
+    let r1 = s
+        .post(&format!("/1/tasks/{t1}/run"), &json!({}))
+        .await
+        .expect(200)
+        .str("runID");
+    s.post(&format!("/1/tasks/{t2}/run"), &json!({}))
+        .await
+        .expect(200);
+    for query in [
+        "status=created",
+        "status=created,finished",
+        "status=created&status=finished",
+    ] {
         let runs = s.get(&format!("/1/runs?{query}")).await.expect(200);
         assert_eq!(runs.body["pagination"]["nbItems"], 2, "{query}");
     }
@@ -184,7 +276,9 @@ async fn filters_in_both_array_forms(s: Server) {
     assert_eq!(finished.body["pagination"]["nbItems"], 0);
     // Values today's clients no longer emit are still accepted as filters.
     s.get("/1/runs?status=idled").await.expect(200);
-    s.get("/1/runs?status=running").await.error(400, "status[0]");
+    s.get("/1/runs?status=running")
+        .await
+        .error(400, "status[0]");
     let of_t1 = s.get(&format!("/1/runs?taskID={t1}")).await.expect(200);
     assert_eq!(names(&of_t1.body, "runs", "runID"), [r1.clone()]);
     let future = s
@@ -192,17 +286,29 @@ async fn filters_in_both_array_forms(s: Server) {
         .await
         .expect(200);
     assert_eq!(future.body["pagination"]["nbItems"], 0);
-    assert_eq!(future.body["window"]["startDate"], "2999-01-01T00:00:00.000Z");
-    s.get("/1/runs?startDate=yesterday").await.error(400, "startDate");
+    assert_eq!(
+        future.body["window"]["startDate"],
+        "2999-01-01T00:00:00.000Z"
+    );
+    s.get("/1/runs?startDate=yesterday")
+        .await
+        .error(400, "startDate");
     s.get("/1/runs?startDate=2024-02-01T00:00:00Z&endDate=2024-01-01T00:00:00Z")
         .await
         .error(400, "endDate");
 
     // Events: status and type, both forms.
-    let events = s.get(&format!("/1/runs/{r1}/events?status=failed&status=succeeded&type=fetch,record"))
+    let events = s
+        .get(&format!(
+            "/1/runs/{r1}/events?status=failed&status=succeeded&type=fetch,record"
+        ))
         .await
         .expect(200);
     assert_eq!(events.body["pagination"]["nbItems"], 0);
-    s.get(&format!("/1/runs/{r1}/events?type=nope")).await.error(400, "type[0]");
-    s.get(&format!("/1/runs/{r1}/events?sort=createdAt")).await.error(400, "sort");
+    s.get(&format!("/1/runs/{r1}/events?type=nope"))
+        .await
+        .error(400, "type[0]");
+    s.get(&format!("/1/runs/{r1}/events?sort=createdAt"))
+        .await
+        .error(400, "sort");
 }

@@ -26,10 +26,20 @@ async fn every_operation_has_its_shape(s: Server) {
         .expect(200);
     assert_keys(&created.body, &["authenticationID", "name", "createdAt"]);
     let auth = created.str("authenticationID");
-    let got = s.get(&format!("/1/authentications/{auth}")).await.expect(200);
+    let got = s
+        .get(&format!("/1/authentications/{auth}"))
+        .await
+        .expect(200);
     assert_keys(
         &got.body,
-        &["authenticationID", "type", "name", "input", "createdAt", "updatedAt"],
+        &[
+            "authenticationID",
+            "type",
+            "name",
+            "input",
+            "createdAt",
+            "updatedAt",
+        ],
     );
     assert_eq!(got.body["input"], json!({"appID": "A1", "apiKey": null}));
     assert_eq!(got.body["createdAt"], got.body["updatedAt"]);
@@ -42,13 +52,19 @@ async fn every_operation_has_its_shape(s: Server) {
     );
     parse::<ListAuthenticationsResponse>(&list.body);
     let found = s
-        .post("/1/authentications/search", &json!({"authenticationIDs": [auth]}))
+        .post(
+            "/1/authentications/search",
+            &json!({"authenticationIDs": [auth]}),
+        )
         .await
         .expect(200);
     assert_eq!(found.body.as_array().unwrap().len(), 1);
     assert_eq!(found.body[0], got.body);
     let updated = s
-        .patch(&format!("/1/authentications/{auth}"), &json!({"name": "renamed"}))
+        .patch(
+            &format!("/1/authentications/{auth}"),
+            &json!({"name": "renamed"}),
+        )
         .await
         .expect(200);
     assert_keys(&updated.body, &["authenticationID", "name", "updatedAt"]);
@@ -68,7 +84,15 @@ async fn every_operation_has_its_shape(s: Server) {
     let got = s.get(&format!("/1/destinations/{dest}")).await.expect(200);
     assert_keys(
         &got.body,
-        &["destinationID", "type", "name", "input", "authenticationID", "createdAt", "updatedAt"],
+        &[
+            "destinationID",
+            "type",
+            "name",
+            "input",
+            "authenticationID",
+            "createdAt",
+            "updatedAt",
+        ],
     );
     assert_eq!(
         got.body["input"],
@@ -101,7 +125,14 @@ async fn every_operation_has_its_shape(s: Server) {
     let got = s.get(&format!("/1/sources/{source}")).await.expect(200);
     assert_keys(
         &got.body,
-        &["sourceID", "type", "name", "input", "createdAt", "updatedAt"],
+        &[
+            "sourceID",
+            "type",
+            "name",
+            "input",
+            "createdAt",
+            "updatedAt",
+        ],
     );
     assert_eq!(got.body["input"]["delimiter"], ";");
     assert_eq!(got.body["input"]["uniqueIDColumn"], "sku");
@@ -132,8 +163,17 @@ async fn every_operation_has_its_shape(s: Server) {
     let got = s.get(&format!("/1/tasks/{task}")).await.expect(200);
     assert_keys(
         &got.body,
-        &["taskID", "sourceID", "destinationID", "trigger", "enabled", "action",
-          "failureThreshold", "createdAt", "updatedAt"],
+        &[
+            "taskID",
+            "sourceID",
+            "destinationID",
+            "trigger",
+            "enabled",
+            "action",
+            "failureThreshold",
+            "createdAt",
+            "updatedAt",
+        ],
     );
     assert_keys(&got.body["trigger"], &["type", "cron", "nextRun"]);
     let next_run = got.body["trigger"]["nextRun"].as_str().unwrap();
@@ -155,7 +195,10 @@ async fn every_operation_has_its_shape(s: Server) {
     assert_keys(&enabled.body, &["taskID", "updatedAt"]);
     let disabled = s.put(&format!("/1/tasks/{task}/disable")).await.expect(200);
     assert_keys(&disabled.body, &["taskID", "updatedAt"]);
-    assert_eq!(s.get(&format!("/1/tasks/{task}")).await.body["enabled"], false);
+    assert_eq!(
+        s.get(&format!("/1/tasks/{task}")).await.body["enabled"],
+        false
+    );
     let run = s
         .post(&format!("/1/tasks/{task}/run"), &json!(null))
         .await
@@ -169,7 +212,15 @@ async fn every_operation_has_its_shape(s: Server) {
     assert_eq!(got.body["type"], "update");
     assert_eq!(got.body["taskID"], task.as_str());
     assert_eq!(got.body["appID"], crate::common::APP_A);
-    for key in ["runID", "appID", "taskID", "status", "type", "createdAt", "updatedAt"] {
+    for key in [
+        "runID",
+        "appID",
+        "taskID",
+        "status",
+        "type",
+        "createdAt",
+        "updatedAt",
+    ] {
         assert!(got.body.get(key).is_some(), "{key} missing in {}", got.body);
     }
     parse::<Run>(&got.body);
@@ -177,15 +228,14 @@ async fn every_operation_has_its_shape(s: Server) {
     assert_keys(&runs.body, &["runs", "pagination", "window"]);
     assert_keys(&runs.body["window"], &["startDate", "endDate"]);
     parse::<RunListResponse>(&runs.body);
-    let events = s
-        .get(&format!("/1/runs/{run_id}/events"))
-        .await
-        .expect(200);
+    let events = s.get(&format!("/1/runs/{run_id}/events")).await.expect(200);
     assert_keys(&events.body, &["events", "pagination", "window"]);
     parse::<ListEventsResponse>(&events.body);
-    s.get(&format!("/1/runs/{run_id}/events/00000000-0000-4000-8000-000000000000"))
-        .await
-        .error(404, "not found");
+    s.get(&format!(
+        "/1/runs/{run_id}/events/00000000-0000-4000-8000-000000000000"
+    ))
+    .await
+    .error(404, "not found");
 
     // deletes 6, 12, 18, 24
     let deleted = s.delete(&format!("/1/tasks/{task}")).await.expect(200);
@@ -219,7 +269,10 @@ async fn secrets_are_null_everywhere(s: Server) {
     }
     seen += &s.get("/1/authentications?itemsPerPage=100").await.text;
     seen += &s
-        .post("/1/authentications/search", &json!({"authenticationIDs": ids}))
+        .post(
+            "/1/authentications/search",
+            &json!({"authenticationIDs": ids}),
+        )
         .await
         .text;
     assert!(!seen.contains("SECRET"), "a secret leaked: {seen}");

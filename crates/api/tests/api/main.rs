@@ -1,0 +1,9 @@
+//! The API over real HTTP, on SQLite and (with `TEST_DATABASE_URL`) PostgreSQL.
+
+mod backends;
+mod common;
+mod cts;
+mod lists;
+mod references;
+mod shapes;
+mod validation;
