@@ -6,6 +6,7 @@ use axum::extract::{FromRequest, Request};
 use axum::http::header;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use crate::error::ApiError;
 
@@ -83,13 +84,42 @@ where
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Err(ApiError::invalid("", "a JSON request body is required"));
         }
-        Ok(Self(ingest_model::from_slice(&bytes)?))
+        let value: Value = ingest_model::from_slice(&bytes)?;
+        if let Some(path) = nul_path(&value, String::new()) {
+            return Err(ApiError::invalid(path, "must not contain NUL characters"));
+        }
+        Ok(Self(ingest_model::from_value(&value)?))
+    }
+}
+
+/// The path of the first string or key holding a NUL character (no database stores them).
+fn nul_path(value: &Value, here: String) -> Option<String> {
+    match value {
+        Value::String(s) if s.contains('\0') => Some(here),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| nul_path(item, format!("{here}[{i}]"))),
+        Value::Object(fields) => fields.iter().find_map(|(key, item)| {
+            let path = if here.is_empty() {
+                key.clone()
+            } else {
+                format!("{here}.{key}")
+            };
+            if key.contains('\0') {
+                Some(crate::error::printable(&path))
+            } else {
+                nul_path(item, path)
+            }
+        }),
+        _ => None,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn content_types() {
@@ -101,5 +131,19 @@ mod tests {
         assert!(is_json_like(Some("application/merge-patch+json")));
         assert!(!is_json_like(Some("application/x-www-form-urlencoded")));
         assert!(!is_json_like(Some("multipart/form-data; boundary=x")));
+    }
+
+    #[test]
+    fn nul_characters_are_found_with_their_path() {
+        assert_eq!(nul_path(&json!({"a": "x"}), String::new()), None);
+        let v = json!({"input": {"locales": ["en", "f\u{0}r"]}});
+        assert_eq!(
+            nul_path(&v, String::new()).as_deref(),
+            Some("input.locales[1]")
+        );
+        assert_eq!(
+            nul_path(&json!({"a\u{0}": 1}), String::new()).as_deref(),
+            Some("a?")
+        );
     }
 }

@@ -21,6 +21,13 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Ids<T> 
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        // No stored ID holds a NUL character (and PostgreSQL refuses them in queries).
+        if parts.uri.path().to_ascii_lowercase().contains("%00") {
+            return Err(ApiError::NotFound(format!(
+                "no resource at {}",
+                crate::error::printable(parts.uri.path())
+            )));
+        }
         Path::<T>::from_request_parts(parts, state)
             .await
             .map(|Path(ids)| Self(ids))
@@ -36,7 +43,9 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(Params::parse(parts.uri.query())))
+        let params = Params::parse(parts.uri.query());
+        params.check_no_nul()?;
+        Ok(Self(params))
     }
 }
 

@@ -42,6 +42,21 @@ impl Params {
         }
     }
 
+    /// Refuses a parameter whose name or value holds a NUL character.
+    pub fn check_no_nul(&self) -> Result<(), ValidationError> {
+        match self
+            .pairs
+            .iter()
+            .find(|(k, v)| k.contains('\0') || v.contains('\0'))
+        {
+            Some((k, _)) => Err(ValidationError::new(
+                crate::error::printable(k),
+                "must not contain NUL characters",
+            )),
+            None => Ok(()),
+        }
+    }
+
     fn values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         self.pairs
             .iter()

@@ -14,10 +14,37 @@ pub fn sqlite_path(dir: &Path) -> std::path::PathBuf {
     dir.join("ingestion.db")
 }
 
+/// A concrete store, kept beside the trait object so a test can close it.
+#[derive(Clone)]
+pub enum Concrete {
+    /// SQLite.
+    Sqlite(SqliteStore),
+    /// PostgreSQL.
+    Postgres(PostgresStore),
+}
+
+impl Concrete {
+    /// The store as the router takes it.
+    pub fn shared(&self) -> Arc<dyn Store> {
+        match self {
+            Self::Sqlite(s) => Arc::new(s.clone()),
+            Self::Postgres(s) => Arc::new(s.clone()),
+        }
+    }
+
+    /// Closes every connection: an outage as the API sees it.
+    pub async fn close(&self) {
+        match self {
+            Self::Sqlite(s) => s.close().await,
+            Self::Postgres(s) => s.close().await,
+        }
+    }
+}
+
 /// Opens the store; `None` for PostgreSQL when `TEST_DATABASE_URL` is unset.
-pub async fn open(backend: Backend, dir: &Path, key: SecretKey) -> Option<Arc<dyn Store>> {
+pub async fn open(backend: Backend, dir: &Path, key: SecretKey) -> Option<Concrete> {
     match backend {
-        Backend::Sqlite => Some(Arc::new(
+        Backend::Sqlite => Some(Concrete::Sqlite(
             SqliteStore::open(sqlite_path(dir), key)
                 .await
                 .expect("open sqlite"),
@@ -32,7 +59,7 @@ pub async fn open(backend: Backend, dir: &Path, key: SecretKey) -> Option<Arc<dy
                 max_connections: 4,
                 ..PostgresConfig::new(url)
             };
-            Some(Arc::new(
+            Some(Concrete::Postgres(
                 PostgresStore::connect_with(&config, key)
                     .await
                     .expect("connect postgres"),

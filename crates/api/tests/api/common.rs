@@ -8,6 +8,8 @@ use ingest_api::rate_limit::Limit;
 use ingest_api::{ApiConfig, AppCredentials, RateLimitSettings, ServeSettings};
 use ingest_core::Secret;
 use ingest_store::{SecretKey, Store};
+
+use crate::backends::Concrete;
 use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
@@ -106,7 +108,7 @@ pub struct Server {
     pub base: String,
     pub http: reqwest::Client,
     pub store: Arc<dyn Store>,
-    pub backend: Backend,
+    pub concrete: Concrete,
     pub dir: tempfile::TempDir,
     app: (String, String),
     shutdown: Option<oneshot::Sender<()>>,
@@ -157,7 +159,7 @@ pub fn secret_key() -> SecretKey {
 }
 
 /// Opens the store of `backend` in `dir`; `None` for PostgreSQL without `TEST_DATABASE_URL`.
-pub async fn open_store(backend: Backend, dir: &std::path::Path) -> Option<Arc<dyn Store>> {
+pub async fn open_store(backend: Backend, dir: &std::path::Path) -> Option<Concrete> {
     crate::backends::open(backend, dir, secret_key()).await
 }
 
@@ -170,17 +172,17 @@ impl Server {
     /// A server on `backend` with `config`.
     pub async fn start_with(backend: Backend, config: ApiConfig) -> Option<Self> {
         let dir = tempfile::tempdir().unwrap();
-        let store = open_store(backend, dir.path()).await?;
-        Some(Self::serve_store(store, backend, dir, config).await)
+        let concrete = open_store(backend, dir.path()).await?;
+        Some(Self::serve_store(concrete, dir, config).await)
     }
 
     /// A server over an already opened store.
     pub async fn serve_store(
-        store: Arc<dyn Store>,
-        backend: Backend,
+        concrete: Concrete,
         dir: tempfile::TempDir,
         config: ApiConfig,
     ) -> Self {
+        let store = concrete.shared();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let router = ingest_api::router(store.clone(), &config);
@@ -200,7 +202,7 @@ impl Server {
             base: format!("http://{addr}"),
             http: reqwest::Client::builder().no_proxy().build().unwrap(),
             store,
-            backend,
+            concrete,
             dir,
             app: (APP_A.into(), KEY_A.into()),
             shutdown: Some(tx),

@@ -164,12 +164,12 @@ async fn filters_in_both_array_forms(s: Server) {
         .expect(200);
     assert_eq!(
         names(&ct.body, "authentications", "authenticationID"),
-        [oauth.clone()]
+        [oauth.as_str()]
     );
     let none = s.get("/1/authentications?platform=none").await.expect(200);
     assert_eq!(
         names(&none.body, "authentications", "authenticationID"),
-        [algolia.clone()]
+        [algolia.as_str()]
     );
     let both = s
         .get("/1/authentications?platform=commercetools,none")
@@ -189,19 +189,19 @@ async fn filters_in_both_array_forms(s: Server) {
         assert_eq!(list.body["pagination"]["nbItems"], 2, "{query}");
     }
     let csv = s.get("/1/sources?type=csv").await.expect(200);
-    assert_eq!(names(&csv.body, "sources", "sourceID"), [csv_src.clone()]);
+    assert_eq!(names(&csv.body, "sources", "sourceID"), [csv_src.as_str()]);
     let by_auth = s
         .get(&format!("/1/sources?authenticationID={algolia}"))
         .await
         .expect(200);
     assert_eq!(
         names(&by_auth.body, "sources", "sourceID"),
-        [csv_src.clone()]
+        [csv_src.as_str()]
     );
     let without = s.get("/1/sources?authenticationID=none").await.expect(200);
     assert_eq!(
         names(&without.body, "sources", "sourceID"),
-        [json_src.clone()]
+        [json_src.as_str()]
     );
     let either = s
         .get(&format!("/1/sources?authenticationID={algolia},none"))
@@ -221,19 +221,19 @@ async fn filters_in_both_array_forms(s: Server) {
 
     // Tasks: action, enabled, sourceID, destinationID, triggerType.
     let save = s.get("/1/tasks?action=save").await.expect(200);
-    assert_eq!(names(&save.body, "tasks", "taskID"), [t2.clone()]);
+    assert_eq!(names(&save.body, "tasks", "taskID"), [t2.as_str()]);
     let both = s.get("/1/tasks?action=save,replace").await.expect(200);
     assert_eq!(both.body["pagination"]["nbItems"], 2);
     let enabled = s.get("/1/tasks?enabled=true").await.expect(200);
-    assert_eq!(names(&enabled.body, "tasks", "taskID"), [t1.clone()]);
+    assert_eq!(names(&enabled.body, "tasks", "taskID"), [t1.as_str()]);
     let disabled = s.get("/1/tasks?enabled=false").await.expect(200);
-    assert_eq!(names(&disabled.body, "tasks", "taskID"), [t2.clone()]);
+    assert_eq!(names(&disabled.body, "tasks", "taskID"), [t2.as_str()]);
     s.get("/1/tasks?enabled=yes").await.error(400, "enabled");
     let by_dest = s
         .get(&format!("/1/tasks?destinationID={d1}"))
         .await
         .expect(200);
-    assert_eq!(names(&by_dest.body, "tasks", "taskID"), [t1.clone()]);
+    assert_eq!(names(&by_dest.body, "tasks", "taskID"), [t1.as_str()]);
     let by_dests = s
         .get(&format!("/1/tasks?destinationID={d1}&destinationID={d2}"))
         .await
@@ -245,7 +245,7 @@ async fn filters_in_both_array_forms(s: Server) {
         .expect(200);
     assert_eq!(by_source.body["pagination"]["nbItems"], 2);
     let by_trigger = s.get("/1/tasks?triggerType=schedule").await.expect(200);
-    assert_eq!(names(&by_trigger.body, "tasks", "taskID"), [t2.clone()]);
+    assert_eq!(names(&by_trigger.body, "tasks", "taskID"), [t2.as_str()]);
     let by_triggers = s
         .get("/1/tasks?triggerType=schedule,onDemand")
         .await
@@ -280,7 +280,7 @@ async fn filters_in_both_array_forms(s: Server) {
         .await
         .error(400, "status[0]");
     let of_t1 = s.get(&format!("/1/runs?taskID={t1}")).await.expect(200);
-    assert_eq!(names(&of_t1.body, "runs", "runID"), [r1.clone()]);
+    assert_eq!(names(&of_t1.body, "runs", "runID"), [r1.as_str()]);
     let future = s
         .get("/1/runs?startDate=2999-01-01T00:00:00Z")
         .await

@@ -5,5 +5,6 @@ mod common;
 mod cts;
 mod lists;
 mod references;
+mod security;
 mod shapes;
 mod validation;
