@@ -35,6 +35,13 @@ pub(crate) mod sealed {
 
 #[async_trait]
 impl<B: sealed::Backend> Store for B {
+    async fn ping(&self) -> StoreResult<()> {
+        let mut tx = self.inner().pools.read().await?;
+        tx.fetch_count("SELECT CAST(1 AS BIGINT)", Vec::new())
+            .await?;
+        Ok(())
+    }
+
     async fn create_authentication(
         &self,
         app: &str,

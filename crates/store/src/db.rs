@@ -150,8 +150,24 @@ pub(crate) enum Tx {
     Postgres(Transaction<'static, Postgres>),
 }
 
+/// Refuses text holding a NUL character: PostgreSQL cannot store one, so neither backend takes
+/// it (the two must behave alike).
+fn check_text(args: &[Arg]) -> StoreResult<()> {
+    let has_nul = args
+        .iter()
+        .any(|a| matches!(a, Arg::Text(Some(t)) if t.contains('\0')));
+    if has_nul {
+        return Err(ingest_model::ValidationError::here(
+            "text values must not contain NUL characters",
+        )
+        .into());
+    }
+    Ok(())
+}
+
 macro_rules! bind_all {
     ($query:expr, $args:expr) => {{
+        check_text(&$args)?;
         let mut q = $query;
         for arg in $args {
             q = match arg {

@@ -44,7 +44,10 @@
 //! [`SqliteStore`] opens a file (WAL, foreign keys, busy timeout; one writer connection and a
 //! pool of readers); [`PostgresStore`] connects to a URL (optionally in a schema). Both run their
 //! own migrations at start (`migrations/sqlite`, `migrations/postgres`) and share every query:
-//! the SQL is written once, with `$n` parameters both databases understand.
+//! the SQL is written once, with `$n` parameters both databases understand. Text holding a NUL
+//! character is refused on both ([`StoreError::Invalid`]), since PostgreSQL cannot store it.
+//! Connection and IO failures are [`StoreError::Unavailable`]; [`Store::ping`] checks the
+//! database answers.
 
 mod auth;
 mod backend;

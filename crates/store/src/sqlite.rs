@@ -8,7 +8,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 use crate::backend::{Inner, sealed::Backend};
 use crate::db::Pools;
-use crate::{SecretKey, StoreResult, migrate};
+use crate::{SecretKey, StoreError, StoreResult, migrate};
 
 /// How to open a SQLite store.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,8 +47,12 @@ impl SqliteStore {
         Self::open_with(&SqliteConfig::new(path.as_ref()), key).await
     }
 
-    /// Opens (or creates) the database described by `config`, and migrates it.
+    /// Opens (or creates, with its parent directories) the database described by `config`, and
+    /// migrates it.
     pub async fn open_with(config: &SqliteConfig, key: SecretKey) -> StoreResult<Self> {
+        if let Some(dir) = config.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::Unavailable(Box::new(e)))?;
+        }
         let options = SqliteConnectOptions::from_str("sqlite:")?
             .filename(&config.path)
             .create_if_missing(true)

@@ -25,6 +25,10 @@ use crate::{
 /// each once, skipping unknown IDs.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
+    /// Checks that the database answers (`SELECT 1`): for readiness probes and start-up.
+    /// [`StoreError::Unavailable`](crate::StoreError::Unavailable) when it does not.
+    async fn ping(&self) -> StoreResult<()>;
+
     // ---- authentications ----
 
     /// Creates an authentication; its secrets are encrypted.
