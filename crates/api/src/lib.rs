@@ -47,7 +47,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Extension, Json, Router};
-use ingest_store::{PageRequest, RunQuery, Store};
+use ingest_store::{PageRequest, Store};
 
 pub use auth::{AppCredentials, AppId, AppKeys};
 pub use error::ApiError;
@@ -181,16 +181,9 @@ async fn health() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
-/// `GET /ready`: the store answers a query (503 otherwise).
+/// `GET /ready`: the store answers (503 otherwise).
 async fn ready(State(state): State<ApiState>) -> Response {
-    let probe = RunQuery {
-        page: PageRequest {
-            page: 1,
-            items_per_page: 1,
-        },
-        ..RunQuery::default()
-    };
-    match state.store.list_runs("", &probe).await {
+    match state.store.ping().await {
         Ok(_) => Json(serde_json::json!({ "status": "ready" })).into_response(),
         Err(error) => {
             tracing::warn!(%error, "not ready: the store does not answer");
