@@ -235,3 +235,43 @@ async fn configured_application_and_rate_limits_from_the_environment() {
     assert_eq!(status, 429, "{body}");
     stop(serve).await;
 }
+
+/// Algolia's official Python client (when `algoliasearch` 4.x is installed) talks to the server
+/// unchanged and parses every response (Part C 19).
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_official_python_client_parses_every_response() {
+    let probe = std::process::Command::new("python3")
+        .args(["-c", "import algoliasearch.ingestion.client"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    if !probe.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: python3 with algoliasearch 4.x is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let serve = start(
+        dir.path(),
+        &[
+            ("INGESTION__AUTH__APP_ID", "PYAPP"),
+            ("INGESTION__AUTH__API_KEY", "py-key"),
+        ],
+    )
+    .await;
+    let port = serve.base.rsplit(':').next().unwrap().to_owned();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e/python_client.py");
+    let output = tokio::process::Command::new("python3")
+        .args([script, &port, "PYAPP", "py-key"])
+        .output()
+        .await
+        .unwrap();
+    let log = stop(serve).await;
+    assert!(
+        output.status.success(),
+        "python client failed:\n{}\n{}\nserver log:\n{log}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(!log.contains("py-secret"));
+}
