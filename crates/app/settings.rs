@@ -492,6 +492,14 @@ mod tests {
     }
 
     #[test]
+    fn the_example_file_loads() {
+        let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/example.toml");
+        let settings = Settings::load(Some(&file), env(&[])).unwrap();
+        assert_eq!(settings.server.rate_limits.trusted_proxies.len(), 1);
+        assert!(settings.server.apps.is_empty());
+    }
+
+    #[test]
     fn unknown_keys_in_a_file_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("c.toml");
