@@ -5,15 +5,22 @@
 use std::path::Path;
 use std::time::Duration;
 
-use ingest_algolia::{PushSettings, TransportSettings, WaitPolicy};
+use ingest_algolia::{PushSettings, TransportSettings};
+use ingest_api::rate_limit::{Limit, RateLimitSettings};
+use ingest_api::{AppCredentials, ServeSettings};
 use ingest_connectors::http::HttpSettings;
 use ingest_connectors::http::url_policy::UrlPolicy;
-use ingest_core::BatchLimits;
+use ingest_core::{BatchLimits, Secret};
+use ingest_store::SecretKey;
 use serde::Deserialize;
 use toml::{Table, Value};
 
 /// The embedded defaults.
 pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
+
+mod push;
+
+use push::{RawAlgolia, RawPush, validate_algolia, validate_push};
 
 const ENV_PREFIX: &str = "INGESTION__";
 
@@ -22,29 +29,68 @@ const ENV_PREFIX: &str = "INGESTION__";
 struct RawSettings {
     batch: RawBatch,
     sources: RawSources,
+    server: RawServer,
+    auth: RawAuth,
+    rate_limit: RawRateLimit,
+    store: RawStore,
     algolia: RawAlgolia,
     push: RawPush,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawAlgolia {
-    hosts: Vec<String>,
-    connect_timeout_ms: u64,
-    read_timeout_ms: u64,
-    write_timeout_ms: u64,
-    host_down_for_ms: u64,
-    max_attempts: u32,
+struct RawServer {
+    header_read_timeout_ms: u64,
+    request_timeout_ms: u64,
+    max_body_bytes: usize,
+    shutdown_grace_ms: u64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawApp {
+    app_id: String,
+    api_key: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAuth {
+    app_id: String,
+    api_key: String,
+    apps: Vec<RawApp>,
+}
+
+// Hand-written so that no key can reach a log through `{:?}`.
+impl std::fmt::Debug for RawAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawAuth")
+            .field("app_id", &self.app_id)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawPush {
-    in_flight: usize,
-    wait_max_polls: u32,
-    wait_step_ms: u64,
-    wait_max_delay_ms: u64,
-    max_rejection_events: usize,
+struct RawRateLimit {
+    requests: u32,
+    period_secs: u64,
+    runs_requests: u32,
+    runs_period_secs: u64,
+    trusted_proxies: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStore {
+    url: String,
+    secret_key: String,
+}
+
+impl std::fmt::Debug for RawStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RawStore { url: ***, secret_key: *** }")
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -74,10 +120,31 @@ pub struct Settings {
     pub url_policy: UrlPolicy,
     /// How source requests behave.
     pub http: HttpSettings,
+    /// The API server (`ingestion serve`).
+    pub server: ServerSettings,
     /// How Algolia is reached.
     pub algolia: TransportSettings,
     /// How records are pushed (the batch limits included).
     pub push: PushSettings,
+}
+
+/// The settings of `ingestion serve`.
+#[derive(Clone, Debug)]
+pub struct ServerSettings {
+    /// Header-read timeout and shutdown grace.
+    pub serve: ServeSettings,
+    /// Longest time a request may take (503 past it).
+    pub request_timeout: Duration,
+    /// Largest request body.
+    pub max_body_bytes: usize,
+    /// Configured applications; empty means "generate credentials on first start".
+    pub apps: Vec<AppCredentials>,
+    /// Rate limits per client IP.
+    pub rate_limits: RateLimitSettings,
+    /// The database URL (may hold a password); `None` means SQLite in the data directory.
+    pub database_url: Option<Secret<String>>,
+    /// The key encrypting secrets at rest; `None` means `<data-dir>/secret.key`.
+    pub secret_key: Option<SecretKey>,
 }
 
 /// Settings that could not be loaded: every problem found.
@@ -150,6 +217,7 @@ fn validate(raw: RawSettings, problems: &mut Vec<String>) -> Option<Settings> {
         max_decompressed_bytes: raw.sources.max_decompressed_bytes,
         ..HttpSettings::default()
     };
+    let server = validate_server(raw.server, raw.auth, raw.rate_limit, raw.store, problems);
     let algolia = validate_algolia(raw.algolia, problems);
     let push = validate_push(raw.push, problems);
     let batch = batch?;
@@ -157,6 +225,7 @@ fn validate(raw: RawSettings, problems: &mut Vec<String>) -> Option<Settings> {
         batch,
         url_policy: url_policy?,
         http,
+        server: server?,
         algolia: algolia?,
         push: PushSettings {
             limits: batch,
@@ -165,46 +234,99 @@ fn validate(raw: RawSettings, problems: &mut Vec<String>) -> Option<Settings> {
     })
 }
 
-fn validate_algolia(raw: RawAlgolia, problems: &mut Vec<String>) -> Option<TransportSettings> {
+fn validate_server(
+    server: RawServer,
+    auth: RawAuth,
+    rate: RawRateLimit,
+    store: RawStore,
+    problems: &mut Vec<String>,
+) -> Option<ServerSettings> {
     let before = problems.len();
-    if raw.connect_timeout_ms == 0 || raw.read_timeout_ms == 0 || raw.write_timeout_ms == 0 {
-        problems.push("algolia: timeouts must be at least 1 ms".to_owned());
+    if server.header_read_timeout_ms == 0 || server.request_timeout_ms == 0 {
+        problems.push("server: timeouts must be at least 1 ms".to_owned());
     }
-    if raw.max_attempts == 0 {
-        problems.push("algolia.max_attempts: must be at least 1".to_owned());
+    if server.max_body_bytes == 0 {
+        problems.push("server.max_body_bytes: must be at least 1".to_owned());
     }
-    let hosts: Vec<String> = raw.hosts.iter().map(|h| h.trim().to_owned()).collect();
-    if hosts.iter().any(String::is_empty) {
-        problems.push("algolia.hosts: a host is empty".to_owned());
+    let mut apps = Vec::new();
+    match (auth.app_id.trim().is_empty(), auth.api_key.is_empty()) {
+        (true, true) => {}
+        (false, false) => apps.push(AppCredentials {
+            app_id: auth.app_id.trim().to_owned(),
+            api_key: Secret::new(auth.api_key),
+        }),
+        (true, false) => problems.push("auth.app_id: required when auth.api_key is set".to_owned()),
+        (false, true) => problems.push("auth.api_key: required when auth.app_id is set".to_owned()),
     }
-    (problems.len() == before).then(|| TransportSettings {
-        hosts: (!hosts.is_empty()).then_some(hosts),
-        connect_timeout: Duration::from_millis(raw.connect_timeout_ms),
-        read_timeout: Duration::from_millis(raw.read_timeout_ms),
-        write_timeout: Duration::from_millis(raw.write_timeout_ms),
-        host_down_for: Duration::from_millis(raw.host_down_for_ms),
-        max_attempts: raw.max_attempts,
-        ..TransportSettings::default()
-    })
-}
-
-fn validate_push(raw: RawPush, problems: &mut Vec<String>) -> Option<PushSettings> {
-    let before = problems.len();
-    if raw.in_flight == 0 {
-        problems.push("push.in_flight: must be at least 1".to_owned());
+    for (i, app) in auth.apps.into_iter().enumerate() {
+        if app.app_id.trim().is_empty() || app.api_key.is_empty() {
+            problems.push(format!(
+                "auth.apps[{i}]: app_id and api_key must not be empty"
+            ));
+            continue;
+        }
+        apps.push(AppCredentials {
+            app_id: app.app_id.trim().to_owned(),
+            api_key: Secret::new(app.api_key),
+        });
     }
-    if raw.wait_max_polls == 0 {
-        problems.push("push.wait_max_polls: must be at least 1".to_owned());
+    for (i, app) in apps.iter().enumerate() {
+        if apps[..i].iter().any(|other| other.app_id == app.app_id) {
+            problems.push(format!(
+                "auth: application `{}` is configured twice",
+                app.app_id
+            ));
+        }
     }
-    (problems.len() == before).then(|| PushSettings {
-        in_flight: raw.in_flight,
-        wait: WaitPolicy {
-            max_polls: raw.wait_max_polls,
-            step: Duration::from_millis(raw.wait_step_ms),
-            max_delay: Duration::from_millis(raw.wait_max_delay_ms),
+    if rate.requests == 0 || rate.runs_requests == 0 {
+        problems.push("rate_limit: requests must be at least 1".to_owned());
+    }
+    if rate.period_secs == 0 || rate.runs_period_secs == 0 {
+        problems.push("rate_limit: periods must be at least 1 s".to_owned());
+    }
+    let mut trusted_proxies = Vec::new();
+    for entry in &rate.trusted_proxies {
+        let parsed = entry
+            .parse::<ipnet::IpNet>()
+            .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from));
+        match parsed {
+            Ok(net) => trusted_proxies.push(net),
+            Err(_) => problems.push(format!(
+                "rate_limit.trusted_proxies: `{entry}` is not an IP address or CIDR"
+            )),
+        }
+    }
+    let secret_key = match store.secret_key.trim() {
+        "" => None,
+        text => SecretKey::parse(text)
+            .map_err(|error| problems.push(format!("store.secret_key: {error}")))
+            .ok(),
+    };
+    if problems.len() > before {
+        return None;
+    }
+    let url = store.url.trim();
+    Some(ServerSettings {
+        serve: ServeSettings {
+            header_read_timeout: Duration::from_millis(server.header_read_timeout_ms),
+            shutdown_grace: Duration::from_millis(server.shutdown_grace_ms),
         },
-        max_rejection_events: raw.max_rejection_events,
-        ..PushSettings::default()
+        request_timeout: Duration::from_millis(server.request_timeout_ms),
+        max_body_bytes: server.max_body_bytes,
+        apps,
+        rate_limits: RateLimitSettings {
+            general: Limit {
+                requests: rate.requests,
+                period: Duration::from_secs(rate.period_secs),
+            },
+            runs: Limit {
+                requests: rate.runs_requests,
+                period: Duration::from_secs(rate.runs_period_secs),
+            },
+            trusted_proxies,
+        },
+        database_url: (!url.is_empty()).then(|| Secret::new(url.to_owned())),
+        secret_key,
     })
 }
 
@@ -355,6 +477,73 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("sources.allow_networks"), "{text}");
+    }
+
+    #[test]
+    fn server_settings_from_file_and_env() {
+        let key = "ab".repeat(32);
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(
+            &file,
+            "[[auth.apps]]\napp_id = \"A2\"\napi_key = \"k2\"\n\n[rate_limit]\ntrusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\"]\n",
+        )
+        .unwrap();
+        let settings = Settings::load(
+            Some(&file),
+            env(&[
+                ("INGESTION__AUTH__APP_ID", "A1"),
+                ("INGESTION__AUTH__API_KEY", "k1"),
+                ("INGESTION__RATE_LIMIT__REQUESTS", "5000"),
+                ("INGESTION__STORE__URL", "postgres://u:p@h/db"),
+                ("INGESTION__STORE__SECRET_KEY", key.as_str()),
+            ]),
+        )
+        .unwrap();
+        let server = settings.server;
+        let ids: Vec<_> = server.apps.iter().map(|a| a.app_id.as_str()).collect();
+        assert_eq!(ids, ["A1", "A2"]);
+        assert_eq!(server.rate_limits.general.requests, 5000);
+        assert_eq!(server.rate_limits.runs.period, Duration::from_secs(30));
+        assert_eq!(server.rate_limits.trusted_proxies.len(), 2);
+        assert_eq!(server.database_url.unwrap().expose(), "postgres://u:p@h/db");
+        assert_eq!(server.max_body_bytes, 1 << 20);
+        assert!(server.secret_key.is_some());
+        let defaults = Settings::load(None, env(&[])).unwrap().server;
+        assert!(defaults.apps.is_empty());
+        assert!(defaults.database_url.is_none());
+    }
+
+    #[test]
+    fn server_problems_are_reported_without_keys() {
+        let error = Settings::load(
+            None,
+            env(&[
+                ("INGESTION__AUTH__API_KEY", "very-secret-key"),
+                ("INGESTION__RATE_LIMIT__TRUSTED_PROXIES", "nope"),
+                ("INGESTION__RATE_LIMIT__PERIOD_SECS", "0"),
+                ("INGESTION__STORE__SECRET_KEY", "not-a-key"),
+            ]),
+        )
+        .unwrap_err();
+        let text = error.to_string();
+        assert!(text.contains("auth.app_id: required"), "{text}");
+        assert!(text.contains("`nope` is not an IP address"), "{text}");
+        assert!(text.contains("periods must be at least 1 s"), "{text}");
+        assert!(
+            text.contains("store.secret_key: invalid secret key"),
+            "{text}"
+        );
+        assert!(!text.contains("not-a-key"), "{text}");
+        assert!(!text.contains("very-secret-key"), "{text}");
+    }
+
+    #[test]
+    fn the_example_file_loads() {
+        let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/example.toml");
+        let settings = Settings::load(Some(&file), env(&[])).unwrap();
+        assert_eq!(settings.server.rate_limits.trusted_proxies.len(), 1);
+        assert!(settings.server.apps.is_empty());
     }
 
     #[test]

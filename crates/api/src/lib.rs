@@ -1,0 +1,233 @@
+//! The HTTP control plane: the Algolia Ingestion API (`ingestion-api.md` Part A, with the
+//! decisions of Part C) served with axum over the store.
+//!
+//! # The model
+//!
+//! Every route under `/1/` belongs to an **application**: a request names one with
+//! `X-Algolia-Application-Id` and proves it with `X-Algolia-API-Key` ([`auth`]); the resources it
+//! creates belong to that application, and another application's resources answer 404 as if
+//! they did not exist. A request goes through, in order:
+//!
+//! 1. the **rate limiter** ([`rate_limit`]): per client IP, before authentication, so refused
+//!    requests count too;
+//! 2. **authentication** ([`auth`]): one 403 body for every failure;
+//! 3. the **handler** of its resource module: the body is read as JSON whatever the
+//!    `Content-Type` says (`text/plain` included, [`body`]), at most 1 MiB (413 past it), and
+//!    parsed by `ingest-model`, whose errors name the field path; query strings go through
+//!    [`query`]; the store is called; and its errors become statuses in one place
+//!    ([`error::ApiError::status`]).
+//!
+//! Responses are the model's types, serialized with the spec's names byte for byte; secrets are
+//! always `null` in them. `GET /health` (alive) and `GET /ready` (store reachable) need neither
+//! credentials nor rate-limit budget.
+//!
+//! [`server::serve`] runs the router over TCP with a header-read timeout and graceful shutdown.
+
+pub mod auth;
+pub mod authentications;
+pub mod body;
+pub mod credentials;
+pub mod cron;
+pub mod destinations;
+pub mod error;
+pub mod extract;
+pub mod query;
+pub mod rate_limit;
+pub mod runs;
+pub mod server;
+pub mod sources;
+pub mod tasks;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Request, State};
+use axum::http::{Method, StatusCode, Uri};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Extension, Json, Router};
+use ingest_store::{PageRequest, Store};
+
+pub use auth::{AppCredentials, AppId, AppKeys};
+pub use error::ApiError;
+pub use rate_limit::{Limit, RateLimitSettings};
+pub use server::{ServeSettings, serve, shutdown_signal};
+
+use crate::body::BodyLimit;
+use crate::query::Paging;
+
+/// What the router needs besides the store.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// The applications and their admin keys.
+    pub apps: Vec<AppCredentials>,
+    /// Rate limits per client IP.
+    pub rate_limits: RateLimitSettings,
+    /// Largest request body (413 past it).
+    pub max_body_bytes: usize,
+    /// Longest time a request may take (503 past it).
+    pub request_timeout: Duration,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            apps: Vec::new(),
+            rate_limits: RateLimitSettings::default(),
+            max_body_bytes: body::DEFAULT_MAX_BODY_BYTES,
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The state every handler shares.
+#[derive(Clone)]
+pub struct ApiState {
+    /// The store.
+    pub store: Arc<dyn Store>,
+}
+
+/// The whole API: `/1/...` behind rate limits and authentication, `/health` and `/ready` open.
+pub fn router(store: Arc<dyn Store>, config: &ApiConfig) -> Router {
+    let state = ApiState { store };
+    let keys = Arc::new(AppKeys::new(&config.apps));
+    let limits = Arc::new(rate_limit::RateLimits::new(&config.rate_limits));
+    let api = Router::new()
+        .route(
+            "/1/authentications",
+            get(authentications::list).post(authentications::create),
+        )
+        .route("/1/authentications/search", post(authentications::search))
+        .route(
+            "/1/authentications/{authenticationID}",
+            get(authentications::get)
+                .patch(authentications::update)
+                .delete(authentications::delete),
+        )
+        .route(
+            "/1/destinations",
+            get(destinations::list).post(destinations::create),
+        )
+        .route("/1/destinations/search", post(destinations::search))
+        .route(
+            "/1/destinations/{destinationID}",
+            get(destinations::get)
+                .patch(destinations::update)
+                .delete(destinations::delete),
+        )
+        .route("/1/sources", get(sources::list).post(sources::create))
+        .route("/1/sources/search", post(sources::search))
+        .route(
+            "/1/sources/{sourceID}",
+            get(sources::get)
+                .patch(sources::update)
+                .delete(sources::delete),
+        )
+        .route("/1/tasks", get(tasks::list).post(tasks::create))
+        .route("/1/tasks/search", post(tasks::search))
+        .route(
+            "/1/tasks/{taskID}",
+            get(tasks::get).patch(tasks::update).delete(tasks::delete),
+        )
+        .route("/1/tasks/{taskID}/run", post(tasks::run))
+        .route("/1/tasks/{taskID}/enable", put(tasks::enable))
+        .route("/1/tasks/{taskID}/disable", put(tasks::disable))
+        .route("/1/runs", get(runs::list))
+        .route("/1/runs/{runID}", get(runs::get))
+        .route("/1/runs/{runID}/events", get(runs::list_events))
+        .route("/1/runs/{runID}/events/{eventID}", get(runs::get_event))
+        .fallback(no_route)
+        .method_not_allowed_fallback(no_method)
+        .with_state(state.clone())
+        .layer(middleware::from_fn_with_state(keys, auth::require_app))
+        .layer(middleware::from_fn_with_state(limits, rate_limit::limit));
+    Router::new()
+        .route("/health", get(health))
+        .route("/ready", get(ready))
+        .with_state(state)
+        .merge(api)
+        .layer(middleware::from_fn_with_state(
+            config.request_timeout,
+            deadline,
+        ))
+        .layer(Extension(BodyLimit(config.max_body_bytes)))
+}
+
+/// The store's page request for validated paging.
+pub(crate) fn page_request<S>(paging: &Paging<S>) -> PageRequest {
+    PageRequest {
+        page: paging.page,
+        items_per_page: paging.items_per_page,
+    }
+}
+
+/// The most IDs a search body may hold.
+const MAX_SEARCH_IDS: usize = 1000;
+
+/// Checks a search body's ID list.
+pub(crate) fn check_search_ids(field: &str, ids: &[String]) -> Result<(), ApiError> {
+    if ids.len() > MAX_SEARCH_IDS {
+        return Err(ApiError::invalid(
+            field,
+            format!("at most {MAX_SEARCH_IDS} IDs, got {}", ids.len()),
+        ));
+    }
+    Ok(())
+}
+
+/// `GET /health`: the process is alive.
+async fn health() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+/// `GET /ready`: the store answers (503 otherwise).
+async fn ready(State(state): State<ApiState>) -> Response {
+    match state.store.ping().await {
+        Ok(_) => Json(serde_json::json!({ "status": "ready" })).into_response(),
+        Err(error) => {
+            tracing::warn!(%error, "not ready: the store does not answer");
+            ApiError::Unavailable.into_response()
+        }
+    }
+}
+
+async fn no_route(method: Method, uri: Uri) -> ApiError {
+    ApiError::NoRoute {
+        status: StatusCode::NOT_FOUND,
+        message: format!("no route for {method} {}", error::printable(uri.path())),
+    }
+}
+
+async fn no_method(method: Method, uri: Uri) -> ApiError {
+    ApiError::NoRoute {
+        status: StatusCode::METHOD_NOT_ALLOWED,
+        message: format!(
+            "method {method} is not allowed on {}",
+            error::printable(uri.path())
+        ),
+    }
+}
+
+/// Middleware: a request that takes longer than the deadline gets a 503; every request is
+/// logged at debug level with its status and duration (path only, never headers or bodies).
+async fn deadline(State(limit): State<Duration>, req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let path = error::printable(req.uri().path());
+    let started = std::time::Instant::now();
+    let response = match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(%method, path, "request timed out");
+            ApiError::Unavailable.into_response()
+        }
+    };
+    tracing::debug!(
+        %method,
+        path,
+        status = response.status().as_u16(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "request"
+    );
+    response
+}

@@ -1,0 +1,10 @@
+//! The API over real HTTP, on SQLite and (with `TEST_DATABASE_URL`) PostgreSQL.
+
+mod backends;
+mod common;
+mod cts;
+mod lists;
+mod references;
+mod security;
+mod shapes;
+mod validation;

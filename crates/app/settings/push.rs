@@ -1,0 +1,73 @@
+//! The `[algolia]` and `[push]` sections: how Algolia is reached and how records are pushed.
+
+use std::time::Duration;
+
+use ingest_algolia::{PushSettings, TransportSettings, WaitPolicy};
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAlgolia {
+    hosts: Vec<String>,
+    connect_timeout_ms: u64,
+    read_timeout_ms: u64,
+    write_timeout_ms: u64,
+    host_down_for_ms: u64,
+    max_attempts: u32,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPush {
+    in_flight: usize,
+    wait_max_polls: u32,
+    wait_step_ms: u64,
+    wait_max_delay_ms: u64,
+    max_rejection_events: usize,
+}
+
+pub(super) fn validate_algolia(
+    raw: RawAlgolia,
+    problems: &mut Vec<String>,
+) -> Option<TransportSettings> {
+    let before = problems.len();
+    if raw.connect_timeout_ms == 0 || raw.read_timeout_ms == 0 || raw.write_timeout_ms == 0 {
+        problems.push("algolia: timeouts must be at least 1 ms".to_owned());
+    }
+    if raw.max_attempts == 0 {
+        problems.push("algolia.max_attempts: must be at least 1".to_owned());
+    }
+    let hosts: Vec<String> = raw.hosts.iter().map(|h| h.trim().to_owned()).collect();
+    if hosts.iter().any(String::is_empty) {
+        problems.push("algolia.hosts: a host is empty".to_owned());
+    }
+    (problems.len() == before).then(|| TransportSettings {
+        hosts: (!hosts.is_empty()).then_some(hosts),
+        connect_timeout: Duration::from_millis(raw.connect_timeout_ms),
+        read_timeout: Duration::from_millis(raw.read_timeout_ms),
+        write_timeout: Duration::from_millis(raw.write_timeout_ms),
+        host_down_for: Duration::from_millis(raw.host_down_for_ms),
+        max_attempts: raw.max_attempts,
+        ..TransportSettings::default()
+    })
+}
+
+pub(super) fn validate_push(raw: RawPush, problems: &mut Vec<String>) -> Option<PushSettings> {
+    let before = problems.len();
+    if raw.in_flight == 0 {
+        problems.push("push.in_flight: must be at least 1".to_owned());
+    }
+    if raw.wait_max_polls == 0 {
+        problems.push("push.wait_max_polls: must be at least 1".to_owned());
+    }
+    (problems.len() == before).then(|| PushSettings {
+        in_flight: raw.in_flight,
+        wait: WaitPolicy {
+            max_polls: raw.wait_max_polls,
+            step: Duration::from_millis(raw.wait_step_ms),
+            max_delay: Duration::from_millis(raw.wait_max_delay_ms),
+        },
+        max_rejection_events: raw.max_rejection_events,
+        ..PushSettings::default()
+    })
+}
