@@ -619,3 +619,41 @@ async fn events_of_a_large_run_are_bounded() {
     );
     let _: Value = json!(summary.rejections.len());
 }
+
+#[tokio::test]
+async fn save_deletes_records_in_order_with_updates() {
+    let fake = FakeAlgolia::new();
+    fake.set_records(
+        "products",
+        [
+            json!({"objectID": "p1", "name": "x"}),
+            json!({"objectID": "gone", "name": "y"}),
+        ],
+    );
+    let items = vec![
+        record(1),
+        Ok(Record::deletion("gone".into())),
+        Ok(Record::deletion("never-existed".into())),
+        record(2),
+    ];
+    let (summary, _) = push(&fake, &plan(PushMode::Save, 0), settings(10), items).await;
+    assert_eq!(summary.reason_code, RunReasonCode::Ok, "{summary:?}");
+    assert_eq!((summary.records_pushed, summary.batches), (4, 3));
+    let records = fake.records("products");
+    assert_eq!(records.keys().collect::<Vec<_>>(), ["p1", "p2"]);
+    let batches = fake.calls_of(CallKind::Batch);
+    assert_eq!(
+        batches.iter().map(|c| c.records).collect::<Vec<_>>(),
+        [1, 2, 1]
+    );
+
+    let (summary, _) = push(
+        &fake,
+        &plan(PushMode::Replace, 0),
+        settings(10),
+        vec![record(1), Ok(Record::deletion("p2".into()))],
+    )
+    .await;
+    assert_eq!(summary.reason_code, RunReasonCode::TooManyErrors);
+    assert!(summary.rejections[0].reason.contains("deletion"));
+}

@@ -13,12 +13,43 @@ pub struct Record {
     pub object_id: Option<Arc<str>>,
     /// The minified JSON object.
     pub json: Bytes,
+    /// Whether the record is to be deleted from the index (`json` is then `{"objectID":…}`).
+    pub delete: bool,
 }
 
 impl Record {
     /// A record from its serialized JSON object and its `objectID`, if any.
     pub fn new(object_id: Option<Arc<str>>, json: Bytes) -> Self {
-        Self { object_id, json }
+        Self {
+            object_id,
+            json,
+            delete: false,
+        }
+    }
+
+    /// The deletion of the record `object_id` (a `deleteObject` request).
+    pub fn deletion(object_id: Arc<str>) -> Self {
+        let mut json = Vec::with_capacity(object_id.len() + 16);
+        json.extend_from_slice(b"{\"objectID\":\"");
+        for byte in object_id.bytes() {
+            match byte {
+                b'"' => json.extend_from_slice(b"\\\""),
+                b'\\' => json.extend_from_slice(b"\\\\"),
+                0..=0x1f => {
+                    const HEX: &[u8; 16] = b"0123456789abcdef";
+                    json.extend_from_slice(b"\\u00");
+                    json.push(HEX[usize::from(byte >> 4)]);
+                    json.push(HEX[usize::from(byte & 0xf)]);
+                }
+                _ => json.push(byte),
+            }
+        }
+        json.extend_from_slice(b"\"}");
+        Self {
+            object_id: Some(object_id),
+            json: Bytes::from(json),
+            delete: true,
+        }
     }
 }
 
@@ -27,6 +58,7 @@ impl fmt::Debug for Record {
         f.debug_struct("Record")
             .field("object_id", &self.object_id)
             .field("json", &String::from_utf8_lossy(&self.json))
+            .field("delete", &self.delete)
             .finish()
     }
 }
@@ -146,6 +178,15 @@ pub type RecordStream = BoxStream<'static, SourceResult>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_deletion_carries_its_escaped_object_id() {
+        let record = Record::deletion("a\"b\\c\n".into());
+        assert!(record.delete);
+        assert_eq!(record.json, r#"{"objectID":"a\"b\\c\u000a"}"#);
+        let parsed: serde_json::Value = serde_json::from_slice(&record.json).unwrap();
+        assert_eq!(parsed["objectID"], "a\"b\\c\n");
+    }
 
     #[test]
     fn positions_read_as_users_expect() {

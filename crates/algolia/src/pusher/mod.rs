@@ -169,6 +169,10 @@ impl<A: IndexingApi + 'static> RunState<'_, A> {
             PushMode::Save => BatchAction::PartialUpdateObject,
         };
         let mut batcher = Batcher::new(action, self.settings.limits);
+        // `save` runs may also delete records (a webhook saying a product is gone); deletions
+        // go in their own batches, and switching kinds closes the other open batch so the
+        // order of changes is kept batch by batch.
+        let mut deletions = Batcher::new(BatchAction::DeleteObject, self.settings.limits);
         let mut source_failed = false;
         while self.failure.is_none() {
             while let Some(joined) = self.in_flight.try_join_next() {
@@ -179,6 +183,15 @@ impl<A: IndexingApi + 'static> RunState<'_, A> {
             };
             self.counts.read += 1;
             match item {
+                Ok(record) if record.delete && self.plan.mode == PushMode::Replace => {
+                    self.reject(RecordRejection {
+                        position: Position::Record(self.counts.read),
+                        object_id: record.object_id,
+                        reason:
+                            "a replace run writes every record anew; a deletion has no place in it"
+                                .into(),
+                    });
+                }
                 Ok(record) if self.plan.mode == PushMode::Save && record.object_id.is_none() => {
                     self.reject(RecordRejection {
                         position: Position::Record(self.counts.read),
@@ -187,8 +200,16 @@ impl<A: IndexingApi + 'static> RunState<'_, A> {
                     });
                 }
                 Ok(record) => {
+                    let (this, other) = if record.delete {
+                        (&mut deletions, &mut batcher)
+                    } else {
+                        (&mut batcher, &mut deletions)
+                    };
+                    if let Some(batch) = other.finish() {
+                        self.launch(batch).await;
+                    }
                     let object_id = record.object_id.clone();
-                    match batcher.push(record) {
+                    match this.push(record) {
                         PushOutcome::Buffered => {}
                         PushOutcome::Closed(batch) => self.launch(batch).await,
                         PushOutcome::TooBig { size, limit } => self.reject(RecordRejection {
@@ -207,7 +228,7 @@ impl<A: IndexingApi + 'static> RunState<'_, A> {
             }
         }
         drop(records);
-        if let Some(batch) = batcher.finish() {
+        for batch in [batcher.finish(), deletions.finish()].into_iter().flatten() {
             // Records already read are not lost: after a source failure, a `save` still sends
             // them (a `replace` will not move, so sending them would be wasted).
             if self.failure.is_none() || source_failed {

@@ -472,7 +472,7 @@ mod tests {
         assert!(items[1].contains("Line(2)") && items[1].contains("trailing characters"));
         assert_eq!(
             items[2],
-            r#"Ok(Record { object_id: None, json: "{\"b\":2}" })"#
+            r#"Ok(Record { object_id: None, json: "{\"b\":2}", delete: false })"#
         );
     }
 
