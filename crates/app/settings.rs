@@ -18,8 +18,13 @@ use toml::{Table, Value};
 /// The embedded defaults.
 pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
 
+mod endpoints;
 mod push;
 
+use endpoints::{
+    RawBigCommerce, RawBigQuery, RawGoogle, RawInsights, validate_endpoints, validate_insights,
+};
+use ingest_connectors::Endpoints;
 use push::{RawAlgolia, RawPush, validate_algolia, validate_push};
 
 const ENV_PREFIX: &str = "INGESTION__";
@@ -35,6 +40,10 @@ struct RawSettings {
     store: RawStore,
     algolia: RawAlgolia,
     push: RawPush,
+    bigquery: RawBigQuery,
+    google: RawGoogle,
+    bigcommerce: RawBigCommerce,
+    insights: RawInsights,
 }
 
 #[derive(Debug, Deserialize)]
@@ -126,6 +135,10 @@ pub struct Settings {
     pub algolia: TransportSettings,
     /// How records are pushed (the batch limits included).
     pub push: PushSettings,
+    /// Third-party API hosts that tasks do not name.
+    pub endpoints: Endpoints,
+    /// Insights API hosts (destination type `insights`).
+    pub insights_hosts: Vec<String>,
 }
 
 /// The settings of `ingestion serve`.
@@ -220,6 +233,8 @@ fn validate(raw: RawSettings, problems: &mut Vec<String>) -> Option<Settings> {
     let server = validate_server(raw.server, raw.auth, raw.rate_limit, raw.store, problems);
     let algolia = validate_algolia(raw.algolia, problems);
     let push = validate_push(raw.push, problems);
+    let endpoints = validate_endpoints(raw.bigquery, raw.google, raw.bigcommerce, problems);
+    let insights_hosts = validate_insights(raw.insights, problems);
     let batch = batch?;
     Some(Settings {
         batch,
@@ -231,6 +246,8 @@ fn validate(raw: RawSettings, problems: &mut Vec<String>) -> Option<Settings> {
             limits: batch,
             ..push?
         },
+        endpoints,
+        insights_hosts,
     })
 }
 
@@ -399,6 +416,8 @@ mod tests {
         assert_eq!(settings.http.max_retries, 5);
         assert_eq!(settings.algolia, TransportSettings::default());
         assert_eq!(settings.push, PushSettings::default());
+        assert_eq!(settings.endpoints, Endpoints::default());
+        assert_eq!(settings.insights_hosts, ["https://insights.algolia.io"]);
         let loopback = url::Url::parse("http://127.0.0.1:8000/x.csv").unwrap();
         assert!(settings.url_policy.check_url(&loopback).is_ok());
     }
@@ -444,6 +463,35 @@ mod tests {
             ])
         );
         assert_eq!(settings.push.in_flight, 8);
+        let settings = Settings::load(
+            None,
+            env(&[
+                ("INGESTION__BIGQUERY__API_BASE", "http://127.0.0.1:9050/"),
+                (
+                    "INGESTION__GOOGLE__TOKEN_URL",
+                    "http://127.0.0.1:9051/token",
+                ),
+                ("INGESTION__BIGCOMMERCE__API_BASE", "http://127.0.0.1:9052"),
+                ("INGESTION__INSIGHTS__HOSTS", "http://127.0.0.1:9053"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            settings.endpoints.bigquery_api_base,
+            "http://127.0.0.1:9050"
+        );
+        assert_eq!(
+            settings.endpoints.google_token_url,
+            "http://127.0.0.1:9051/token"
+        );
+        assert_eq!(
+            settings.endpoints.bigcommerce_api_base,
+            "http://127.0.0.1:9052"
+        );
+        assert_eq!(settings.insights_hosts, ["http://127.0.0.1:9053"]);
+        let error =
+            Settings::load(None, env(&[("INGESTION__BIGQUERY__API_BASE", "nope")])).unwrap_err();
+        assert!(error.to_string().contains("bigquery.api_base"), "{error}");
         assert_eq!(settings.push.limits, settings.batch);
         let error = Settings::load(None, env(&[("INGESTION__PUSH__IN_FLIGHT", "0")])).unwrap_err();
         assert!(error.to_string().contains("push.in_flight"), "{error}");

@@ -90,6 +90,9 @@ async fn run(
         max_record_bytes: settings.batch.max_record_bytes(),
         local_files: Some(base),
         events: Some(recorder.clone()),
+        endpoints: settings.endpoints.clone(),
+        window: None,
+        trigger_event: None,
     };
     let source = match build_source(&task.source, task.source_auth.as_ref(), &context) {
         Ok(source) => source,

@@ -26,4 +26,7 @@ mod source;
 pub use csv::{CsvDecoder, CsvOptions};
 pub use decode::RecordDecoder;
 pub use json::{JsonDecoder, JsonOptions};
-pub use source::{ConfigError, Location, Source, SourceContext, build_source, decode_stream};
+pub use source::{
+    ConfigError, DateWindow, Endpoints, Location, Source, SourceContext, build_source,
+    decode_stream,
+};

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 use futures::stream::{self, StreamExt};
 use ingest_core::{RecordStream, SourceError, SourceItemError, SourceResult};
-use ingest_model::{AuthInput, MethodType, RunRecorder, SourceInput};
+use ingest_model::{AuthInput, MethodType, RunRecorder, SourceInput, Timestamp};
 use reqwest::Method;
 use url::Url;
 
@@ -32,6 +32,44 @@ pub struct SourceContext {
     pub local_files: Option<PathBuf>,
     /// Where `fetch` events go (one per body read), when the run records events.
     pub events: Option<Arc<dyn RunRecorder>>,
+    /// The third-party hosts a task does not name.
+    pub endpoints: Endpoints,
+    /// The run's date window, for sources that read by date (BigQuery GA4/GA360 exports).
+    pub window: Option<DateWindow>,
+    /// The webhook payload that triggered a subscription run, for connectors that act on it
+    /// (a BigCommerce product event); `None` for a full run.
+    pub trigger_event: Option<serde_json::Value>,
+}
+
+/// The hosts of third-party APIs that a task does not name: configurable for private
+/// deployments and tests (`[bigquery] api_base`, `[google] token_url`, `[bigcommerce] api_base`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Endpoints {
+    /// BigQuery's REST API base (`https://bigquery.googleapis.com`).
+    pub bigquery_api_base: String,
+    /// Google's OAuth token endpoint, when the service-account key does not name one.
+    pub google_token_url: String,
+    /// BigCommerce's API base (`https://api.bigcommerce.com`).
+    pub bigcommerce_api_base: String,
+}
+
+impl Default for Endpoints {
+    fn default() -> Self {
+        Self {
+            bigquery_api_base: "https://bigquery.googleapis.com".into(),
+            google_token_url: "https://oauth2.googleapis.com/token".into(),
+            bigcommerce_api_base: "https://api.bigcommerce.com".into(),
+        }
+    }
+}
+
+/// The date window of a run: from `start` (inclusive) to `end` (exclusive), UTC.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DateWindow {
+    /// The first instant in the window.
+    pub start: Timestamp,
+    /// The first instant after the window.
+    pub end: Timestamp,
 }
 
 impl fmt::Debug for SourceContext {
@@ -41,6 +79,9 @@ impl fmt::Debug for SourceContext {
             .field("max_record_bytes", &self.max_record_bytes)
             .field("local_files", &self.local_files)
             .field("events", &self.events.is_some())
+            .field("endpoints", &self.endpoints)
+            .field("window", &self.window)
+            .field("trigger_event", &self.trigger_event.is_some())
             .finish()
     }
 }

@@ -112,6 +112,9 @@ async fn run_case(case: &str) {
         max_record_bytes,
         local_files: Some(dir.clone()),
         events: None,
+        endpoints: ingest_connectors::Endpoints::default(),
+        window: None,
+        trigger_event: None,
     };
     let source = build_source(&input, None, &context)
         .unwrap_or_else(|error| panic!("{case}: build_source: {error}"));

@@ -35,6 +35,9 @@ fn context(policy: &[&str]) -> SourceContext {
         max_record_bytes: 100_000,
         local_files: None,
         events: None,
+        endpoints: ingest_connectors::Endpoints::default(),
+        window: None,
+        trigger_event: None,
     }
 }
 
