@@ -132,7 +132,76 @@ impl IndexingApi for HttpIndexingApi {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
+    use ingest_core::Secret;
+    use wiremock::matchers::method;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
     use super::*;
+    use crate::TransportSettings;
+
+    async fn api_answering(body: &str) -> (HttpIndexingApi, MockServer) {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(200).set_body_string(body))
+            .mount(&server)
+            .await;
+        let settings = TransportSettings {
+            hosts: Some(vec![server.uri()]),
+            min_backoff: Duration::from_millis(1),
+            ..TransportSettings::default()
+        };
+        let transport = Transport::new("APP", &Secret::new("key".into()), settings).unwrap();
+        (HttpIndexingApi::new(transport), server)
+    }
+
+    #[tokio::test]
+    async fn a_malformed_answer_is_an_error_naming_the_call() {
+        for body in [
+            "<html>gateway</html>",
+            r#"{"objectIDs":[]}"#,
+            r#"{"taskID":"seven"}"#,
+        ] {
+            let (api, _server) = api_answering(body).await;
+            let error = api
+                .batch("products", Bytes::from_static(b"{}"), true)
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(error, AlgoliaError::MalformedResponse { .. }),
+                "{error}"
+            );
+            assert!(
+                error.to_string().starts_with(
+                    "algolia answered POST /1/indexes/products/batch with an unexpected body"
+                ),
+                "{error}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_task_status_must_be_known() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(200).set_body_string(r#"{"status":"maybe"}"#))
+            .mount(&server)
+            .await;
+        let settings = TransportSettings {
+            hosts: Some(vec![server.uri()]),
+            ..TransportSettings::default()
+        };
+        let transport = Transport::new("APP", &Secret::new("key".into()), settings).unwrap();
+        let error = HttpIndexingApi::new(transport)
+            .task_status("p", 3)
+            .await
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("unknown task status `maybe`"),
+            "{error}"
+        );
+    }
 
     #[test]
     fn index_names_are_encoded_as_one_segment() {
