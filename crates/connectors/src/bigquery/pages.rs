@@ -105,9 +105,9 @@ pub(crate) fn records(reader: Arc<Reader>) -> RecordStream {
                 return None;
             }
             if let Err(error) = state.step().await {
+                // The rows of a page already read go out first; the error ends the stream.
                 state.finished = true;
-                state.queue.clear();
-                return Some((Err(SourceItemError::Fatal(error)), state));
+                state.queue.push_back(Err(SourceItemError::Fatal(error)));
             }
         }
     })
