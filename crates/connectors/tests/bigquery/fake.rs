@@ -1,8 +1,8 @@
 //! A wire-level fake of Google's token endpoint and BigQuery REST v2 (`connector-apis.md` §3, §4),
+//! on one wiremock server.
 
 // Shared by several test targets, each using a part of it.
 #![allow(dead_code)]
-//! on one wiremock server.
 
 use std::sync::{Arc, Mutex};
 
