@@ -172,17 +172,14 @@ impl State {
             .call(Method::GET, &url, None, Subject::Table(table))
             .await?;
         let resource: Table = parse(&body, &url)?;
-        match resource.table_type.as_deref() {
-            Some("VIEW" | "MATERIALIZED_VIEW" | "EXTERNAL") => {
-                let sql = format!(
-                    "SELECT * FROM `{}.{}.{table}`",
-                    reader.project, reader.dataset
-                );
-                return self
-                    .start_query(&sql, &[], resource.location.as_deref())
-                    .await;
-            }
-            _ => {}
+        if let Some("VIEW" | "MATERIALIZED_VIEW" | "EXTERNAL") = resource.table_type.as_deref() {
+            let sql = format!(
+                "SELECT * FROM `{}.{}.{table}`",
+                reader.project, reader.dataset
+            );
+            return self
+                .start_query(&sql, &[], resource.location.as_deref())
+                .await;
         }
         let Some(schema) = resource.schema else {
             return Err(SourceError::new(format!(
