@@ -10,12 +10,16 @@
 //!   index), made over the transport by [`HttpIndexingApi`] or in memory by the `testkit` fake;
 //! - **[`Pusher`]**: a record stream in, batches out, up to N in flight: `replace` writes a
 //!   temporary index and moves it onto the destination only when the run succeeded; `save` sends
-//!   partial updates; both report through a [`RunRecorder`] and end with a [`RunSummary`].
+//!   partial updates; both report through a [`RunRecorder`] and end with a [`RunSummary`];
+//! - **[`InsightsSender`]**: the `insights` destination: records that are Insights events, sent
+//!   to `POST /1/events` in requests of up to 1000 over a transport on the Insights hosts,
+//!   reporting and summarized the same way.
 
 mod api;
 mod error;
 mod hosts;
 mod http_api;
+mod insights;
 mod pusher;
 #[cfg(feature = "testkit")]
 pub mod testkit;
@@ -27,6 +31,9 @@ pub use api::{
 pub use error::AlgoliaError;
 pub use hosts::CallKind;
 pub use http_api::HttpIndexingApi;
+pub use insights::{
+    EVENTS_PATH, InsightsSender, InsightsSettings, MAX_EVENTS_PER_REQUEST, MAX_OBJECT_IDS,
+};
 pub use pusher::{
     MAX_LISTED_REJECTIONS, PushMode, PushPlan, PushSettings, Pusher, RejectionSummary, RunSummary,
 };

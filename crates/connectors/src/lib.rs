@@ -11,13 +11,18 @@
 //! each redirect, and every resolved address is checked at connect time. Requests are retried
 //! on 429, 5xx and network errors, honouring `Retry-After`.
 //!
+//! BigQuery ([`bigquery`]) reads result pages through Google's REST API with a service-account
+//! token ([`google`]), one page at a time, each row typed by its schema.
+//!
 //! Entry points: [`build_source`] (from a parsed [`ingest_model::SourceInput`]) and, for
 //! benchmarks and tests, the decoders [`CsvDecoder`] and [`JsonDecoder`].
 
 mod arena;
+pub mod bigquery;
 pub mod csv;
 mod decode;
 mod fetch_events;
+pub mod google;
 pub mod http;
 pub mod json;
 mod json_text;

@@ -213,6 +213,9 @@ pub fn build_source(
                 }),
             }))
         }
+        SourceInput::BigQuery(bigquery) => {
+            Ok(Box::new(crate::bigquery::build(bigquery, auth, context)?))
+        }
         other => Err(ConfigError::new(
             "type",
             format!(
