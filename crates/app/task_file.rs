@@ -63,6 +63,8 @@ pub struct TaskFile {
     pub source: SourceInput,
     /// The source's credentials.
     pub source_auth: Option<AuthInput>,
+    /// `search` (an index) or `insights` (Insights events).
+    pub destination_type: DestinationType,
     /// The destination input.
     pub destination: DestinationInput,
     /// The destination's Algolia credentials.
@@ -128,9 +130,12 @@ impl TaskFile {
                     .to_owned(),
             ));
         }
-        if raw.destination.destination_type != DestinationType::Search {
+        if !matches!(
+            raw.destination.destination_type,
+            DestinationType::Search | DestinationType::Insights
+        ) {
             return Err(TaskFileError(format!(
-                "destination.type: `{}` destinations are not supported by run-task (use `search`)",
+                "destination.type: `{}` destinations are not supported by this engine (use `search` or `insights`)",
                 raw.destination.destination_type.as_str()
             )));
         }
@@ -163,6 +168,7 @@ impl TaskFile {
             source_name: raw.source.name,
             source,
             source_auth,
+            destination_type: raw.destination.destination_type,
             destination,
             destination_auth,
         })

@@ -10,12 +10,13 @@ use std::sync::Arc;
 
 use clap::Parser;
 use ingest_algolia::{
-    HttpIndexingApi, IndexingApi, PushMode, PushPlan, PushSettings, Pusher, RunSummary, Transport,
+    HttpIndexingApi, IndexingApi, InsightsSender, InsightsSettings, PushMode, PushPlan,
+    PushSettings, Pusher, RunSummary, Transport, TransportSettings,
 };
 use ingest_connectors::http::SourceHttpClient;
 use ingest_connectors::{SourceContext, build_source};
 use ingest_core::RecordStream;
-use ingest_model::{ActionType, AuthInput, RunOutcome};
+use ingest_model::{ActionType, AuthInput, DestinationType, RunOutcome, SourceInput};
 use ingestion::dry_run::DryRunApi;
 use ingestion::progress::Progress;
 use ingestion::run_log::LogRecorder;
@@ -108,6 +109,12 @@ async fn run(
         temporary_suffix: None,
     };
     tracing::info!(source = %source.describe(), index = %plan.index, "run started");
+    let insights = task.destination_type == DestinationType::Insights;
+    if insights && dry_run.is_some() {
+        return usage_error(
+            "--dry-run writes Search batch bodies; an `insights` destination has none to write",
+        );
+    }
     let summary = match dry_run {
         Some(out) => {
             let api = match DryRunApi::create(&out) {
@@ -134,12 +141,24 @@ async fn run(
                     "destination.authentication: an `algolia` authentication (appID, apiKey) is needed to push; use --dry-run OUT to push nothing",
                 );
             };
-            let transport = match Transport::new(app_id, api_key, settings.algolia.clone()) {
+            let transport_settings = if insights {
+                TransportSettings {
+                    hosts: Some(settings.insights_hosts.clone()),
+                    ..settings.algolia.clone()
+                }
+            } else {
+                settings.algolia.clone()
+            };
+            let transport = match Transport::new(app_id, api_key, transport_settings) {
                 Ok(transport) => transport,
                 Err(error) => return usage_error(error),
             };
-            let api = Arc::new(HttpIndexingApi::new(transport));
-            push_records(api, settings.push, &plan, source.records(), &recorder).await
+            if insights {
+                send_insights(transport, &task, &plan.index, source.records(), &recorder).await
+            } else {
+                let api = Arc::new(HttpIndexingApi::new(transport));
+                push_records(api, settings.push, &plan, source.records(), &recorder).await
+            }
         }
     };
     match serde_json::to_string(&summary) {
@@ -150,6 +169,31 @@ async fn run(
         RunOutcome::Success => ExitCode::SUCCESS,
         RunOutcome::Failure => ExitCode::FAILURE,
     }
+}
+
+/// Sends Insights events: a GA4/GA360 export's item events mapped to Insights events, or a
+/// source whose records already are events.
+async fn send_insights(
+    transport: Transport,
+    task: &TaskFile,
+    index: &str,
+    records: RecordStream,
+    recorder: &LogRecorder,
+) -> RunSummary {
+    let ga_export = matches!(
+        &task.source,
+        SourceInput::BigQuery(bigquery) if bigquery.data_type.is_some()
+    );
+    let events = if ga_export {
+        ingest_connectors::bigquery::insights_events(records, index)
+    } else {
+        records
+    };
+    let sender = InsightsSender::new(Arc::new(transport), InsightsSettings::default());
+    let summary = sender.run(events, task.failure_threshold, recorder).await;
+    recorder.finish();
+    tracing::info!(outcome = %summary.outcome, reason = %summary.reason, "run finished");
+    summary
 }
 
 async fn push_records<A: IndexingApi + 'static>(
