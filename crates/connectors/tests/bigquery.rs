@@ -401,7 +401,8 @@ async fn a_persistent_server_error_fails_after_retries() {
         .await;
     let fatal = split(&fake.read(table_input()).await).2.unwrap();
     assert!(fatal.contains("503"), "{fatal}");
-    assert!(fatal.contains("failed after 4 attempts"), "{fatal}");
+    assert!(fatal.contains("<html>unavailable</html>"), "{fatal}");
+    assert!(fatal.contains("through every retry"), "{fatal}");
 }
 
 #[tokio::test]

@@ -21,6 +21,7 @@ pub use batch::{
     too_big_reason,
 };
 pub use record::{
-    Position, Record, RecordRejection, RecordStream, SourceError, SourceItemError, SourceResult,
+    HttpRefusal, Position, Record, RecordRejection, RecordStream, SourceError, SourceItemError,
+    SourceResult,
 };
 pub use secret::Secret;

@@ -132,6 +132,17 @@ impl fmt::Display for RecordRejection {
 #[error("{message}")]
 pub struct SourceError {
     message: String,
+    refusal: Option<HttpRefusal>,
+}
+
+/// The answer of a server that refused a source's request for good: what connectors read to
+/// tell "renew the token" from "wait" from "fix the query".
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpRefusal {
+    /// The HTTP status (a 4xx, or a 5xx that outlasted the retries).
+    pub status: u16,
+    /// The first bytes of the body (up to 4 KiB), lossily decoded.
+    pub body: String,
 }
 
 impl SourceError {
@@ -139,12 +150,26 @@ impl SourceError {
     pub fn new(message: impl Into<String>) -> Self {
         Self {
             message: message.into(),
+            refusal: None,
+        }
+    }
+
+    /// A source error for a request the server refused with `refusal`.
+    pub fn refused(message: impl Into<String>, refusal: HttpRefusal) -> Self {
+        Self {
+            message: message.into(),
+            refusal: Some(refusal),
         }
     }
 
     /// The message, as users read it.
     pub fn message(&self) -> &str {
         &self.message
+    }
+
+    /// The server's answer, when the error is a refusal.
+    pub fn refusal(&self) -> Option<&HttpRefusal> {
+        self.refusal.as_ref()
     }
 }
 

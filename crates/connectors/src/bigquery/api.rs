@@ -158,6 +158,10 @@ impl BigQueryApi {
                 "a table or dataset the query reads does not exist (or is in another location)"
                     .to_owned()
             }
+            (500..=599, _) => {
+                "BigQuery kept failing with a server error through every retry; retry later"
+                    .to_owned()
+            }
             _ => "check the source's settings".to_owned(),
         };
         SourceError::new(format!(

@@ -1,13 +1,12 @@
 //! What a refused Google request said.
 //!
 //! The shared source client ([`SourceHttpClient`](crate::http::SourceHttpClient)) retries 429,
-//! 5xx and network errors itself and reports a final 4xx as a [`SourceError`] whose message
-//! reads ``{METHOD} {url} answered {status} {reason}: "{first bytes of the body}"``. Google's
-//! APIs need more than "it failed": a 401 means "renew the token", a 403 `rateLimitExceeded`
-//! means "wait and retry", and the JSON error body holds the sentence the user should read. This
-//! module reads those back from the message: the status, and the `message`, `reason` (or the
-//! OAuth `error` / `error_description`) fields of the body excerpt, even when the excerpt is
-//! cut short.
+//! 5xx and network errors itself and reports a final answer (a 4xx, or a 5xx that outlasted the
+//! retries) as a [`SourceError`] carrying an [`HttpRefusal`](ingest_core::HttpRefusal): the
+//! status and the first 4 KiB of the body. Google's APIs need more than "it failed": a 401 means
+//! "renew the token", a 403 `rateLimitExceeded` means "wait and retry", and the JSON error body
+//! holds the sentence the user should read. This module reads the `message`, `reason` (or the
+//! OAuth `error` / `error_description`) fields of that body, even when it is cut short.
 
 use ingest_core::SourceError;
 
@@ -24,15 +23,11 @@ impl Refusal {
     /// The refusal described by `error`, when it is one (not a network failure or a policy
     /// refusal).
     pub fn of(error: &SourceError) -> Option<Self> {
-        let message = error.message();
-        let at = message.find(" answered ")? + " answered ".len();
-        let status: u16 = message.get(at..at + 3)?.parse().ok()?;
-        let rest = &message[at + 3..];
-        let body = match rest.find(": \"") {
-            Some(quote) => unescape_debug(&rest[quote + 3..]),
-            None => String::new(),
-        };
-        Some(Self { status, body })
+        let refusal = error.refusal()?;
+        Some(Self {
+            status: refusal.status,
+            body: refusal.body.clone(),
+        })
     }
 
     /// Google's `error.message` (or the OAuth `error_description`), else the body's first
@@ -55,37 +50,6 @@ impl Refusal {
     pub fn mentions(&self, word: &str) -> bool {
         self.body.contains(word)
     }
-}
-
-/// Reverses Rust's `{:?}` escaping of a string, up to its closing quote (or the end).
-fn unescape_debug(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' => break,
-            '\\' => match chars.next() {
-                Some('n') => out.push('\n'),
-                Some('r') => out.push('\r'),
-                Some('t') => out.push('\t'),
-                Some('0') => out.push('\0'),
-                Some('u') => {
-                    let hex: String = chars
-                        .by_ref()
-                        .skip_while(|c| *c == '{')
-                        .take_while(|c| *c != '}')
-                        .collect();
-                    if let Some(c) = u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32) {
-                        out.push(c);
-                    }
-                }
-                Some(other) => out.push(other),
-                None => break,
-            },
-            other => out.push(other),
-        }
-    }
-    out
 }
 
 /// The string value of the first `"key": "…"` in a (possibly truncated) JSON text.
@@ -133,14 +97,20 @@ fn field(json: &str, key: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    use ingest_core::HttpRefusal;
+
     use super::*;
 
     fn refusal(status: &str, body: &str) -> Option<Refusal> {
-        let message = format!(
-            "GET https://bigquery.googleapis.com/bigquery/v2/projects/p/queries answered {status}: {:?}",
-            body
-        );
-        Refusal::of(&SourceError::new(message))
+        let message = format!("GET https://bigquery.googleapis.com/x answered {status}");
+        let code = status[..3].parse().unwrap();
+        Refusal::of(&SourceError::refused(
+            message,
+            HttpRefusal {
+                status: code,
+                body: body.to_owned(),
+            },
+        ))
     }
 
     #[test]
@@ -186,15 +156,14 @@ mod tests {
         assert_eq!(oauth.reason().unwrap(), "invalid_grant");
         let html = refusal("403 Forbidden", "<html>\n<body>nope</body>").unwrap();
         assert_eq!(html.message().unwrap(), "<html>");
-        let bare = Refusal::of(&SourceError::new("GET x answered 401 Unauthorized")).unwrap();
+        let bare = refusal("401 Unauthorized", "").unwrap();
         assert_eq!(bare.status, 401);
         assert_eq!(bare.message(), None);
     }
 
     #[test]
     fn network_failures_are_not_refusals() {
-        let error =
-            SourceError::new("GET http://x/ failed after 6 attempts: 503 Service Unavailable");
+        let error = SourceError::new("GET http://x/ failed after 6 attempts: connection refused");
         assert_eq!(Refusal::of(&error), None);
     }
 }

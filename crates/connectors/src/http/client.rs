@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 use backon::{BackoffBuilder, ExponentialBuilder};
 use futures::StreamExt;
 use ingest_core::retry::{Attempt, Verdict, classify, parse_retry_after};
-use ingest_core::{Secret, SourceError};
+use ingest_core::{HttpRefusal, Secret, SourceError};
 use reqwest::header::{ACCEPT_ENCODING, AUTHORIZATION, CONTENT_ENCODING, RETRY_AFTER};
 use reqwest::{Method, Response, StatusCode};
 use url::Url;
@@ -203,21 +203,22 @@ impl SourceHttpClient {
                 Ok(response) => status_text(response.status()),
                 Err(error) => describe(error),
             };
-            if verdict == Verdict::Fail {
-                let excerpt = match outcome {
-                    Ok(response) => body_excerpt(response).await,
-                    Err(_) => String::new(),
-                };
-                return Err(SourceError::new(format!(
-                    "{method} {shown} answered {what}{excerpt}"
-                )));
-            }
-            let delay = backoff.next().map(|delay| retry_after.unwrap_or(delay));
-            let Some(delay) = delay else {
-                return Err(SourceError::new(format!(
-                    "{method} {shown} failed after {attempts} attempts: {what}"
-                )));
+            let next = match verdict {
+                Verdict::Fail => None,
+                _ => backoff.next(),
             };
+            let Some(backoff_delay) = next else {
+                let message = if verdict == Verdict::Fail {
+                    format!("{method} {shown} answered {what}")
+                } else {
+                    format!("{method} {shown} failed after {attempts} attempts: {what}")
+                };
+                return Err(match outcome {
+                    Ok(response) => refused(message, response).await,
+                    Err(_) => SourceError::new(message),
+                });
+            };
+            let delay = retry_after.unwrap_or(backoff_delay);
             tracing::warn!(url = %shown, attempt = attempts, error = %what, delay_ms = delay.as_millis() as u64, "source request failed, retrying");
             tokio::time::sleep(delay).await;
         }
@@ -278,23 +279,33 @@ fn status_text(status: StatusCode) -> String {
     }
 }
 
-async fn body_excerpt(response: Response) -> String {
-    const MAX: usize = 200;
+/// The error for a response that ends the request: `message` plus the first 200 bytes of the
+/// body for people, and the status with the first 4 KiB of the body for connectors to read.
+async fn refused(message: String, response: Response) -> SourceError {
+    const SHOWN: usize = 200;
+    const KEPT: usize = 4096;
+    let status = response.status().as_u16();
     let mut body = Vec::new();
     let mut stream = response.bytes_stream();
     while let Some(Ok(chunk)) = stream.next().await {
         body.extend_from_slice(&chunk);
-        if body.len() >= MAX {
+        if body.len() >= KEPT {
             break;
         }
     }
-    let text = String::from_utf8_lossy(&body[..body.len().min(MAX)]);
-    let text = text.trim();
-    if text.is_empty() {
-        String::new()
+    body.truncate(KEPT);
+    let shown = String::from_utf8_lossy(&body[..body.len().min(SHOWN)]);
+    let shown = shown.trim();
+    let message = if shown.is_empty() {
+        message
     } else {
-        format!(": {text:?}")
-    }
+        format!("{message}: {shown:?}")
+    };
+    let refusal = HttpRefusal {
+        status,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    };
+    SourceError::refused(message, refusal)
 }
 
 fn policy_refusal(error: &reqwest::Error) -> Option<PolicyError> {
