@@ -97,7 +97,7 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    fn new(field: &str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(field: &str, message: impl Into<String>) -> Self {
         Self {
             field: field.to_owned(),
             message: message.into(),
@@ -213,6 +213,7 @@ pub fn build_source(
                 }),
             }))
         }
+        SourceInput::Commercetools(input) => crate::commercetools::build(input, auth, context),
         other => Err(ConfigError::new(
             "type",
             format!(

@@ -142,6 +142,21 @@ impl SourceHttpClient {
         auth: Option<&HttpAuth>,
         prepare: &(dyn Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder + Sync),
     ) -> Result<Response, SourceError> {
+        self.send_keeping(method, url, auth, prepare, &|_| false)
+            .await
+    }
+
+    /// Like [`Self::send_direct`], but a response whose status `keep` accepts comes back as is,
+    /// neither retried nor failed: for callers with their own rule for it (a 401 that renews a
+    /// token, a 429 whose wait a vendor header tells).
+    pub(crate) async fn send_keeping(
+        &self,
+        method: Method,
+        url: &Url,
+        auth: Option<&HttpAuth>,
+        prepare: &(dyn Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder + Sync),
+        keep: &(dyn Fn(StatusCode) -> bool + Sync),
+    ) -> Result<Response, SourceError> {
         let shown = display_url(url);
         self.policy
             .check_url(url)
@@ -184,6 +199,10 @@ impl SourceHttpClient {
                     };
                     (attempt, Err(error))
                 }
+            };
+            let outcome = match outcome {
+                Ok(response) if keep(response.status()) => return Ok(response),
+                other => other,
             };
             let verdict = classify(attempt);
             if verdict == Verdict::Success
