@@ -15,6 +15,7 @@
 //! benchmarks and tests, the decoders [`CsvDecoder`] and [`JsonDecoder`].
 
 mod arena;
+pub mod bigcommerce;
 pub mod commercetools;
 pub mod csv;
 mod decode;

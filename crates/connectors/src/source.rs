@@ -214,6 +214,7 @@ pub fn build_source(
             }))
         }
         SourceInput::Commercetools(input) => crate::commercetools::build(input, auth, context),
+        SourceInput::BigCommerce(input) => crate::bigcommerce::build(input, auth, context),
         other => Err(ConfigError::new(
             "type",
             format!(
