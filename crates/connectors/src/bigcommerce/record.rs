@@ -7,8 +7,8 @@
 //! [values]}`), `date_created`, `date_modified`, `default_price` (the product's `price`),
 //! `price`, `sale_price`, `retail_price`, `calculated_price`, per-currency `prices`,
 //! `sales_prices`, `retail_prices`, `calculated_prices` (`{"USD": 34.65}`, only with channel
-//! currencies: the base variant's channel prices), `in_stock` (`inventory_level > 0`, or true
-//! when inventory is not tracked), `inventory`, `inventory_tracking`, `is_visible`,
+//! currencies: the base variant's channel prices), `in_stock` (`inventory_level > 0`; with
+//! variant tracking, any variant in stock; true when inventory is not tracked), `inventory`, `inventory_tracking`, `is_visible`,
 //! `is_featured`, `availability`, `condition`, `search_keywords`, `url` (`custom_url.url`),
 //! `image_url` (the primary or thumbnail image, standard size), `product_images`,
 //! `option_names`, `variant_ids` and `variants` (`{id, sku, image_url, in_stock, inventory,
@@ -201,6 +201,13 @@ pub(crate) fn product_record(
         }
         variant_records.push(record);
     }
+    let in_stock = if tracking == Some("variant") && !variant_records.is_empty() {
+        variant_records
+            .iter()
+            .any(|variant| variant["in_stock"] == Value::Bool(true))
+    } else {
+        stock(product.get("inventory_level"))
+    };
     let mut record = json!({
         "objectID": object_id,
         "name": get("name"),
@@ -220,7 +227,7 @@ pub(crate) fn product_record(
         "sale_price": get("sale_price"),
         "retail_price": get("retail_price"),
         "calculated_price": get("calculated_price"),
-        "in_stock": stock(product.get("inventory_level")),
+        "in_stock": in_stock,
         "inventory": get("inventory_level"),
         "inventory_tracking": get("inventory_tracking"),
         "is_visible": get("is_visible"),

@@ -8,7 +8,8 @@
 //!
 //! Localized fields (`LocalizedString`s, also inside attribute values and enum labels) are maps
 //! `{locale: value}` ([`Localized::Maps`]), or, in a one-locale pass ([`Localized::One`]), that
-//! locale's value (`null` when the product has none). `categories` is then `{locale: [names]}`
+//! locale's value (`null` when the product has none; an empty object, all the API's
+//! `localeProjection` leaves of a LocalizedString without that locale, also becomes `null`). `categories` is then `{locale: [names]}`
 //! or `[names]`.
 //!
 //! `prices` groups the variant's prices by currency: `{"EUR": {"min", "max", "priceValues":
@@ -312,6 +313,8 @@ fn project(value: &Value, locale: &str, depth: usize) -> Value {
         Value::Object(map) if is_localized_string(map) => {
             map.get(locale).cloned().unwrap_or(Value::Null)
         }
+        // What the API leaves of a LocalizedString without this locale.
+        Value::Object(map) if map.is_empty() => Value::Null,
         Value::Object(map) => Value::Object(
             map.iter()
                 .map(|(key, inner)| (key.clone(), project(inner, locale, depth + 1)))
