@@ -27,7 +27,7 @@ pub mod fake;
 mod record;
 pub mod webhook;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::fmt;
 use std::sync::Arc;
 
@@ -398,7 +398,7 @@ impl Scan {
                     if let Some(variant) = item.get("variant_id").and_then(Value::as_u64) {
                         prices
                             .entry(variant)
-                            .or_insert_with(BTreeMap::new)
+                            .or_default()
                             .insert(currency.clone(), item.clone());
                     }
                 }

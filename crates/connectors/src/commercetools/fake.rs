@@ -487,7 +487,7 @@ pub fn generated_product(i: usize, variants: usize) -> Value {
                 {"name": "color", "value": {"key": "red", "label": {"en": "Red", "de": "Rot"}}},
                 {"name": "size", "value": "M"}
             ],
-            "availability": {"isOnStock": i % 3 != 0, "availableQuantity": i % 17}
+            "availability": {"isOnStock": !i.is_multiple_of(3), "availableQuantity": i % 17}
         })
     };
     json!({
