@@ -11,6 +11,11 @@
 //! each redirect, and every resolved address is checked at connect time. Requests are retried
 //! on 429, 5xx and network errors, honouring `Retry-After`.
 //!
+//! The platform connectors read paged JSON APIs instead: [`commercetools`] (product projections,
+//! one record per variant; [`commercetools::locale_sources`] gives one source per locale for an
+//! `indexPrefix` destination) and [`bigcommerce`] (the catalog, one record per product; product
+//! webhooks through [`SourceContext::trigger_event`], verified by [`bigcommerce::webhook`]).
+//!
 //! Entry points: [`build_source`] (from a parsed [`ingest_model::SourceInput`]) and, for
 //! benchmarks and tests, the decoders [`CsvDecoder`] and [`JsonDecoder`].
 
