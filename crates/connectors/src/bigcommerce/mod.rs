@@ -1,4 +1,4 @@
-//! The BigCommerce connector: a store's catalog, one record per product (see [`record`] for the
+//! The BigCommerce connector: a store's catalog, one record per product (see `record.rs` for the
 //! shape and `connectors.md` for the rules).
 //!
 //! **Reading.** `{api_base}/stores/{storeHash}/v3/catalog/products?include=variants,images,
@@ -11,7 +11,7 @@
 //! (≤ [`PRICING_ITEMS`] variants per call) for the channel's prices.
 //!
 //! **Auth and quota.** An `apiKey` authentication: the store's access token, sent as
-//! `X-Auth-Token` (requests with it follow no redirect). Throttling is in [`client`].
+//! `X-Auth-Token` (requests with it follow no redirect). Throttling is in `client.rs`.
 //!
 //! **Subscription runs.** When the run's
 //! [`trigger_event`](crate::SourceContext::trigger_event) is a product webhook payload (already

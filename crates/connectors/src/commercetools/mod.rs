@@ -1,5 +1,5 @@
 //! The commercetools connector: published product projections of a project, one record per
-//! variant (see [`record`] for the shape and `connectors.md` for the rules).
+//! variant (see `record.rs` for the shape and `connectors.md` for the rules).
 //!
 //! **Reading.** `GET {url}/{projectKey}/product-projections` with keyset pagination: `sort=id
 //! asc`, `limit=500`, `withTotal=false`, and from the second page `where=id > "{last id}"`. No
