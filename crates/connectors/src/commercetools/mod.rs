@@ -21,7 +21,7 @@
 //! carry `storeKey` and objectIDs `{storeKey}.{productID}.{variantID}`.
 //!
 //! **Locales.** `locales` is sent as `localeProjection`. For an `indexName` destination
-//! ([`build`], reached through [`crate::build_source`]) localized fields stay maps `{locale:
+//! (reached through [`crate::build_source`]) localized fields stay maps `{locale:
 //! value}`. For an `indexPrefix` destination the engine calls [`locale_sources`]: one source per
 //! locale, each reading with `localeProjection={locale}` and reducing localized fields to that
 //! locale's value; the engine runs one pass per entry into `{indexPrefix}{locale}` (Part C 16).
