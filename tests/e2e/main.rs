@@ -2,6 +2,7 @@
 //! and the real `ingestion serve`.
 
 mod bigquery;
+mod commerce;
 mod insights;
 mod push;
 mod run_task;

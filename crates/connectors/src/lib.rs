@@ -13,12 +13,18 @@
 //!
 //! BigQuery ([`bigquery`]) reads result pages through Google's REST API with a service-account
 //! token ([`google`]), one page at a time, each row typed by its schema.
+//! The platform connectors read paged JSON APIs instead: [`commercetools`] (product projections,
+//! one record per variant; [`commercetools::locale_sources`] gives one source per locale for an
+//! `indexPrefix` destination) and [`bigcommerce`] (the catalog, one record per product; product
+//! webhooks through [`SourceContext::trigger_event`], verified by [`bigcommerce::webhook`]).
 //!
 //! Entry points: [`build_source`] (from a parsed [`ingest_model::SourceInput`]) and, for
 //! benchmarks and tests, the decoders [`CsvDecoder`] and [`JsonDecoder`].
 
 mod arena;
+pub mod bigcommerce;
 pub mod bigquery;
+pub mod commercetools;
 pub mod csv;
 mod decode;
 mod fetch_events;

@@ -97,7 +97,7 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    fn new(field: &str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(field: &str, message: impl Into<String>) -> Self {
         Self {
             field: field.to_owned(),
             message: message.into(),
@@ -216,13 +216,8 @@ pub fn build_source(
         SourceInput::BigQuery(bigquery) => {
             Ok(Box::new(crate::bigquery::build(bigquery, auth, context)?))
         }
-        other => Err(ConfigError::new(
-            "type",
-            format!(
-                "`{}` sources are not supported by this engine yet",
-                other.source_type().as_str()
-            ),
-        )),
+        SourceInput::Commercetools(input) => crate::commercetools::build(input, auth, context),
+        SourceInput::BigCommerce(input) => crate::bigcommerce::build(input, auth, context),
     }
 }
 

@@ -58,6 +58,15 @@ pub enum HttpAuth {
     Bearer(Secret<String>),
     /// A client-credentials token from `token_url`, then `Authorization: Bearer`.
     OAuth(Arc<OAuthTokens>),
+    /// A vendor header holding a credential (BigCommerce's `X-Auth-Token`). HTTP clients only
+    /// strip the standard credential headers on a redirect to another origin, so requests with
+    /// this one follow no redirect at all: a 3xx ends the call with a reason.
+    Header {
+        /// The header's name.
+        name: reqwest::header::HeaderName,
+        /// Its value.
+        value: Secret<String>,
+    },
 }
 
 const MAX_REDIRECTS: usize = 5;
@@ -66,6 +75,8 @@ const MAX_REDIRECTS: usize = 5;
 #[derive(Clone, Debug)]
 pub struct SourceHttpClient {
     client: reqwest::Client,
+    /// The same client following no redirect, for [`HttpAuth::Header`] requests.
+    no_redirect: reqwest::Client,
     policy: Arc<UrlPolicy>,
     settings: HttpSettings,
 }
@@ -75,13 +86,20 @@ impl SourceHttpClient {
     pub fn new(policy: UrlPolicy, settings: HttpSettings) -> Result<Self, SourceError> {
         let policy = Arc::new(policy);
         let redirect_policy = policy.clone();
-        let client = reqwest::Client::builder()
-            .user_agent(concat!("ingestion/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(settings.connect_timeout)
-            .read_timeout(settings.read_timeout)
-            .dns_resolver(Arc::new(super::resolver::PolicyResolver::new(
-                policy.clone(),
-            )))
+        let builder = || {
+            reqwest::Client::builder()
+                .user_agent(concat!("ingestion/", env!("CARGO_PKG_VERSION")))
+                .connect_timeout(settings.connect_timeout)
+                .read_timeout(settings.read_timeout)
+                .dns_resolver(Arc::new(super::resolver::PolicyResolver::new(
+                    policy.clone(),
+                )))
+        };
+        let no_redirect = builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|error| SourceError::new(format!("cannot build the HTTP client: {error}")))?;
+        let client = builder()
             .redirect(reqwest::redirect::Policy::custom(move |attempt| {
                 if attempt.previous().len() >= MAX_REDIRECTS {
                     let error = format!("more than {MAX_REDIRECTS} redirects");
@@ -96,6 +114,7 @@ impl SourceHttpClient {
             .map_err(|error| SourceError::new(format!("cannot build the HTTP client: {error}")))?;
         Ok(Self {
             client,
+            no_redirect,
             policy,
             settings,
         })
@@ -142,6 +161,21 @@ impl SourceHttpClient {
         auth: Option<&HttpAuth>,
         prepare: &(dyn Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder + Sync),
     ) -> Result<Response, SourceError> {
+        self.send_keeping(method, url, auth, prepare, &|_| false)
+            .await
+    }
+
+    /// Like [`Self::send_direct`], but a response whose status `keep` accepts comes back as is,
+    /// neither retried nor failed: for callers with their own rule for it (a 401 that renews a
+    /// token, a 429 whose wait a vendor header tells).
+    pub(crate) async fn send_keeping(
+        &self,
+        method: Method,
+        url: &Url,
+        auth: Option<&HttpAuth>,
+        prepare: &(dyn Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder + Sync),
+        keep: &(dyn Fn(StatusCode) -> bool + Sync),
+    ) -> Result<Response, SourceError> {
         let shown = display_url(url);
         self.policy
             .check_url(url)
@@ -150,13 +184,20 @@ impl SourceHttpClient {
         let mut attempts = 0;
         loop {
             attempts += 1;
-            let mut request = prepare(self.client.request(method.clone(), url.clone()));
+            let client = match auth {
+                Some(HttpAuth::Header { .. }) => &self.no_redirect,
+                _ => &self.client,
+            };
+            let mut request = prepare(client.request(method.clone(), url.clone()));
             match auth {
                 Some(HttpAuth::Basic { username, password }) => {
                     request = request.basic_auth(username, Some(password.expose()));
                 }
                 Some(HttpAuth::Bearer(key)) => {
                     request = request.header(AUTHORIZATION, format!("Bearer {}", key.expose()));
+                }
+                Some(HttpAuth::Header { name, value }) => {
+                    request = request.header(name, value.expose());
                 }
                 Some(HttpAuth::OAuth(_)) | None => {}
             }
@@ -184,6 +225,25 @@ impl SourceHttpClient {
                     };
                     (attempt, Err(error))
                 }
+            };
+            let outcome = match outcome {
+                Ok(response) if keep(response.status()) => return Ok(response),
+                Ok(response)
+                    if response.status().is_redirection()
+                        && matches!(auth, Some(HttpAuth::Header { .. })) =>
+                {
+                    let target = response
+                        .headers()
+                        .get(reqwest::header::LOCATION)
+                        .and_then(|value| value.to_str().ok())
+                        .and_then(|location| url.join(location).ok())
+                        .map_or_else(|| "elsewhere".to_owned(), |target| display_url(&target));
+                    return Err(SourceError::new(format!(
+                        "{method} {shown} answered {} redirecting to {target}: not followed, since the request carries a credential header",
+                        status_text(response.status())
+                    )));
+                }
+                other => other,
             };
             let verdict = classify(attempt);
             if verdict == Verdict::Success
