@@ -20,6 +20,10 @@ pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
 
 mod endpoints;
 mod push;
+mod worker;
+
+pub use worker::LogFormat;
+use worker::{RawLog, RawScheduler, RawWorker, validate_log, validate_scheduler, validate_worker};
 
 use endpoints::{
     RawBigCommerce, RawBigQuery, RawGoogle, RawInsights, validate_endpoints, validate_insights,
@@ -44,6 +48,9 @@ struct RawSettings {
     google: RawGoogle,
     bigcommerce: RawBigCommerce,
     insights: RawInsights,
+    worker: RawWorker,
+    scheduler: RawScheduler,
+    log: RawLog,
 }
 
 #[derive(Debug, Deserialize)]
@@ -139,6 +146,12 @@ pub struct Settings {
     pub endpoints: Endpoints,
     /// Insights API hosts (destination type `insights`).
     pub insights_hosts: Vec<String>,
+    /// Workers: concurrency, lease, heartbeat, reaper, shutdown.
+    pub worker: ingest_engine::WorkerSettings,
+    /// The cron scheduler.
+    pub scheduler: ingest_engine::SchedulerSettings,
+    /// How logs are written.
+    pub log_format: LogFormat,
 }
 
 /// The settings of `ingestion serve`.
@@ -235,6 +248,9 @@ fn validate(raw: RawSettings, problems: &mut Vec<String>) -> Option<Settings> {
     let push = validate_push(raw.push, problems);
     let endpoints = validate_endpoints(raw.bigquery, raw.google, raw.bigcommerce, problems);
     let insights_hosts = validate_insights(raw.insights, problems);
+    let worker = validate_worker(raw.worker, problems);
+    let scheduler = validate_scheduler(raw.scheduler, problems);
+    let log_format = validate_log(raw.log, problems);
     let batch = batch?;
     Some(Settings {
         batch,
@@ -248,6 +264,9 @@ fn validate(raw: RawSettings, problems: &mut Vec<String>) -> Option<Settings> {
         },
         endpoints,
         insights_hosts,
+        worker,
+        scheduler,
+        log_format,
     })
 }
 
