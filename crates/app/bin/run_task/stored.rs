@@ -36,9 +36,8 @@ impl StoredTask {
         })?;
         let value: serde_json::Value = serde_json::from_str(&text)
             .map_err(|e| format!("{}: invalid JSON: {e}", file.display()))?;
-        value["app_id"]
+        value["appId"]
             .as_str()
-            .or_else(|| value["appID"].as_str())
             .map(str::to_owned)
             .ok_or_else(|| format!("{}: no application ID; use --app-id", file.display()))
     }
