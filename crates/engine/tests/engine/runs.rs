@@ -174,7 +174,7 @@ async fn a_retried_replace_deletes_the_dead_attempts_index(h: &Harness) {
         .set_records(&temporary, [json!({"objectID": "stale", "v": 0})]);
     h.clock.advance(Duration::from_secs(60));
     let report = h.store.requeue_expired(h.now(), 3).await.unwrap();
-    assert_eq!(report.requeued, [run.run_id.clone()]);
+    assert_eq!(report.requeued, std::slice::from_ref(&run.run_id));
     let [run] = work_until_finished(h, &[&run.run_id])
         .await
         .try_into()

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use ingest_model::{EventType, RunStatus};
-use ingest_store::{EventQuery, Store, StoreError};
+use ingest_store::{EventQuery, StoreError};
 use serde_json::json;
 
 use crate::fixtures::*;
@@ -154,7 +154,7 @@ async fn requeue_says_so_in_a_log_event(h: &Harness) {
         .unwrap()
         .unwrap();
     let report = h.store.requeue_expired(h.advance(60), 2).await.unwrap();
-    assert_eq!(report.requeued, [run.run_id.clone()]);
+    assert_eq!(report.requeued, std::slice::from_ref(&run.run_id));
     let logs = log_messages(h, &run.run_id).await;
     assert_eq!(logs.len(), 1, "{logs:?}");
     assert!(logs[0].contains("attempt 2"), "{logs:?}");
@@ -164,7 +164,7 @@ async fn requeue_says_so_in_a_log_event(h: &Harness) {
         .unwrap()
         .unwrap();
     let report = h.store.requeue_expired(h.advance(60), 2).await.unwrap();
-    assert_eq!(report.failed, [run.run_id.clone()]);
+    assert_eq!(report.failed, std::slice::from_ref(&run.run_id));
     let logs = log_messages(h, &run.run_id).await;
     assert_eq!(logs.len(), 2, "{logs:?}");
     assert!(logs.iter().any(|m| m.contains("abandoned")), "{logs:?}");
