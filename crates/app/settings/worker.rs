@@ -100,3 +100,54 @@ pub(super) fn validate_log(raw: RawLog, problems: &mut Vec<String>) -> LogFormat
         LogFormat::Text
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::settings::{LogFormat, Settings};
+    use std::time::Duration;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_follow_the_design() {
+        let settings = Settings::load(None, env(&[])).unwrap();
+        assert_eq!(settings.worker.lease, Duration::from_secs(30));
+        assert_eq!(settings.worker.heartbeat, Duration::from_secs(10));
+        assert_eq!(settings.worker.reaper, Duration::from_secs(5));
+        assert_eq!(settings.worker.max_attempts, 3);
+        assert_eq!(settings.scheduler.tick, Duration::from_secs(1));
+        assert_eq!(settings.log_format, LogFormat::Text);
+    }
+
+    #[test]
+    fn overrides_and_problems() {
+        let settings = Settings::load(
+            None,
+            env(&[
+                ("INGESTION__WORKER__CONCURRENCY", "16"),
+                ("INGESTION__LOG__FORMAT", "json"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(settings.worker.concurrency, 16);
+        assert_eq!(settings.log_format, LogFormat::Json);
+        let error = Settings::load(
+            None,
+            env(&[
+                ("INGESTION__WORKER__HEARTBEAT_MS", "20000"),
+                ("INGESTION__WORKER__CONCURRENCY", "0"),
+                ("INGESTION__LOG__FORMAT", "xml"),
+            ]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("worker.heartbeat_ms"), "{error}");
+        assert!(error.contains("worker.concurrency"), "{error}");
+        assert!(error.contains("log.format"), "{error}");
+    }
+}
