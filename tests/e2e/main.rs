@@ -1,6 +1,7 @@
 //! End-to-end tests of the binaries: the real `run-task` against a real HTTP server on 127.0.0.1,
 //! and the real `ingestion serve`.
 
+mod bench_engine;
 mod engine;
 mod fleet;
 mod push;
