@@ -337,3 +337,21 @@ async fn serve_on_postgres_runs_tasks_end_to_end() {
         std::panic::resume_unwind(panic.into_panic());
     }
 }
+
+#[tokio::test]
+async fn worker_refuses_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_ingestion"))
+        .args(["worker", "--data-dir"])
+        .arg(dir.path())
+        .env_remove("INGESTION__STORE__URL")
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("a PostgreSQL database is required"),
+        "{stderr}"
+    );
+}

@@ -260,6 +260,9 @@ impl Engine {
             .map_err(load_error("destination", &task.destination_id))?;
         match destination.destination_type {
             DestinationType::Search => {}
+            // Integration point for the Insights sender (`crates/algolia/src/insights`, built
+            // separately): once merged, an `insights` run builds it here from the destination's
+            // credentials and sends the source's records as events instead of pushing them.
             DestinationType::Insights => return Err(fail(INSIGHTS_UNSUPPORTED)),
             other => {
                 return Err(fail(format!(
