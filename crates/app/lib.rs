@@ -6,9 +6,14 @@
 //! `run-task --dry-run` a [`DryRunApi`](dry_run::DryRunApi) writing batch bodies to a file. The
 //! run reports through a [`LogRecorder`](run_log::LogRecorder) and ends with a
 //! [`RunSummary`](ingest_algolia::RunSummary).
+//!
+//! `ingestion serve` and `ingestion worker` run the [`process`] roles (API, scheduler, workers)
+//! over a store; `run-task --task-id` executes one stored task through the same engine.
 
 pub mod dry_run;
+pub mod process;
 pub mod progress;
 pub mod run_log;
 pub mod settings;
 pub mod task_file;
+pub mod telemetry;

@@ -1,24 +1,27 @@
-//! `ingestion`: the server of the Ingestion API.
+//! `ingestion`: the server of the Ingestion API and the workers that execute its tasks.
 //!
 //! `ingestion serve` opens the store (a SQLite file in the data directory unless a database URL
 //! is given), loads or generates the credentials of the applications and the key that encrypts
-//! secrets at rest, and serves the API until SIGTERM or SIGINT, then drains in-flight requests.
+//! secrets at rest, and runs the API, the cron scheduler and the workers in one process
+//! (`--role` picks a subset) until SIGTERM or SIGINT, then drains: in-flight requests finish,
+//! workers stop claiming and give their runs back to the queue. `ingestion worker` runs workers
+//! only, against a shared PostgreSQL database.
 //!
-//! Exit status: 0 after a clean shutdown, 1 when the server cannot start (store, port), 2 for a
+//! Exit status: 0 after a clean shutdown, 1 when the process cannot start (store, port), 2 for a
 //! usage or settings error.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
-use ingest_api::{ApiConfig, credentials};
+use ingest_api::credentials;
 use ingest_core::Secret;
-use ingest_store::{PostgresStore, SecretKey, SqliteStore, Store};
-use ingestion::settings::{ServerSettings, Settings};
+use ingest_store::SecretKey;
+use ingestion::process::{ApiRole, Roles, is_postgres, open_store};
+use ingestion::settings::{LogFormat, Settings};
 
-/// The self-hostable Algolia Ingestion API.
+/// The self-hostable Algolia Ingestion API and its workers.
 #[derive(Debug, Parser)]
 #[command(name = "ingestion", version)]
 struct Cli {
@@ -28,18 +31,17 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Serves the Ingestion API over HTTP.
+    /// Serves the Ingestion API, and runs the scheduler and workers (see --role).
     Serve(ServeArgs),
+    /// Runs workers only, against a shared PostgreSQL database.
+    Worker(WorkerArgs),
 }
 
 #[derive(Debug, clap::Args)]
-struct ServeArgs {
+struct Common {
     /// Where the SQLite database, the generated credentials and the secret key live.
     #[arg(long, value_name = "DIR", default_value = "./data")]
     data_dir: PathBuf,
-    /// The address to listen on.
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
-    listen: SocketAddr,
     /// `postgres://...` or `sqlite://PATH` (default: `INGESTION__STORE__URL`, else SQLite in
     /// the data directory).
     #[arg(long, value_name = "URL")]
@@ -47,25 +49,75 @@ struct ServeArgs {
     /// Settings file overriding the embedded defaults (see config/default.toml).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// `text` or `json` (default: the `[log] format` setting).
+    #[arg(long, value_name = "FORMAT")]
+    log_format: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    common: Common,
+    /// The address to listen on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// The parts to run: any of api, scheduler, worker, comma-separated.
+    #[arg(long, value_name = "ROLES", default_value = "api,scheduler,worker")]
+    role: String,
+}
+
+#[derive(Debug, clap::Args)]
+struct WorkerArgs {
+    #[command(flatten)]
+    common: Common,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn")),
-        )
-        .init();
-    let Command::Serve(args) = cli.command;
-    let settings = match Settings::load(args.config.as_deref(), std::env::vars()) {
+    let (common, serve) = match cli.command {
+        Command::Serve(args) => (args.common, Some((args.listen, args.role))),
+        Command::Worker(args) => (args.common, None),
+    };
+    let settings = match Settings::load(common.config.as_deref(), std::env::vars()) {
         Ok(settings) => settings,
         Err(error) => {
             eprintln!("ingestion: {error}");
             return ExitCode::from(2);
         }
     };
+    let format = match common.log_format.as_deref().map(LogFormat::parse) {
+        None => settings.log_format,
+        Some(Some(format)) => format,
+        Some(None) => {
+            eprintln!("ingestion: --log-format: expected `text` or `json`");
+            return ExitCode::from(2);
+        }
+    };
+    ingestion::telemetry::init(format, "info,sqlx=warn");
+    let roles = match &serve {
+        Some((_, role)) => match Roles::parse(role) {
+            Ok(roles) => roles,
+            Err(error) => {
+                eprintln!("ingestion: --role: {error}");
+                return ExitCode::from(2);
+            }
+        },
+        None => Roles {
+            worker: true,
+            ..Roles::default()
+        },
+    };
+    let url = common
+        .database_url
+        .clone()
+        .map(Secret::new)
+        .or(settings.server.database_url.clone());
+    if serve.is_none() && !is_postgres(url.as_ref()) {
+        eprintln!(
+            "ingestion worker: a PostgreSQL database is required (--database-url postgres://... or INGESTION__STORE__URL); with SQLite, run the workers inside `ingestion serve`"
+        );
+        return ExitCode::from(2);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -76,7 +128,8 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(serve(args, settings.server)) {
+    let listen = serve.map(|(listen, _)| listen);
+    match runtime.block_on(start(common, settings, url, roles, listen)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!("{error:#}");
@@ -86,88 +139,46 @@ fn main() -> ExitCode {
     }
 }
 
-async fn serve(args: ServeArgs, settings: ServerSettings) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&args.data_dir).map_err(|e| {
-        anyhow::anyhow!(
-            "cannot create data directory {}: {e}",
-            args.data_dir.display()
-        )
-    })?;
-    let mut apps = settings.apps.clone();
-    if apps.is_empty() {
-        let (app, path, created) = credentials::load_or_create(&args.data_dir)?;
-        if created {
-            tracing::info!(app_id = app.app_id, path = %path.display(), "generated credentials: the admin API key is in this file");
-        } else {
-            tracing::info!(app_id = app.app_id, path = %path.display(), "using the credentials of this file");
-        }
-        apps.push(app);
+async fn start(
+    common: Common,
+    settings: Settings,
+    url: Option<Secret<String>>,
+    roles: Roles,
+    listen: Option<SocketAddr>,
+) -> anyhow::Result<()> {
+    let data_dir = &common.data_dir;
+    std::fs::create_dir_all(data_dir)
+        .map_err(|e| anyhow::anyhow!("cannot create data directory {}: {e}", data_dir.display()))?;
+    let key_file = data_dir.join("secret.key");
+    if !roles.api && settings.server.secret_key.is_none() && !key_file.exists() {
+        anyhow::bail!(
+            "the secret key is needed to decrypt credentials: set INGESTION__STORE__SECRET_KEY (or [store] secret_key) to the API's key, or put it in {}",
+            key_file.display()
+        );
     }
-    let key = match settings.secret_key.clone() {
+    let key = match settings.server.secret_key.clone() {
         Some(key) => key,
-        None => SecretKey::load_or_generate(args.data_dir.join("secret.key"))?,
+        None => SecretKey::load_or_generate(key_file)?,
     };
-    let url = args
-        .database_url
-        .map(Secret::new)
-        .or(settings.database_url.clone());
-    let store = open_store(url.as_ref(), &args.data_dir, key).await?;
-    let config = ApiConfig {
-        apps,
-        rate_limits: settings.rate_limits.clone(),
-        max_body_bytes: settings.max_body_bytes,
-        request_timeout: settings.request_timeout,
-    };
-    let router = ingest_api::router(store, &config);
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
-    tracing::info!(address = %listener.local_addr()?, "listening");
-    ingest_api::serve(
-        listener,
-        router,
-        settings.serve,
-        ingest_api::shutdown_signal(),
-    )
-    .await;
-    tracing::info!("stopped");
-    Ok(())
-}
-
-/// Opens the store named by `url` (`postgres://`, `postgresql://`, `sqlite://PATH`), or the
-/// SQLite file `ingestion.db` in the data directory. Errors never show the URL (it may hold a
-/// password).
-async fn open_store(
-    url: Option<&Secret<String>>,
-    data_dir: &Path,
-    key: SecretKey,
-) -> anyhow::Result<Arc<dyn Store>> {
-    let url = url.map(|u| u.expose().trim()).filter(|u| !u.is_empty());
-    match url {
-        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-            let store = PostgresStore::connect(url, key)
+    let store = open_store(url.as_ref(), data_dir, key).await?;
+    let api = match (roles.api, listen) {
+        (true, Some(listen)) => {
+            let mut apps = settings.server.apps.clone();
+            if apps.is_empty() {
+                let (app, path, created) = credentials::load_or_create(data_dir)?;
+                if created {
+                    tracing::info!(app_id = app.app_id, path = %path.display(), "generated credentials: the admin API key is in this file");
+                } else {
+                    tracing::info!(app_id = app.app_id, path = %path.display(), "using the credentials of this file");
+                }
+                apps.push(app);
+            }
+            let listener = tokio::net::TcpListener::bind(listen)
                 .await
-                .map_err(|e| anyhow::anyhow!("cannot open the PostgreSQL database: {e}"))?;
-            tracing::info!("store: postgresql");
-            Ok(Arc::new(store))
+                .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+            Some(ApiRole { listener, apps })
         }
-        Some(url) => {
-            let path = url
-                .strip_prefix("sqlite://")
-                .or_else(|| url.strip_prefix("sqlite:"))
-                .ok_or_else(|| {
-                    anyhow::anyhow!("unsupported database URL: expected postgres:// or sqlite://")
-                })?;
-            open_sqlite(Path::new(path), key).await
-        }
-        None => open_sqlite(&data_dir.join("ingestion.db"), key).await,
-    }
-}
-
-async fn open_sqlite(path: &Path, key: SecretKey) -> anyhow::Result<Arc<dyn Store>> {
-    let store = SqliteStore::open(path, key)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot open the SQLite database {}: {e}", path.display()))?;
-    tracing::info!(path = %path.display(), "store: sqlite");
-    Ok(Arc::new(store))
+        _ => None,
+    };
+    ingestion::process::run(roles, &settings, store, api, ingest_api::shutdown_signal()).await
 }

@@ -20,6 +20,10 @@ pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
 
 mod endpoints;
 mod push;
+mod worker;
+
+pub use worker::LogFormat;
+use worker::{RawLog, RawScheduler, RawWorker, validate_log, validate_scheduler, validate_worker};
 
 use endpoints::{
     RawBigCommerce, RawBigQuery, RawGoogle, RawInsights, validate_endpoints, validate_insights,
@@ -44,6 +48,9 @@ struct RawSettings {
     google: RawGoogle,
     bigcommerce: RawBigCommerce,
     insights: RawInsights,
+    worker: RawWorker,
+    scheduler: RawScheduler,
+    log: RawLog,
 }
 
 #[derive(Debug, Deserialize)]
@@ -139,6 +146,12 @@ pub struct Settings {
     pub endpoints: Endpoints,
     /// Insights API hosts (destination type `insights`).
     pub insights_hosts: Vec<String>,
+    /// Workers: concurrency, lease, heartbeat, reaper, shutdown.
+    pub worker: ingest_engine::WorkerSettings,
+    /// The cron scheduler.
+    pub scheduler: ingest_engine::SchedulerSettings,
+    /// How logs are written.
+    pub log_format: LogFormat,
 }
 
 /// The settings of `ingestion serve`.
@@ -235,6 +248,9 @@ fn validate(raw: RawSettings, problems: &mut Vec<String>) -> Option<Settings> {
     let push = validate_push(raw.push, problems);
     let endpoints = validate_endpoints(raw.bigquery, raw.google, raw.bigcommerce, problems);
     let insights_hosts = validate_insights(raw.insights, problems);
+    let worker = validate_worker(raw.worker, problems);
+    let scheduler = validate_scheduler(raw.scheduler, problems);
+    let log_format = validate_log(raw.log, problems);
     let batch = batch?;
     Some(Settings {
         batch,
@@ -248,6 +264,9 @@ fn validate(raw: RawSettings, problems: &mut Vec<String>) -> Option<Settings> {
         },
         endpoints,
         insights_hosts,
+        worker,
+        scheduler,
+        log_format,
     })
 }
 
@@ -399,207 +418,4 @@ fn apply_env(table: &mut Table, path: &str, value: &str) -> Result<(), String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
-
-    #[test]
-    fn defaults_load() {
-        let settings = Settings::load(None, env(&[])).unwrap();
-        assert_eq!(settings.batch, BatchLimits::default());
-        assert_eq!(settings.http.max_retries, 5);
-        assert_eq!(settings.algolia, TransportSettings::default());
-        assert_eq!(settings.push, PushSettings::default());
-        assert_eq!(settings.endpoints, Endpoints::default());
-        assert_eq!(settings.insights_hosts, ["https://insights.algolia.io"]);
-        let loopback = url::Url::parse("http://127.0.0.1:8000/x.csv").unwrap();
-        assert!(settings.url_policy.check_url(&loopback).is_ok());
-    }
-
-    #[test]
-    fn file_then_env_override() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("c.toml");
-        std::fs::write(&file, "[batch]\nmax_records = 10\n").unwrap();
-        let settings = Settings::load(
-            Some(&file),
-            env(&[
-                ("INGESTION__BATCH__MAX_BYTES", "2000000"),
-                ("INGESTION__SOURCES__ALLOW_NETWORKS", ""),
-                ("OTHER", "ignored"),
-            ]),
-        )
-        .unwrap();
-        assert_eq!(settings.batch.max_records(), 10);
-        assert_eq!(settings.batch.max_bytes(), 2_000_000);
-        let loopback = url::Url::parse("http://127.0.0.1/").unwrap();
-        assert!(settings.url_policy.check_url(&loopback).is_err());
-    }
-
-    #[test]
-    fn algolia_hosts_from_the_environment() {
-        let settings = Settings::load(
-            None,
-            env(&[
-                (
-                    "INGESTION__ALGOLIA__HOSTS",
-                    "http://127.0.0.1:7700, http://127.0.0.1:7701",
-                ),
-                ("INGESTION__PUSH__IN_FLIGHT", "8"),
-            ]),
-        )
-        .unwrap();
-        assert_eq!(
-            settings.algolia.hosts,
-            Some(vec![
-                "http://127.0.0.1:7700".into(),
-                "http://127.0.0.1:7701".into()
-            ])
-        );
-        assert_eq!(settings.push.in_flight, 8);
-        let settings = Settings::load(
-            None,
-            env(&[
-                ("INGESTION__BIGQUERY__API_BASE", "http://127.0.0.1:9050/"),
-                (
-                    "INGESTION__GOOGLE__TOKEN_URL",
-                    "http://127.0.0.1:9051/token",
-                ),
-                ("INGESTION__BIGCOMMERCE__API_BASE", "http://127.0.0.1:9052"),
-                ("INGESTION__INSIGHTS__HOSTS", "http://127.0.0.1:9053"),
-            ]),
-        )
-        .unwrap();
-        assert_eq!(
-            settings.endpoints.bigquery_api_base,
-            "http://127.0.0.1:9050"
-        );
-        assert_eq!(
-            settings.endpoints.google_token_url,
-            "http://127.0.0.1:9051/token"
-        );
-        assert_eq!(
-            settings.endpoints.bigcommerce_api_base,
-            "http://127.0.0.1:9052"
-        );
-        assert_eq!(settings.insights_hosts, ["http://127.0.0.1:9053"]);
-        let error =
-            Settings::load(None, env(&[("INGESTION__BIGQUERY__API_BASE", "nope")])).unwrap_err();
-        assert!(error.to_string().contains("bigquery.api_base"), "{error}");
-        assert_eq!(settings.push.limits, settings.batch);
-        let error = Settings::load(None, env(&[("INGESTION__PUSH__IN_FLIGHT", "0")])).unwrap_err();
-        assert!(error.to_string().contains("push.in_flight"), "{error}");
-    }
-
-    #[test]
-    fn every_problem_is_reported() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("c.toml");
-        std::fs::write(
-            &file,
-            "[batch]\nmax_records = 0\n[sources]\nallow_networks = [\"x\"]\n",
-        )
-        .unwrap();
-        let error = Settings::load(
-            Some(&file),
-            env(&[
-                ("INGESTION__BATCH__MAX_BYTES", "lots"),
-                ("INGESTION__NOPE__X", "1"),
-            ]),
-        )
-        .unwrap_err();
-        let text = error.to_string();
-        assert!(
-            text.contains("INGESTION__BATCH__MAX_BYTES: expected an integer"),
-            "{text}"
-        );
-        assert!(text.contains("unknown settings section `nope`"), "{text}");
-        assert!(
-            text.contains("batch: batch max records must be at least 1"),
-            "{text}"
-        );
-        assert!(text.contains("sources.allow_networks"), "{text}");
-    }
-
-    #[test]
-    fn server_settings_from_file_and_env() {
-        let key = "ab".repeat(32);
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("c.toml");
-        std::fs::write(
-            &file,
-            "[[auth.apps]]\napp_id = \"A2\"\napi_key = \"k2\"\n\n[rate_limit]\ntrusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\"]\n",
-        )
-        .unwrap();
-        let settings = Settings::load(
-            Some(&file),
-            env(&[
-                ("INGESTION__AUTH__APP_ID", "A1"),
-                ("INGESTION__AUTH__API_KEY", "k1"),
-                ("INGESTION__RATE_LIMIT__REQUESTS", "5000"),
-                ("INGESTION__STORE__URL", "postgres://u:p@h/db"),
-                ("INGESTION__STORE__SECRET_KEY", key.as_str()),
-            ]),
-        )
-        .unwrap();
-        let server = settings.server;
-        let ids: Vec<_> = server.apps.iter().map(|a| a.app_id.as_str()).collect();
-        assert_eq!(ids, ["A1", "A2"]);
-        assert_eq!(server.rate_limits.general.requests, 5000);
-        assert_eq!(server.rate_limits.runs.period, Duration::from_secs(30));
-        assert_eq!(server.rate_limits.trusted_proxies.len(), 2);
-        assert_eq!(server.database_url.unwrap().expose(), "postgres://u:p@h/db");
-        assert_eq!(server.max_body_bytes, 1 << 20);
-        assert!(server.secret_key.is_some());
-        let defaults = Settings::load(None, env(&[])).unwrap().server;
-        assert!(defaults.apps.is_empty());
-        assert!(defaults.database_url.is_none());
-    }
-
-    #[test]
-    fn server_problems_are_reported_without_keys() {
-        let error = Settings::load(
-            None,
-            env(&[
-                ("INGESTION__AUTH__API_KEY", "very-secret-key"),
-                ("INGESTION__RATE_LIMIT__TRUSTED_PROXIES", "nope"),
-                ("INGESTION__RATE_LIMIT__PERIOD_SECS", "0"),
-                ("INGESTION__STORE__SECRET_KEY", "not-a-key"),
-            ]),
-        )
-        .unwrap_err();
-        let text = error.to_string();
-        assert!(text.contains("auth.app_id: required"), "{text}");
-        assert!(text.contains("`nope` is not an IP address"), "{text}");
-        assert!(text.contains("periods must be at least 1 s"), "{text}");
-        assert!(
-            text.contains("store.secret_key: invalid secret key"),
-            "{text}"
-        );
-        assert!(!text.contains("not-a-key"), "{text}");
-        assert!(!text.contains("very-secret-key"), "{text}");
-    }
-
-    #[test]
-    fn the_example_file_loads() {
-        let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/example.toml");
-        let settings = Settings::load(Some(&file), env(&[])).unwrap();
-        assert_eq!(settings.server.rate_limits.trusted_proxies.len(), 1);
-        assert!(settings.server.apps.is_empty());
-    }
-
-    #[test]
-    fn unknown_keys_in_a_file_are_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("c.toml");
-        std::fs::write(&file, "[batch]\nmax_recs = 10\n").unwrap();
-        let error = Settings::load(Some(&file), env(&[])).unwrap_err();
-        assert!(error.to_string().contains("max_recs"), "{error}");
-    }
-}
+mod tests;

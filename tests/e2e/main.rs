@@ -1,10 +1,14 @@
 //! End-to-end tests of the binaries: the real `run-task` against a real HTTP server on 127.0.0.1,
 //! and the real `ingestion serve`.
 
+mod bench_engine;
 mod bigquery;
 mod commerce;
+mod engine;
+mod fleet;
 mod insights;
 mod push;
 mod run_task;
 mod serve;
 mod support;
+mod workers;

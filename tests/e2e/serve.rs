@@ -26,6 +26,9 @@ async fn start(data_dir: &Path, env: &[(&str, &str)]) -> Serve {
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_ingestion"));
     command
         .arg("serve")
+        // The API alone: these tests look at runs as the API leaves them (tests/e2e/engine.rs
+        // runs the whole process).
+        .args(["--role", "api"])
         .arg("--data-dir")
         .arg(data_dir)
         .arg("--listen")

@@ -19,7 +19,8 @@
 //!
 //! Responses are the model's types, serialized with the spec's names byte for byte; secrets are
 //! always `null` in them. `GET /health` (alive) and `GET /ready` (store reachable) need neither
-//! credentials nor rate-limit budget.
+//! credentials nor rate-limit budget; nor does `GET /metrics` (Prometheus text format: requests
+//! by route and status, and whatever the engine in the same process records).
 //!
 //! [`server::serve`] runs the router over TCP with a header-read timeout and graceful shutdown.
 
@@ -27,7 +28,6 @@ pub mod auth;
 pub mod authentications;
 pub mod body;
 pub mod credentials;
-pub mod cron;
 pub mod destinations;
 pub mod error;
 pub mod extract;
@@ -37,16 +37,18 @@ pub mod runs;
 pub mod server;
 pub mod sources;
 pub mod tasks;
+pub mod webhook;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{Method, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Extension, Json, Router};
+use ingest_core::metrics::{self, Metrics};
 use ingest_store::{PageRequest, Store};
 
 pub use auth::{AppCredentials, AppId, AppKeys};
@@ -68,6 +70,8 @@ pub struct ApiConfig {
     pub max_body_bytes: usize,
     /// Longest time a request may take (503 past it).
     pub request_timeout: Duration,
+    /// The process's metrics registry (`GET /metrics`; requests are counted into it).
+    pub metrics: Arc<Metrics>,
 }
 
 impl Default for ApiConfig {
@@ -77,6 +81,7 @@ impl Default for ApiConfig {
             rate_limits: RateLimitSettings::default(),
             max_body_bytes: body::DEFAULT_MAX_BODY_BYTES,
             request_timeout: Duration::from_secs(30),
+            metrics: Arc::new(Metrics::new()),
         }
     }
 }
@@ -86,11 +91,16 @@ impl Default for ApiConfig {
 pub struct ApiState {
     /// The store.
     pub store: Arc<dyn Store>,
+    /// The metrics registry.
+    pub metrics: Arc<Metrics>,
 }
 
 /// The whole API: `/1/...` behind rate limits and authentication, `/health` and `/ready` open.
 pub fn router(store: Arc<dyn Store>, config: &ApiConfig) -> Router {
-    let state = ApiState { store };
+    let state = ApiState {
+        store,
+        metrics: config.metrics.clone(),
+    };
     let keys = Arc::new(AppKeys::new(&config.apps));
     let limits = Arc::new(rate_limit::RateLimits::new(&config.rate_limits));
     let api = Router::new()
@@ -131,6 +141,7 @@ pub fn router(store: Arc<dyn Store>, config: &ApiConfig) -> Router {
             get(tasks::get).patch(tasks::update).delete(tasks::delete),
         )
         .route("/1/tasks/{taskID}/run", post(tasks::run))
+        .route("/1/tasks/{taskID}/webhook", post(webhook::webhook))
         .route("/1/tasks/{taskID}/enable", put(tasks::enable))
         .route("/1/tasks/{taskID}/disable", put(tasks::disable))
         .route("/1/runs", get(runs::list))
@@ -145,8 +156,13 @@ pub fn router(store: Arc<dyn Store>, config: &ApiConfig) -> Router {
     Router::new()
         .route("/health", get(health))
         .route("/ready", get(ready))
+        .route("/metrics", get(render_metrics))
         .with_state(state)
         .merge(api)
+        .layer(middleware::from_fn_with_state(
+            config.metrics.clone(),
+            count_requests,
+        ))
         .layer(middleware::from_fn_with_state(
             config.request_timeout,
             deadline,
@@ -190,6 +206,42 @@ async fn ready(State(state): State<ApiState>) -> Response {
             ApiError::Unavailable.into_response()
         }
     }
+}
+
+/// `GET /metrics`: the Prometheus text format, with the queue depth sampled now.
+async fn render_metrics(State(state): State<ApiState>) -> Response {
+    match state.store.queue_depth().await {
+        Ok(depth) => state.metrics.set(metrics::QUEUE_DEPTH, &[], depth as f64),
+        Err(error) => tracing::debug!(%error, "queue depth unavailable"),
+    }
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+/// Middleware: counts each request by its route pattern (never the raw path, which holds IDs)
+/// and status.
+async fn count_requests(
+    State(registry): State<Arc<Metrics>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let response = next.run(req).await;
+    let status = response.status().as_u16().to_string();
+    registry.inc(
+        metrics::API_REQUESTS,
+        &[("route", route.as_str()), ("status", status.as_str())],
+    );
+    response
 }
 
 async fn no_route(method: Method, uri: Uri) -> ApiError {

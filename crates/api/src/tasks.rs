@@ -14,10 +14,10 @@ use ingest_model::{
 use ingest_store::TaskQuery;
 
 use crate::body::JsonBody;
-use crate::cron::Schedule;
 use crate::error::ApiError;
 use crate::extract::{App, Ids, QueryParams, now};
 use crate::{ApiState, page_request};
+use ingest_model::cron::Schedule;
 
 /// The next fire time of a schedule trigger (`None` for other triggers); 400 on a bad cron.
 fn next_run(trigger: Option<&TaskCreateTrigger>) -> Result<Option<Timestamp>, ApiError> {

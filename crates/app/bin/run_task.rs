@@ -1,4 +1,6 @@
-//! `run-task`: executes one task from a task file and prints a JSON run summary.
+//! `run-task`: executes one task and prints a JSON run summary: from a task file (no database),
+//! or a stored task (`--task-id`): then the run is a real one, created, claimed, recorded and
+//! finished in the store like a worker's, and visible in the API; the printed JSON is the run.
 //!
 //! Exit status: 0 when the run succeeds, 1 when it fails, 2 for a usage, settings or task-file
 //! error (one line naming the problem).
@@ -23,13 +25,35 @@ use ingestion::run_log::LogRecorder;
 use ingestion::settings::Settings;
 use ingestion::task_file::TaskFile;
 
+#[path = "run_task/stored.rs"]
+mod stored;
+
 /// Executes one ingestion task and prints its run summary as JSON.
 #[derive(Debug, Parser)]
 #[command(name = "run-task", version)]
 struct Args {
     /// The task to run: JSON, or TOML (`.toml`) with the same structure.
-    #[arg(long, value_name = "FILE")]
-    task_file: PathBuf,
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "task_id",
+        conflicts_with = "task_id"
+    )]
+    task_file: Option<PathBuf>,
+    /// A stored task to run once through the store (a real run, visible in the API).
+    #[arg(long, value_name = "ID")]
+    task_id: Option<String>,
+    /// With --task-id: the task's application (default: the only configured one, or the one in
+    /// `<data-dir>/credentials.json`).
+    #[arg(long, value_name = "APP", requires = "task_id")]
+    app_id: Option<String>,
+    /// With --task-id: `postgres://...` or `sqlite://PATH` (default: `INGESTION__STORE__URL`,
+    /// else SQLite in the data directory).
+    #[arg(long, value_name = "URL", requires = "task_id")]
+    database_url: Option<String>,
+    /// With --task-id: the data directory of `ingestion serve` (SQLite file, secret key).
+    #[arg(long, value_name = "DIR", default_value = "./data")]
+    data_dir: PathBuf,
     /// Send nothing: write every batch body that would be sent to OUT, one per line.
     #[arg(long, value_name = "OUT")]
     dry_run: Option<PathBuf>,
@@ -57,10 +81,6 @@ fn main() -> ExitCode {
         Ok(settings) => settings,
         Err(error) => return usage_error(error),
     };
-    let task = match TaskFile::load(&args.task_file) {
-        Ok(task) => task,
-        Err(error) => return usage_error(error),
-    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -68,7 +88,23 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(error) => return usage_error(format!("cannot start the runtime: {error}")),
     };
-    runtime.block_on(run(settings, task, args.task_file, args.dry_run))
+    let Some(task_file) = args.task_file else {
+        if args.dry_run.is_some() {
+            return usage_error("--dry-run works with --task-file only");
+        }
+        let stored = stored::StoredTask {
+            task_id: args.task_id.unwrap_or_default(),
+            app_id: args.app_id,
+            database_url: args.database_url,
+            data_dir: args.data_dir,
+        };
+        return runtime.block_on(stored.run(settings));
+    };
+    let task = match TaskFile::load(&task_file) {
+        Ok(task) => task,
+        Err(error) => return usage_error(error),
+    };
+    runtime.block_on(run(settings, task, task_file, args.dry_run))
 }
 
 async fn run(

@@ -9,9 +9,11 @@
 //! `POST /1/indexes/{index}/batch`, closing a batch at a record count or a byte size, whichever
 //! comes first, and rejecting any record larger than the per-record limit. [`retry`] classifies
 //! HTTP outcomes for every client of the engine (sources and the Algolia transport alike), and
-//! [`Secret`] keeps credentials out of `Debug` output.
+//! [`Secret`] keeps credentials out of `Debug` output. [`metrics::Metrics`] is the process's
+//! Prometheus registry, shared by the API and the engine.
 
 mod batch;
+pub mod metrics;
 mod record;
 pub mod retry;
 mod secret;

@@ -49,6 +49,7 @@
 //! way out, for the store to encrypt.
 
 mod auth;
+pub mod cron;
 mod destination;
 mod enums;
 mod error;

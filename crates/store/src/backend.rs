@@ -229,7 +229,17 @@ impl<B: sealed::Backend> Store for B {
     }
 
     async fn create_run(&self, app: &str, task_id: &str, now: Timestamp) -> StoreResult<Run> {
-        run::create(self.inner(), app, task_id, now).await
+        run::create(self.inner(), app, task_id, None, now).await
+    }
+
+    async fn create_triggered_run(
+        &self,
+        app: &str,
+        task_id: &str,
+        payload: &serde_json::Value,
+        now: Timestamp,
+    ) -> StoreResult<Run> {
+        run::create(self.inner(), app, task_id, Some(payload), now).await
     }
 
     async fn get_run(&self, app: &str, id: &str) -> StoreResult<Run> {
@@ -268,7 +278,30 @@ impl<B: sealed::Backend> Store for B {
         lease: Duration,
         now: Timestamp,
     ) -> StoreResult<Option<ClaimedRun>> {
-        worker::claim(self.inner(), owner, lease, now).await
+        worker::claim(self.inner(), None, owner, lease, now).await
+    }
+
+    async fn claim_run(
+        &self,
+        run_id: &str,
+        owner: &str,
+        lease: Duration,
+        now: Timestamp,
+    ) -> StoreResult<Option<ClaimedRun>> {
+        worker::claim(self.inner(), Some(run_id), owner, lease, now).await
+    }
+
+    async fn release_run(
+        &self,
+        run_id: &str,
+        lease_token: &str,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        worker::release(self.inner(), run_id, lease_token, now).await
+    }
+
+    async fn queue_depth(&self) -> StoreResult<u64> {
+        worker::queue_depth(self.inner()).await
     }
 
     async fn heartbeat(

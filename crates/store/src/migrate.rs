@@ -10,17 +10,31 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 /// `(version, description, sql)` of every migration, in order.
 type Script = (i64, &'static str, &'static str);
 
-const SQLITE: &[Script] = &[(
-    1,
-    "init",
-    include_str!("../migrations/sqlite/0001_init.sql"),
-)];
+const SQLITE: &[Script] = &[
+    (
+        1,
+        "init",
+        include_str!("../migrations/sqlite/0001_init.sql"),
+    ),
+    (
+        2,
+        "run trigger",
+        include_str!("../migrations/sqlite/0002_run_trigger.sql"),
+    ),
+];
 
-const POSTGRES: &[Script] = &[(
-    1,
-    "init",
-    include_str!("../migrations/postgres/0001_init.sql"),
-)];
+const POSTGRES: &[Script] = &[
+    (
+        1,
+        "init",
+        include_str!("../migrations/postgres/0001_init.sql"),
+    ),
+    (
+        2,
+        "run trigger",
+        include_str!("../migrations/postgres/0002_run_trigger.sql"),
+    ),
+];
 
 fn migrator(scripts: &[Script]) -> Migrator {
     Migrator::with_migrations(

@@ -26,12 +26,14 @@ pub(crate) fn run_type(action: ActionType) -> RunType {
     }
 }
 
-/// Inserts a run of `task`: `created`, or `skipped` with `reason` (then also finished at `now`).
+/// Inserts a run of `task`: `created`, or `skipped` with `reason` (then also finished at `now`),
+/// with the payload of the event that triggered it, if any.
 pub(crate) async fn insert(
     tx: &mut Tx,
     app: &str,
     task: &Task,
     skipped_because: Option<&str>,
+    payload: Option<&serde_json::Value>,
     now: Timestamp,
 ) -> StoreResult<Run> {
     let id = new_id();
@@ -39,9 +41,16 @@ pub(crate) async fn insert(
         Some(_) => ("skipped", Some(now)),
         None => ("created", None),
     };
+    let payload = payload
+        .map(|p| {
+            serde_json::to_string(p)
+                .map_err(|_| StoreError::internal("cannot serialize a trigger payload"))
+        })
+        .transpose()?;
     tx.execute(
         "INSERT INTO runs (id, app_id, task_id, status, type, reason, failure_threshold, \
-         created_at, updated_at, finished_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)",
+         created_at, updated_at, finished_at, trigger_payload) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10)",
         args![
             &id,
             app,
@@ -51,7 +60,8 @@ pub(crate) async fn insert(
             skipped_because,
             i64::from(task.failure_threshold),
             now,
-            finished_at
+            finished_at,
+            payload
         ],
     )
     .await?;
@@ -62,12 +72,13 @@ pub(crate) async fn create(
     inner: &Inner,
     app: &str,
     task_id: &str,
+    payload: Option<&serde_json::Value>,
     now: Timestamp,
 ) -> StoreResult<Run> {
     let mut tx = inner.pools.write().await?;
     let lock = tx.for_share();
     let task = crate::rows::task(&task::fetch(&mut tx, app, task_id, lock).await?)?;
-    let run = insert(&mut tx, app, &task, None, now).await?;
+    let run = insert(&mut tx, app, &task, None, payload, now).await?;
     tx.commit().await?;
     Ok(run)
 }

@@ -66,7 +66,7 @@ pub(crate) async fn fire(
     let skipped = active
         .is_some()
         .then_some("the previous run of this task was still active");
-    let run = run::insert(&mut tx, app, &task, skipped, now).await?;
+    let run = run::insert(&mut tx, app, &task, skipped, None, now).await?;
     tx.commit().await?;
     Ok(Some(run))
 }

@@ -217,6 +217,17 @@ pub trait Store: Send + Sync + 'static {
     /// for `save`, with the task's `failureThreshold`. Works on disabled tasks.
     async fn create_run(&self, app: &str, task_id: &str, now: Timestamp) -> StoreResult<Run>;
 
+    /// `POST /1/tasks/{id}/webhook`: like [`Store::create_run`], with the payload of the event
+    /// that triggered the run, stored with it and handed to the worker that claims it
+    /// ([`ClaimedRun::trigger_payload`]).
+    async fn create_triggered_run(
+        &self,
+        app: &str,
+        task_id: &str,
+        payload: &serde_json::Value,
+        now: Timestamp,
+    ) -> StoreResult<Run>;
+
     /// One run.
     async fn get_run(&self, app: &str, id: &str) -> StoreResult<Run>;
 
@@ -257,6 +268,25 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
     ) -> StoreResult<Option<ClaimedRun>>;
 
+    /// Claims one given run, as [`Store::claim_next_run`] would (`run-task --task-id`): `None`
+    /// when it is not `created` or its task already has a `started` run.
+    async fn claim_run(
+        &self,
+        run_id: &str,
+        owner: &str,
+        lease: Duration,
+        now: Timestamp,
+    ) -> StoreResult<Option<ClaimedRun>>;
+
+    /// Gives a held run back to the queue at once (a worker shutting down): `created` again,
+    /// lease cleared, with a `log` event saying so; the attempt it used still counts.
+    /// `LeaseLost` when the token no longer holds it.
+    async fn release_run(&self, run_id: &str, lease_token: &str, now: Timestamp)
+    -> StoreResult<()>;
+
+    /// How many runs wait in `created`, over every application (the queue depth metric).
+    async fn queue_depth(&self) -> StoreResult<u64>;
+
     /// Extends the lease to `now + lease`; returns the new expiry. `LeaseLost` when the token no
     /// longer holds the run (nothing changes then).
     async fn heartbeat(
@@ -290,7 +320,8 @@ pub trait Store: Send + Sync + 'static {
 
     /// Handles `started` runs whose lease expired before `now`: back to `created` while their
     /// `attempt` is below `max_attempts`, otherwise `finished` with outcome `failure` (reason
-    /// code `internal`). Their old tokens are dead either way.
+    /// code `internal`). Their old tokens are dead either way; a `log` event on each run says
+    /// what happened.
     async fn requeue_expired(&self, now: Timestamp, max_attempts: u32) -> StoreResult<Requeued>;
 
     // ---- scheduler ----

@@ -49,6 +49,9 @@ pub struct ClaimedRun {
     pub attempt: u32,
     /// When the lease ends unless renewed by a heartbeat.
     pub lease_expires_at: Timestamp,
+    /// The payload of the event that triggered a subscription run
+    /// ([`crate::Store::create_triggered_run`]); `None` for other runs.
+    pub trigger_payload: Option<Value>,
 }
 
 /// How a run ended, for [`crate::Store::finish_run`] (Part C 11).

@@ -20,6 +20,7 @@ fn lease_end(now: Timestamp, lease: Duration) -> i64 {
 
 pub(crate) async fn claim(
     inner: &Inner,
+    only: Option<&str>,
     owner: &str,
     lease: Duration,
     now: Timestamp,
@@ -32,16 +33,21 @@ pub(crate) async fn claim(
     } else {
         ""
     };
+    let (which, args) = match only {
+        Some(id) => ("AND r.id = $1 ", args![id]),
+        None => ("", Vec::new()),
+    };
     let picked = tx
         .fetch_optional(
             &format!(
                 "SELECT r.id AS id, r.app_id AS app_id, r.task_id AS task_id, \
-                 r.attempt AS attempt FROM runs r JOIN tasks t ON t.id = r.task_id \
-                 WHERE r.status = 'created' AND t.deleted_at IS NULL AND NOT EXISTS \
+                 r.attempt AS attempt, r.trigger_payload AS trigger_payload \
+                 FROM runs r JOIN tasks t ON t.id = r.task_id \
+                 WHERE r.status = 'created' AND t.deleted_at IS NULL {which}AND NOT EXISTS \
                  (SELECT 1 FROM runs s WHERE s.task_id = r.task_id AND s.status = 'started') \
                  ORDER BY r.seq LIMIT 1{lock}"
             ),
-            Vec::new(),
+            args,
         )
         .await?;
     let Some(picked) = picked else {
@@ -53,6 +59,11 @@ pub(crate) async fn claim(
         picked.text("task_id")?,
     );
     let attempt = picked.int("attempt")? + 1;
+    let trigger_payload = picked
+        .opt_text("trigger_payload")?
+        .map(|text| serde_json::from_str(&text))
+        .transpose()
+        .map_err(|_| StoreError::internal("a run's trigger payload is invalid JSON"))?;
     let token = new_id();
     let expires = lease_end(now, lease);
     tx.execute(
@@ -82,7 +93,70 @@ pub(crate) async fn claim(
         lease_token: token,
         attempt: u32::try_from(attempt).unwrap_or(u32::MAX),
         lease_expires_at: timestamp(expires),
+        trigger_payload,
     }))
+}
+
+pub(crate) async fn release(
+    inner: &Inner,
+    run_id: &str,
+    token: &str,
+    now: Timestamp,
+) -> StoreResult<()> {
+    let mut tx = inner.pools.write().await?;
+    let (app, _) = held(&mut tx, run_id, token).await?;
+    tx.execute(
+        "UPDATE runs SET status = 'created', started_at = NULL, updated_at = $1, \
+         lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL WHERE id = $2",
+        args![now, run_id],
+    )
+    .await?;
+    log(
+        &mut tx,
+        &app,
+        run_id,
+        "the worker is shutting down: the run was returned to the queue for another worker"
+            .to_owned(),
+        now,
+    )
+    .await?;
+    tx.commit().await
+}
+
+pub(crate) async fn queue_depth(inner: &Inner) -> StoreResult<u64> {
+    let mut tx = inner.pools.read().await?;
+    tx.fetch_count(
+        "SELECT COUNT(*) FROM runs WHERE status = 'created'",
+        Vec::new(),
+    )
+    .await
+}
+
+/// Appends a `log` event saying `message` to a run.
+async fn log(
+    tx: &mut Tx,
+    app: &str,
+    run_id: &str,
+    message: String,
+    now: Timestamp,
+) -> StoreResult<()> {
+    let mut data = serde_json::Map::new();
+    data.insert("message".to_owned(), message.into());
+    event::insert_in(
+        tx,
+        app,
+        run_id,
+        &[NewEvent {
+            parent_id: None,
+            status: EventStatus::Succeeded,
+            event_type: EventType::Log,
+            data: Some(data),
+            batch_size: 0,
+            published_at: now,
+        }],
+    )
+    .await?;
+    Ok(())
 }
 
 pub(crate) async fn heartbeat(
@@ -203,23 +277,12 @@ async fn count_outcome(
     if disabled == 0 {
         return Ok(false);
     }
-    let mut data = serde_json::Map::new();
-    data.insert(
-        "message".to_owned(),
-        format!("task disabled after {AUTO_DISABLE_AFTER} failed runs in a row").into(),
-    );
-    event::insert_in(
+    log(
         tx,
         app,
         run_id,
-        &[NewEvent {
-            parent_id: None,
-            status: EventStatus::Succeeded,
-            event_type: EventType::Log,
-            data: Some(data),
-            batch_size: 0,
-            published_at: now,
-        }],
+        format!("task disabled after {AUTO_DISABLE_AFTER} failed runs in a row"),
+        now,
     )
     .await?;
     Ok(true)
@@ -285,6 +348,13 @@ pub(crate) async fn requeue_expired(
                 args![now, &id],
             )
             .await?;
+            let message = format!(
+                "the lease of attempt {attempt} expired (its worker stopped responding): the run \
+                 was returned to the queue for attempt {}; a replace run's temporary index is \
+                 deleted before it starts again, never moved",
+                attempt + 1
+            );
+            log(&mut tx, &app, &id, message, now).await?;
             report.requeued.push(id);
         } else {
             let reason =
@@ -293,9 +363,10 @@ pub(crate) async fn requeue_expired(
                 "UPDATE runs SET status = 'finished', outcome = 'failure', \
                  reason_code = 'internal', reason = $1, finished_at = $2, updated_at = $2, \
                  lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL WHERE id = $3",
-                args![reason, now, &id],
+                args![reason.clone(), now, &id],
             )
             .await?;
+            log(&mut tx, &app, &id, reason, now).await?;
             count_outcome(&mut tx, &app, &id, &task_id, RunOutcome::Failure, now).await?;
             report.failed.push(id);
         }

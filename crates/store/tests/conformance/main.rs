@@ -5,6 +5,7 @@
 mod authentications;
 mod fixtures;
 mod harness;
+mod leases;
 mod references;
 mod runs_events;
 mod sources_destinations;

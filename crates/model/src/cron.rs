@@ -1,11 +1,13 @@
 //! Schedule triggers (Part C 9): a 5-field cron expression (minute, hour, day of month, month,
 //! day of week) in UTC, validated when a task is created or updated; `nextRun` is its next
-//! occurrence after now.
+//! occurrence after now. The API validates with it; the scheduler computes each next fire time
+//! with it.
 
 use chrono::{DateTime, Timelike, Utc};
 use croner::Cron;
 use croner::parser::{CronParser, Seconds, Year};
-use ingest_model::{Timestamp, ValidationError};
+
+use crate::{Timestamp, ValidationError};
 
 /// A validated cron expression.
 #[derive(Debug, Clone)]
@@ -46,6 +48,13 @@ impl Schedule {
             .find_next_occurrence(&whole, false)
             .ok()
             .map(|t| t.with_nanosecond(0).unwrap_or(t))
+    }
+
+    /// The first occurrence strictly after `after`, as a [`Timestamp`] (the scheduler's unit).
+    pub fn next_after_timestamp(&self, after: Timestamp) -> Option<Timestamp> {
+        let at = DateTime::<Utc>::from_timestamp(after.unix_seconds(), after.nanos())?;
+        self.next_after(at)
+            .map(|t| Timestamp::from_unix(t.timestamp(), t.timestamp_subsec_nanos()))
     }
 
     /// `nextRun` as the API returns it: the next occurrence after now, RFC 3339 in UTC.

@@ -1,0 +1,134 @@
+//! `POST /1/tasks/{taskID}/webhook`: an event for a `subscription` task (400 for other
+//! triggers) enqueues a run, with the same authentication and rate limits as the rest of the API.
+//!
+//! The body decides what the run does: empty, the task runs in full; `{"objectIDs": [...]}`
+//! limits it to those objects (sent as partial updates, `save` semantics); any other JSON object
+//! is the connector's own event payload (a BigCommerce webhook, ...), passed to the source as is.
+//! The payload is stored with the run; the response is the one of `POST .../run`.
+
+use axum::Json;
+use axum::extract::{Request, State};
+use ingest_model::{RunResponse, TriggerType};
+use serde_json::Value;
+
+use crate::ApiState;
+use crate::body::{BodyLimit, read_limited};
+use crate::error::ApiError;
+use crate::extract::{App, Ids, now};
+
+/// The most objectIDs one webhook may name.
+const MAX_OBJECT_IDS: usize = 1000;
+
+/// Checks a webhook body; `None` for an empty one.
+fn payload(body: &[u8]) -> Result<Option<Value>, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|error| ApiError::invalid("", format!("the body is not valid JSON: {error}")))?;
+    let Some(object) = value.as_object() else {
+        return Err(ApiError::invalid("", "the body must be a JSON object"));
+    };
+    if let Some(ids) = object.get("objectIDs") {
+        let Some(ids) = ids.as_array() else {
+            return Err(ApiError::invalid(
+                "objectIDs",
+                "must be an array of strings",
+            ));
+        };
+        if ids.is_empty() || ids.len() > MAX_OBJECT_IDS {
+            return Err(ApiError::invalid(
+                "objectIDs",
+                format!("must hold 1 to {MAX_OBJECT_IDS} objectIDs"),
+            ));
+        }
+        if let Some(i) = ids
+            .iter()
+            .position(|id| id.as_str().is_none_or(str::is_empty))
+        {
+            return Err(ApiError::invalid(
+                format!("objectIDs[{i}]"),
+                "must be a non-empty string",
+            ));
+        }
+        if object.len() > 1 {
+            return Err(ApiError::invalid(
+                "objectIDs",
+                "cannot be combined with other fields",
+            ));
+        }
+    }
+    Ok(Some(value))
+}
+
+/// `POST /1/tasks/{taskID}/webhook`.
+pub async fn webhook(
+    State(state): State<ApiState>,
+    App(app): App,
+    Ids(id): Ids<String>,
+    req: Request,
+) -> Result<Json<RunResponse>, ApiError> {
+    let limit = req
+        .extensions()
+        .get::<BodyLimit>()
+        .map_or(crate::body::DEFAULT_MAX_BODY_BYTES, |l| l.0);
+    let body = read_limited(req, limit).await?;
+    let payload = payload(&body)?;
+    let task = state.store.get_task(&app, &id).await?;
+    let trigger = task.trigger.trigger_type();
+    if trigger != TriggerType::Subscription {
+        return Err(ApiError::invalid(
+            "trigger.type",
+            format!(
+                "the task's trigger is `{}`: webhooks only run `subscription` tasks",
+                trigger.as_str()
+            ),
+        ));
+    }
+    let run = match &payload {
+        None => state.store.create_run(&app, &id, now()).await?,
+        Some(payload) => {
+            state
+                .store
+                .create_triggered_run(&app, &id, payload, now())
+                .await?
+        }
+    };
+    tracing::info!(
+        app,
+        task_id = id,
+        run_id = run.run_id,
+        "webhook: run requested"
+    );
+    Ok(Json(RunResponse {
+        run_id: run.run_id,
+        created_at: run.created_at,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies() {
+        assert_eq!(payload(b"").unwrap(), None);
+        assert_eq!(payload(b" \n").unwrap(), None);
+        assert!(payload(br#"{"objectIDs":["a","b"]}"#).unwrap().is_some());
+        assert!(
+            payload(br#"{"scope":"store/product/updated","data":{"id":1}}"#)
+                .unwrap()
+                .is_some()
+        );
+        for bad in [
+            &br#"[1]"#[..],
+            br#"{"objectIDs":"a"}"#,
+            br#"{"objectIDs":[]}"#,
+            br#"{"objectIDs":[1]}"#,
+            br#"{"objectIDs":["a"],"x":1}"#,
+            b"{nope",
+        ] {
+            assert!(payload(bad).is_err(), "{}", String::from_utf8_lossy(bad));
+        }
+    }
+}

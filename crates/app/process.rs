@@ -1,0 +1,196 @@
+//! The long-running roles of `ingestion`: the API, the scheduler and the workers (with the
+//! reaper), started together or apart over one store, and stopped together on a signal.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use ingest_api::{ApiConfig, AppCredentials};
+use ingest_connectors::http::SourceHttpClient;
+use ingest_core::Secret;
+use ingest_core::metrics::Metrics;
+use ingest_engine::{Engine, EngineSettings, Scheduler, SystemClock, Workers, reaper};
+use ingest_store::{PostgresStore, SecretKey, SqliteStore, Store};
+use tokio::sync::watch;
+
+use crate::settings::Settings;
+
+/// Which parts a process runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Roles {
+    /// The HTTP API.
+    pub api: bool,
+    /// The cron scheduler.
+    pub scheduler: bool,
+    /// Workers (and the reaper).
+    pub worker: bool,
+}
+
+impl Roles {
+    /// Parses `api,scheduler,worker` (any non-empty subset).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let mut roles = Roles::default();
+        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            match part {
+                "api" => roles.api = true,
+                "scheduler" => roles.scheduler = true,
+                "worker" => roles.worker = true,
+                other => {
+                    return Err(format!(
+                        "unknown role `{other}`: expected api, scheduler or worker"
+                    ));
+                }
+            }
+        }
+        if roles == Roles::default() {
+            return Err("at least one role is needed: api, scheduler or worker".to_owned());
+        }
+        Ok(roles)
+    }
+}
+
+/// Whether a database URL names PostgreSQL.
+pub fn is_postgres(url: Option<&Secret<String>>) -> bool {
+    url.is_some_and(|u| {
+        let u = u.expose().trim();
+        u.starts_with("postgres://") || u.starts_with("postgresql://")
+    })
+}
+
+/// Opens the store named by `url` (`postgres://`, `postgresql://`, `sqlite://PATH`), or the
+/// SQLite file `ingestion.db` in the data directory. Errors never show the URL (it may hold a
+/// password).
+pub async fn open_store(
+    url: Option<&Secret<String>>,
+    data_dir: &Path,
+    key: SecretKey,
+) -> anyhow::Result<Arc<dyn Store>> {
+    let url = url.map(|u| u.expose().trim()).filter(|u| !u.is_empty());
+    match url {
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            let store = PostgresStore::connect(url, key)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot open the PostgreSQL database: {e}"))?;
+            tracing::info!("store: postgresql");
+            Ok(Arc::new(store))
+        }
+        Some(url) => {
+            let path = url
+                .strip_prefix("sqlite://")
+                .or_else(|| url.strip_prefix("sqlite:"))
+                .ok_or_else(|| {
+                    anyhow::anyhow!("unsupported database URL: expected postgres:// or sqlite://")
+                })?;
+            open_sqlite(Path::new(path), key).await
+        }
+        None => open_sqlite(&data_dir.join("ingestion.db"), key).await,
+    }
+}
+
+async fn open_sqlite(path: &Path, key: SecretKey) -> anyhow::Result<Arc<dyn Store>> {
+    let store = SqliteStore::open(path, key)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot open the SQLite database {}: {e}", path.display()))?;
+    tracing::info!(path = %path.display(), "store: sqlite");
+    Ok(Arc::new(store))
+}
+
+/// The engine for `settings` over `store`.
+pub fn engine(
+    settings: &Settings,
+    store: Arc<dyn Store>,
+    metrics: Arc<Metrics>,
+) -> anyhow::Result<Engine> {
+    let http = SourceHttpClient::new(settings.url_policy.clone(), settings.http.clone())
+        .map_err(|e| anyhow::anyhow!("cannot build the source HTTP client: {e}"))?;
+    let engine_settings = EngineSettings {
+        push: settings.push,
+        algolia: settings.algolia.clone(),
+        http,
+        endpoints: settings.endpoints.clone(),
+        max_record_bytes: settings.batch.max_record_bytes(),
+    };
+    Ok(Engine::new(
+        store,
+        engine_settings,
+        Arc::new(SystemClock),
+        metrics,
+    ))
+}
+
+/// What the API role needs.
+#[derive(Debug)]
+pub struct ApiRole {
+    /// The bound listener.
+    pub listener: tokio::net::TcpListener,
+    /// The applications and their keys.
+    pub apps: Vec<AppCredentials>,
+}
+
+/// Runs `roles` until `signal` resolves, then stops each (the API drains requests, workers
+/// release their runs) and returns when all have stopped.
+pub async fn run(
+    roles: Roles,
+    settings: &Settings,
+    store: Arc<dyn Store>,
+    api: Option<ApiRole>,
+    signal: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let metrics = Arc::new(Metrics::new());
+    let (stop, stopped) = watch::channel(false);
+    let until_stopped = move || {
+        let mut stopped = stopped.clone();
+        async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        }
+    };
+    let mut tasks = tokio::task::JoinSet::new();
+    let clock = Arc::new(SystemClock);
+    if roles.worker {
+        let engine = engine(settings, store.clone(), metrics.clone())?;
+        let workers = Workers::new(engine, settings.worker.clone());
+        tasks.spawn(workers.run(until_stopped()));
+    }
+    if roles.worker || roles.scheduler {
+        tasks.spawn(reaper(
+            store.clone(),
+            clock.clone(),
+            settings.worker.clone(),
+            until_stopped(),
+        ));
+    }
+    if roles.scheduler {
+        let scheduler = Scheduler::new(
+            store.clone(),
+            clock.clone(),
+            metrics.clone(),
+            settings.scheduler.clone(),
+        );
+        tasks.spawn(scheduler.run(until_stopped()));
+    }
+    if let Some(api) = api {
+        let server = &settings.server;
+        let config = ApiConfig {
+            apps: api.apps,
+            rate_limits: server.rate_limits.clone(),
+            max_body_bytes: server.max_body_bytes,
+            request_timeout: server.request_timeout,
+            metrics: metrics.clone(),
+        };
+        let router = ingest_api::router(store.clone(), &config);
+        let address: SocketAddr = api.listener.local_addr()?;
+        tracing::info!(%address, "listening");
+        tasks.spawn(ingest_api::serve(
+            api.listener,
+            router,
+            server.serve,
+            until_stopped(),
+        ));
+    }
+    signal.await;
+    tracing::info!("shutting down");
+    let _ = stop.send(true);
+    while tasks.join_next().await.is_some() {}
+    tracing::info!("stopped");
+    Ok(())
+}

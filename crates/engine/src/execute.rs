@@ -1,0 +1,521 @@
+//! [`Engine::execute`]: one claimed run, from the stored task to a finished run.
+//!
+//! The steps: load the task's source, destination and authentications (secrets are decrypted
+//! here and nowhere else); refuse what this engine cannot run (destination types other than
+//! `search`, sources `build_source` does not know) with a reason; compute the index (Part C 16)
+//! and the date window; build the source and the pusher over a [`FencedApi`]; push, reporting
+//! through a [`StoreRecorder`]; and finish the run with the pusher's outcome. A `replace` run
+//! writes into `{index}_tmp_{runID}`: a later attempt of the same run deletes that index first, so
+//! what a dead attempt left is never moved. If the lease is lost the run is abandoned without a
+//! word (another worker owns it); if the worker drains, the run is released.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use ingest_algolia::{
+    HttpIndexingApi, IndexingApi, PushMode, PushPlan, PushSettings, Pusher, RunSummary, Transport,
+    TransportSettings, wait_task,
+};
+use ingest_connectors::http::SourceHttpClient;
+use ingest_connectors::{DateWindow, Endpoints, SourceContext, build_source};
+use ingest_core::metrics::{self, Metrics};
+use ingest_core::{RecordStream, SourceError, SourceItemError};
+use ingest_model::{
+    ActionType, AuthInput, DestinationInput, DestinationType, RunEvent, RunOutcome, RunReasonCode,
+    RunRecorder, Source, TaskInput, Timestamp,
+};
+use ingest_store::{ClaimedRun, FinishedRun, RunFinish, Store, StoreError};
+use serde_json::Value;
+use tracing::Instrument;
+
+use crate::clock::{Clock, sub};
+use crate::fence::{FencedApi, Lease};
+use crate::recorder::StoreRecorder;
+
+/// The reason an `insights` run fails until this build sends Insights events.
+pub const INSIGHTS_UNSUPPORTED: &str = "insights destinations are not supported by this build";
+
+/// What the engine needs to run tasks besides the store.
+#[derive(Clone, Debug)]
+pub struct EngineSettings {
+    /// How records are pushed.
+    pub push: PushSettings,
+    /// How Algolia is reached (hosts, timeouts, retries).
+    pub algolia: TransportSettings,
+    /// The HTTP client of sources (with the URL policy).
+    pub http: SourceHttpClient,
+    /// Third-party hosts that tasks do not name.
+    pub endpoints: Endpoints,
+    /// The largest record accepted, in bytes of minified JSON.
+    pub max_record_bytes: usize,
+}
+
+/// How [`Engine::execute`] left the run.
+#[derive(Debug)]
+pub enum Ending {
+    /// Finished (success or failure) in the store.
+    Finished(FinishedRun),
+    /// Given back to the queue because the worker is draining.
+    Released,
+    /// The lease was lost: another worker owns the run now; nothing was changed.
+    LeaseLost,
+    /// The store could not be reached to finish or release the run; its lease will expire and
+    /// the reaper will requeue it.
+    StoreUnavailable(StoreError),
+}
+
+/// Runs claimed runs: see the [module documentation](self).
+#[derive(Clone)]
+pub struct Engine {
+    store: Arc<dyn Store>,
+    settings: EngineSettings,
+    clock: Arc<dyn Clock>,
+    metrics: Arc<Metrics>,
+}
+
+/// Why a run stops before its records are pushed.
+enum Stop {
+    Fail(RunFinish),
+    Store(StoreError),
+}
+
+fn fail(reason: impl Into<String>) -> Stop {
+    Stop::Fail(RunFinish {
+        outcome: RunOutcome::Failure,
+        reason_code: RunReasonCode::Critical,
+        reason: Some(reason.into()),
+        progress: None,
+    })
+}
+
+/// A store error while loading the task's resources: gone resources fail the run, an outage
+/// leaves it for a retry.
+fn load_error(what: &str, id: &str) -> impl FnOnce(StoreError) -> Stop {
+    move |error| match error {
+        StoreError::NotFound { .. } => fail(format!(
+            "the task's {what} `{id}` no longer exists: update or delete the task"
+        )),
+        other => Stop::Store(other),
+    }
+}
+
+/// Everything a run needs, loaded and checked.
+struct Prepared {
+    source: Box<dyn ingest_connectors::Source>,
+    plan: PushPlan,
+    app_id: String,
+    api_key: ingest_core::Secret<String>,
+    only: Option<HashSet<String>>,
+}
+
+impl Engine {
+    /// An engine over `store`.
+    pub fn new(
+        store: Arc<dyn Store>,
+        settings: EngineSettings,
+        clock: Arc<dyn Clock>,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        Self {
+            store,
+            settings,
+            clock,
+            metrics,
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// The metrics registry.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// Executes `claimed`, held through `lease`, and finishes (or releases) it.
+    pub async fn execute(&self, claimed: &ClaimedRun, lease: Arc<Lease>) -> Ending {
+        let span = tracing::info_span!(
+            "run",
+            run_id = %claimed.run.run_id,
+            task_id = %claimed.task.task_id,
+            attempt = claimed.attempt,
+            source_type = tracing::field::Empty,
+            index = tracing::field::Empty,
+        );
+        self.execute_in(claimed, lease, span.clone())
+            .instrument(span)
+            .await
+    }
+
+    async fn execute_in(
+        &self,
+        claimed: &ClaimedRun,
+        lease: Arc<Lease>,
+        span: tracing::Span,
+    ) -> Ending {
+        tracing::info!("run started");
+        self.metrics.shift(metrics::RUNS_IN_PROGRESS, &[], 1.0);
+        let recorder = Arc::new(StoreRecorder::start(
+            self.store.clone(),
+            lease.clone(),
+            self.clock.clone(),
+            self.metrics.clone(),
+        ));
+        let finish = match self.prepare(claimed, &recorder, &span).await {
+            Err(Stop::Fail(finish)) => Some(finish),
+            Err(Stop::Store(error)) => {
+                recorder.close().await;
+                self.metrics.shift(metrics::RUNS_IN_PROGRESS, &[], -1.0);
+                tracing::warn!(%error, "the store failed while loading the run; it will be retried");
+                return Ending::StoreUnavailable(error);
+            }
+            Ok(prepared) => self.push(claimed, prepared, &lease, &recorder).await,
+        };
+        recorder.close().await;
+        self.metrics.shift(metrics::RUNS_IN_PROGRESS, &[], -1.0);
+        let Some(finish) = finish else {
+            self.metrics.inc(metrics::LEASES_LOST, &[]);
+            tracing::warn!("lease lost: another worker owns the run now");
+            return Ending::LeaseLost;
+        };
+        if lease.interfered() {
+            return match self
+                .store
+                .release_run(lease.run_id(), lease.token(), self.clock.now())
+                .await
+            {
+                Ok(()) => {
+                    tracing::info!("run released for another worker");
+                    Ending::Released
+                }
+                Err(StoreError::LeaseLost { .. }) => Ending::LeaseLost,
+                Err(error) => Ending::StoreUnavailable(error),
+            };
+        }
+        self.finish(lease.as_ref(), finish).await
+    }
+
+    async fn finish(&self, lease: &Lease, finish: RunFinish) -> Ending {
+        let result = self
+            .store
+            .finish_run(lease.run_id(), lease.token(), &finish, self.clock.now())
+            .await;
+        match result {
+            Ok(finished) => {
+                let outcome = finish.outcome.as_str();
+                let code = finish.reason_code.as_str();
+                self.metrics.inc(
+                    metrics::RUNS_FINISHED,
+                    &[("outcome", outcome), ("reason_code", code)],
+                );
+                tracing::info!(
+                    outcome,
+                    reason_code = code,
+                    reason = finish.reason.as_deref().unwrap_or_default(),
+                    "run finished"
+                );
+                if finished.task_disabled {
+                    tracing::warn!("task disabled after repeated failures");
+                }
+                Ending::Finished(finished)
+            }
+            Err(StoreError::LeaseLost { .. }) => {
+                self.metrics.inc(metrics::LEASES_LOST, &[]);
+                Ending::LeaseLost
+            }
+            Err(error) => {
+                tracing::error!(%error, "could not finish the run; its lease will expire");
+                Ending::StoreUnavailable(error)
+            }
+        }
+    }
+
+    async fn prepare(
+        &self,
+        claimed: &ClaimedRun,
+        recorder: &Arc<StoreRecorder>,
+        span: &tracing::Span,
+    ) -> Result<Prepared, Stop> {
+        let app = claimed.run.app_id.as_str();
+        let task = &claimed.task;
+        let source = self
+            .store
+            .get_source(app, &task.source_id)
+            .await
+            .map_err(load_error("source", &task.source_id))?;
+        span.record("source_type", source.source_type.as_str());
+        let destination = self
+            .store
+            .get_destination(app, &task.destination_id)
+            .await
+            .map_err(load_error("destination", &task.destination_id))?;
+        match destination.destination_type {
+            DestinationType::Search => {}
+            // Integration point for the Insights sender (`crates/algolia/src/insights`, built
+            // separately): once merged, an `insights` run builds it here from the destination's
+            // credentials and sends the source's records as events instead of pushing them.
+            DestinationType::Insights => return Err(fail(INSIGHTS_UNSUPPORTED)),
+            other => {
+                return Err(fail(format!(
+                    "`{}` destinations are not supported by this engine: use a `search` destination",
+                    other.as_str()
+                )));
+            }
+        }
+        let Some(auth_id) = destination.authentication_id.as_deref() else {
+            return Err(fail(
+                "the destination has no authentication: give it an `algolia` authentication (appID, apiKey)",
+            ));
+        };
+        let credentials = self
+            .store
+            .authentication_with_secrets(app, auth_id)
+            .await
+            .map_err(load_error("destination authentication", auth_id))?;
+        let AuthInput::Algolia { app_id, api_key } = credentials.input else {
+            return Err(fail(
+                "the destination's authentication is not of type `algolia`",
+            ));
+        };
+        let source_auth = match source.authentication_id.as_deref() {
+            None => None,
+            Some(id) => Some(
+                self.store
+                    .authentication_with_secrets(app, id)
+                    .await
+                    .map_err(load_error("source authentication", id))?
+                    .input,
+            ),
+        };
+        let index = index_name(&destination.input, &source);
+        span.record("index", index.as_str());
+        let (trigger_event, only) = trigger(claimed.trigger_payload.as_ref());
+        let context = SourceContext {
+            http: self.settings.http.clone(),
+            max_record_bytes: self.settings.max_record_bytes,
+            local_files: None,
+            events: Some(recorder.clone() as Arc<dyn RunRecorder>),
+            endpoints: self.settings.endpoints.clone(),
+            window: window(task.input.as_ref(), self.clock.now()),
+            trigger_event,
+        };
+        let built = build_source(&source.input, source_auth.as_ref(), &context)
+            .map_err(|error| fail(format!("the source cannot be read: {error}")))?;
+        let mode = match (task.action, only.is_some()) {
+            (ActionType::Replace, false) => PushMode::Replace,
+            _ => PushMode::Save,
+        };
+        let plan = PushPlan {
+            index,
+            mode,
+            failure_threshold: task.failure_threshold,
+            temporary_suffix: Some(claimed.run.run_id.clone()),
+        };
+        Ok(Prepared {
+            source: built,
+            plan,
+            app_id,
+            api_key,
+            only,
+        })
+    }
+
+    /// Pushes the records; `None` when the lease was lost on the way.
+    async fn push(
+        &self,
+        claimed: &ClaimedRun,
+        prepared: Prepared,
+        lease: &Arc<Lease>,
+        recorder: &Arc<StoreRecorder>,
+    ) -> Option<RunFinish> {
+        let transport = match Transport::new(
+            &prepared.app_id,
+            &prepared.api_key,
+            self.settings.algolia.clone(),
+        ) {
+            Ok(transport) => transport,
+            Err(error) => return Some(finish_failed(format!("cannot reach Algolia: {error}"))),
+        };
+        let api = Arc::new(FencedApi::new(
+            Arc::new(HttpIndexingApi::new(transport)),
+            lease.clone(),
+            self.store.clone(),
+            self.clock.clone(),
+        ));
+        let plan = prepared.plan;
+        let work = async {
+            if plan.mode == PushMode::Replace && claimed.attempt > 1 {
+                let temporary = plan.temporary_index();
+                let deleted = match api.delete_index(&temporary).await {
+                    Ok(task) => {
+                        wait_task(api.as_ref(), &temporary, task, self.settings.push.wait).await
+                    }
+                    Err(error) => Err(error),
+                };
+                if let Err(error) = deleted {
+                    return finish_failed(format!(
+                        "could not delete the temporary index `{temporary}` of an earlier attempt: {error}"
+                    ));
+                }
+                recorder.event(RunEvent::log(format!(
+                    "temporary index `{temporary}` of an earlier attempt deleted: attempt {} starts afresh",
+                    claimed.attempt
+                )));
+            }
+            let records = cut_on_drain(
+                filter_ids(prepared.source.records(), prepared.only, recorder.clone()),
+                lease.clone(),
+            );
+            let pusher = Pusher::new(api.clone(), self.settings.push);
+            let summary = pusher.run(&plan, records, recorder.as_ref()).await;
+            self.count(&summary);
+            RunFinish {
+                outcome: summary.outcome,
+                reason_code: summary.reason_code,
+                reason: Some(summary.reason),
+                progress: None,
+            }
+        };
+        tokio::select! {
+            finish = work => Some(finish),
+            () = lease.lost() => None,
+        }
+    }
+
+    fn count(&self, summary: &RunSummary) {
+        self.metrics
+            .add(metrics::RECORDS_PUSHED, &[], summary.records_pushed);
+        self.metrics
+            .add(metrics::RECORDS_REJECTED, &[], summary.records_rejected);
+        self.metrics.add(metrics::BATCHES, &[], summary.batches);
+        self.metrics.add(metrics::BATCH_BYTES, &[], summary.bytes);
+    }
+}
+
+fn finish_failed(reason: String) -> RunFinish {
+    RunFinish {
+        outcome: RunOutcome::Failure,
+        reason_code: RunReasonCode::Critical,
+        reason: Some(reason),
+        progress: None,
+    }
+}
+
+/// The index of a destination (Part C 16): `indexName` as is, or `indexPrefix` followed by the
+/// source's name lowercased with every character outside `[a-z0-9_-]` turned into `_`.
+pub fn index_name(destination: &DestinationInput, source: &Source) -> String {
+    match destination {
+        DestinationInput::IndexName { index_name } => index_name.clone(),
+        DestinationInput::IndexPrefix { index_prefix } => {
+            let suffix: String = source
+                .name
+                .to_lowercase()
+                .chars()
+                .map(|c| match c {
+                    'a'..='z' | '0'..='9' | '_' | '-' => c,
+                    _ => '_',
+                })
+                .collect();
+            format!("{index_prefix}{suffix}")
+        }
+    }
+}
+
+/// The date window of a task's input: `startDate`..`endDate`, or the last `timeframe` days.
+pub fn window(input: Option<&TaskInput>, now: Timestamp) -> Option<DateWindow> {
+    match input? {
+        TaskInput::OnDemandDateUtilsInput {
+            start_date,
+            end_date,
+        } => Some(DateWindow {
+            start: Timestamp::parse(start_date).ok()?,
+            end: Timestamp::parse(end_date).ok()?,
+        }),
+        TaskInput::ScheduleDateUtilsInput { timeframe } => Some(DateWindow {
+            start: sub(now, Duration::from_secs(86_400 * u64::from(*timeframe))),
+            end: now,
+        }),
+    }
+}
+
+/// A subscription payload: `{"objectIDs": [...]}` limits the run to those objects; any other
+/// object is the connector's own event, passed through.
+pub fn trigger(payload: Option<&Value>) -> (Option<Value>, Option<HashSet<String>>) {
+    let Some(payload) = payload else {
+        return (None, None);
+    };
+    if let Some(Value::Array(ids)) = payload.get("objectIDs")
+        && payload.as_object().is_some_and(|o| o.len() == 1)
+    {
+        let ids = ids
+            .iter()
+            .filter_map(|id| id.as_str().map(str::to_owned))
+            .collect();
+        return (None, Some(ids));
+    }
+    (Some(payload.clone()), None)
+}
+
+/// Keeps only the records whose objectID is in `only` (all when `None`); says at the end which
+/// objectIDs were not found.
+fn filter_ids(
+    records: RecordStream,
+    only: Option<HashSet<String>>,
+    recorder: Arc<StoreRecorder>,
+) -> RecordStream {
+    let Some(only) = only else { return records };
+    let wanted = only.len();
+    let seen = Arc::new(std::sync::Mutex::new(HashSet::new()));
+    let seen_in = seen.clone();
+    let kept = records.filter(move |item| {
+        let keep = match item {
+            Ok(record) => record.object_id.as_deref().is_some_and(|id| {
+                let hit = only.contains(id);
+                if hit && let Ok(mut seen) = seen_in.lock() {
+                    seen.insert(id.to_owned());
+                }
+                hit
+            }),
+            Err(_) => true,
+        };
+        futures::future::ready(keep)
+    });
+    let tail = futures::stream::once(async move {
+        let found = seen.lock().map(|s| s.len()).unwrap_or_default();
+        recorder.event(RunEvent::log(format!(
+            "subscription run limited to {wanted} objectID(s): {found} found in the source"
+        )));
+    })
+    .filter_map(|()| futures::future::ready(None));
+    kept.chain(tail).boxed()
+}
+
+/// Ends the stream with a fatal item once the worker drains (the run will be released).
+fn cut_on_drain(records: RecordStream, lease: Arc<Lease>) -> RecordStream {
+    let stop = {
+        let lease = lease.clone();
+        async move { lease.drained().await }
+    };
+    let cut = futures::stream::once(async move {
+        lease.is_draining().then(|| {
+            lease.mark_interfered();
+            Err(SourceItemError::Fatal(SourceError::new(
+                "the worker is shutting down; the run goes back to the queue",
+            )))
+        })
+    })
+    .filter_map(futures::future::ready);
+    records.take_until(Box::pin(stop)).chain(cut).boxed()
+}
+
+#[cfg(test)]
+mod tests;

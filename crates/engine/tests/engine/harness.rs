@@ -1,0 +1,302 @@
+//! One store per test (SQLite file, or a fresh PostgreSQL schema dropped afterwards), a driven
+//! clock, the fake Algolia over HTTP, a CSV server, and fixtures created through the store.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use futures::FutureExt as _;
+use ingest_algolia::testkit::{FakeAlgolia, FakeServer};
+use ingest_algolia::{PushSettings, TransportSettings, WaitPolicy};
+use ingest_connectors::Endpoints;
+use ingest_connectors::http::url_policy::UrlPolicy;
+use ingest_connectors::http::{HttpSettings, SourceHttpClient};
+use ingest_core::metrics::Metrics;
+use ingest_engine::{Clock as _, Engine, EngineSettings, ManualClock, WorkerSettings};
+use ingest_model::{Task, Timestamp, from_value};
+use ingest_store::{PostgresConfig, PostgresStore, SecretKey, SqliteStore, Store};
+use serde_json::{Value, json};
+
+pub const APP: &str = "APP1";
+
+pub enum Backend {
+    Sqlite { _dir: tempfile::TempDir },
+    Postgres { url: String, schema: String },
+}
+
+pub struct Harness {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<ManualClock>,
+    pub metrics: Arc<Metrics>,
+    pub fake: FakeAlgolia,
+    pub server: FakeServer,
+    pub csv: String,
+    backend: Backend,
+}
+
+/// 2024-01-01T00:00:00Z.
+pub const START: i64 = 1_704_067_200;
+
+pub async fn sqlite() -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path().join("s.db"), SecretKey::generate().unwrap())
+        .await
+        .unwrap();
+    Harness::new(Arc::new(store), Backend::Sqlite { _dir: dir }).await
+}
+
+pub async fn postgres() -> Option<Harness> {
+    let Ok(url) = std::env::var("TEST_DATABASE_URL") else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "TEST_DATABASE_URL must be set in CI: the PostgreSQL engine tests cannot be skipped"
+        );
+        return None;
+    };
+    let schema = format!("e_{}", uuid::Uuid::new_v4().simple());
+    let config = PostgresConfig {
+        url: url.clone(),
+        schema: Some(schema.clone()),
+        max_connections: 8,
+    };
+    let store = PostgresStore::connect_with(&config, SecretKey::generate().unwrap())
+        .await
+        .unwrap();
+    Some(Harness::new(Arc::new(store), Backend::Postgres { url, schema }).await)
+}
+
+/// Rows `1..=n` as CSV: `id,name,price`.
+pub fn csv_rows(n: usize) -> String {
+    let mut out = String::from("id,name,price\n");
+    for i in 1..=n {
+        out.push_str(&format!("{i},product {i},{}.5\n", i % 100));
+    }
+    out
+}
+
+async fn csv_server() -> String {
+    let app = Router::new()
+        .route("/products.csv", get(|| async { csv_rows(25) }))
+        .route("/empty.csv", get(|| async { "id,name,price\n" }))
+        .route(
+            "/down.csv",
+            get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "down").into_response() }),
+        )
+        .route(
+            "/slow.csv",
+            get(|| async {
+                // A header, then one row every 100 ms, for a minute.
+                let rows = futures::stream::unfold(0usize, |i| async move {
+                    if i > 600 {
+                        return None;
+                    }
+                    if i > 0 {
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                    let line = if i == 0 {
+                        "id,name,price\n".to_owned()
+                    } else {
+                        format!("{i},slow {i},1\n")
+                    };
+                    Some((Ok::<_, std::io::Error>(Bytes::from(line)), i + 1))
+                });
+                Body::from_stream(rows)
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    format!("http://{addr}")
+}
+
+impl Harness {
+    async fn new(store: Arc<dyn Store>, backend: Backend) -> Self {
+        let fake = FakeAlgolia::new();
+        let server = fake.serve();
+        Self {
+            store,
+            clock: Arc::new(ManualClock::new(Timestamp::from_unix(START, 0))),
+            metrics: Arc::new(Metrics::new()),
+            fake,
+            server,
+            csv: csv_server().await,
+            backend,
+        }
+    }
+
+    pub fn engine(&self) -> Engine {
+        let http = SourceHttpClient::new(
+            UrlPolicy::new(&["127.0.0.0/8"]).unwrap(),
+            HttpSettings {
+                max_retries: 0,
+                min_backoff: Duration::from_millis(10),
+                ..HttpSettings::default()
+            },
+        )
+        .unwrap();
+        let settings = EngineSettings {
+            push: PushSettings {
+                wait: WaitPolicy {
+                    step: Duration::from_millis(5),
+                    ..WaitPolicy::default()
+                },
+                ..PushSettings::default()
+            },
+            algolia: TransportSettings {
+                hosts: Some(vec![self.server.url()]),
+                max_attempts: 2,
+                min_backoff: Duration::from_millis(5),
+                ..TransportSettings::default()
+            },
+            http,
+            endpoints: Endpoints::default(),
+            max_record_bytes: 100_000,
+        };
+        Engine::new(
+            self.store.clone(),
+            settings,
+            self.clock.clone(),
+            self.metrics.clone(),
+        )
+    }
+
+    pub fn worker_settings(&self) -> WorkerSettings {
+        WorkerSettings {
+            concurrency: 2,
+            poll: Duration::from_millis(20),
+            shutdown_grace: Duration::from_secs(10),
+            ..WorkerSettings::default()
+        }
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.clock.advance(Duration::from_millis(1))
+    }
+
+    /// An algolia authentication, a CSV source at `path`, a destination (index `index`) and a
+    /// task with `action` and `trigger`.
+    pub async fn task(&self, path: &str, index: &str, action: &str, trigger: Value) -> Task {
+        self.task_to(path, json!({"indexName": index}), "search", action, trigger)
+            .await
+    }
+
+    pub async fn task_to(
+        &self,
+        path: &str,
+        destination: Value,
+        destination_type: &str,
+        action: &str,
+        trigger: Value,
+    ) -> Task {
+        let auth = self
+            .store
+            .create_authentication(
+                APP,
+                &from_value(&json!({"type": "algolia", "name": "algolia", "input": {
+                    "appID": self.fake.app_id(), "apiKey": self.fake.api_key()}}))
+                .unwrap(),
+                self.now(),
+            )
+            .await
+            .unwrap();
+        let source = self
+            .store
+            .create_source(
+                APP,
+                &from_value(&json!({"type": "csv", "name": "Products", "input": {
+                    "url": format!("{}{path}", self.csv), "uniqueIDColumn": "id",
+                    "mapping": {"price": "float"}}}))
+                .unwrap(),
+                self.now(),
+            )
+            .await
+            .unwrap();
+        let destination = self
+            .store
+            .create_destination(
+                APP,
+                &from_value(
+                    &json!({"type": destination_type, "name": "dst", "input": destination,
+                    "authenticationID": auth.authentication_id}),
+                )
+                .unwrap(),
+                self.now(),
+            )
+            .await
+            .unwrap();
+        let next_run = match trigger["cron"].as_str() {
+            Some(cron) => ingest_model::cron::Schedule::parse(cron)
+                .unwrap()
+                .next_after_timestamp(self.clock.now()),
+            None => None,
+        };
+        self.store
+            .create_task(
+                APP,
+                &from_value(&json!({"sourceID": source.source_id,
+                    "destinationID": destination.destination_id,
+                    "trigger": trigger, "action": action}))
+                .unwrap(),
+                next_run,
+                self.now(),
+            )
+            .await
+            .unwrap()
+    }
+
+    async fn cleanup(&self) {
+        if let Backend::Postgres { url, schema } = &self.backend {
+            let pool = sqlx::PgPool::connect(url).await.unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"
+            )))
+            .execute(&pool)
+            .await
+            .unwrap();
+            pool.close().await;
+        }
+    }
+
+    pub async fn run<F>(self, test: F)
+    where
+        F: AsyncFnOnce(&Harness),
+    {
+        let outcome = AssertUnwindSafe(test(&self)).catch_unwind().await;
+        self.cleanup().await;
+        if let Err(panic) = outcome {
+            std::panic::resume_unwind(panic);
+        }
+    }
+}
+
+/// Declares each `async fn name(h: &Harness)` as `sqlite::name` and `postgres::name`.
+macro_rules! both {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    $crate::harness::sqlite().await.run(super::$name).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(h) = $crate::harness::postgres().await {
+                        h.run(super::$name).await;
+                    }
+                }
+            )*
+        }
+    };
+}
+pub(crate) use both;

@@ -1,0 +1,381 @@
+//! Runs executed by in-process workers: success with events, the retried attempt of a replace
+//! run, unsupported destinations, source outages and auto-disable, graceful shutdown, and
+//! subscription runs limited to objectIDs.
+
+use std::time::Duration;
+
+use ingest_core::metrics;
+use ingest_engine::{INSIGHTS_UNSUPPORTED, Workers};
+use ingest_model::{EventStatus, EventType, Run, RunOutcome, RunReasonCode, RunStatus};
+use ingest_store::{EventQuery, PageRequest, RunQuery};
+use serde_json::json;
+use tokio::sync::oneshot;
+
+use crate::harness::{APP, Harness, both};
+
+both!(
+    on_demand_run_succeeds_with_events,
+    a_retried_replace_deletes_the_dead_attempts_index,
+    unsupported_destinations_fail_with_a_reason,
+    five_failures_disable_the_task,
+    shutdown_releases_the_lease,
+    subscription_runs_are_limited_to_object_ids,
+);
+
+/// Runs workers until `done` says every run of `runs` is finished (or 30 s pass).
+async fn work_until_finished(h: &Harness, runs: &[&str]) -> Vec<Run> {
+    let (stop, stopped) = oneshot::channel::<()>();
+    let workers = Workers::new(h.engine(), h.worker_settings());
+    let handle = tokio::spawn(workers.run(async {
+        let _ = stopped.await;
+    }));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let mut finished = Vec::new();
+    for id in runs {
+        loop {
+            let run = h.store.get_run(APP, id).await.unwrap();
+            if run.status == RunStatus::Finished {
+                finished.push(run);
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "run {id} did not finish: {run:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    let _ = stop.send(());
+    handle.await.unwrap();
+    finished
+}
+
+async fn events(h: &Harness, run_id: &str) -> Vec<ingest_model::Event> {
+    let query = EventQuery {
+        page: PageRequest {
+            page: 1,
+            items_per_page: 100,
+        },
+        ..EventQuery::default()
+    };
+    h.store
+        .list_events(APP, run_id, &query)
+        .await
+        .unwrap()
+        .items
+}
+
+fn messages(events: &[ingest_model::Event]) -> Vec<String> {
+    events
+        .iter()
+        .filter(|e| e.event_type == EventType::Log)
+        .filter_map(|e| e.data.as_ref()?.get("message")?.as_str().map(str::to_owned))
+        .collect()
+}
+
+fn temporary_indices(h: &Harness) -> Vec<String> {
+    h.fake
+        .index_names()
+        .into_iter()
+        .filter(|name| name.contains("_tmp_"))
+        .collect()
+}
+
+async fn on_demand_run_succeeds_with_events(h: &Harness) {
+    let task = h
+        .task(
+            "/products.csv",
+            "products",
+            "replace",
+            json!({"type": "onDemand"}),
+        )
+        .await;
+    let run = h
+        .store
+        .create_run(APP, &task.task_id, h.now())
+        .await
+        .unwrap();
+    let [run] = work_until_finished(h, &[&run.run_id])
+        .await
+        .try_into()
+        .unwrap();
+    assert_eq!(run.outcome, Some(RunOutcome::Success), "{run:?}");
+    assert_eq!(run.reason_code, Some(RunReasonCode::Ok));
+    assert!(
+        run.reason.as_deref().unwrap().contains("25 records pushed"),
+        "{run:?}"
+    );
+    assert!(run.started_at.is_some() && run.finished_at.is_some());
+    let progress = run.progress.unwrap();
+    assert_eq!(progress.expected_nb_of_events, 1);
+    assert_eq!(progress.received_nb_of_events, 1);
+    assert_eq!(h.fake.record_count("products"), 25);
+    assert_eq!(
+        h.fake.record("products", "7").unwrap(),
+        json!({"objectID": "7", "id": "7", "name": "product 7", "price": 7.5})
+    );
+    assert!(temporary_indices(h).is_empty());
+    let events = events(h, &run.run_id).await;
+    let fetch = events
+        .iter()
+        .filter(|e| e.event_type == EventType::Fetch)
+        .count();
+    assert!(fetch >= 1, "{events:?}");
+    let batch = events
+        .iter()
+        .find(|e| e.event_type == EventType::Record && e.status == EventStatus::Succeeded)
+        .unwrap();
+    assert_eq!(batch.batch_size, 25);
+    assert!(
+        messages(&events)
+            .iter()
+            .any(|m| m.contains("temporary index"))
+    );
+    let task = h.store.get_task(APP, &task.task_id).await.unwrap();
+    assert!(matches!(
+        task.trigger,
+        ingest_model::Trigger::OnDemand { last_run: Some(_) }
+    ));
+    assert_eq!(
+        h.metrics.value(
+            metrics::RUNS_FINISHED,
+            &[("outcome", "success"), ("reason_code", "ok")]
+        ),
+        1.0
+    );
+    assert_eq!(h.metrics.value(metrics::RECORDS_PUSHED, &[]), 25.0);
+}
+
+async fn a_retried_replace_deletes_the_dead_attempts_index(h: &Harness) {
+    let task = h
+        .task(
+            "/products.csv",
+            "products",
+            "replace",
+            json!({"type": "onDemand"}),
+        )
+        .await;
+    h.fake
+        .set_records("products", [json!({"objectID": "old", "v": 1})]);
+    let run = h
+        .store
+        .create_run(APP, &task.task_id, h.now())
+        .await
+        .unwrap();
+    // A worker claims it, writes part of the temporary index, and dies.
+    let dead = h
+        .store
+        .claim_next_run("dead", Duration::from_secs(30), h.now())
+        .await
+        .unwrap()
+        .unwrap();
+    let temporary = format!("products_tmp_{}", run.run_id);
+    h.fake
+        .set_records(&temporary, [json!({"objectID": "stale", "v": 0})]);
+    h.clock.advance(Duration::from_secs(60));
+    let report = h.store.requeue_expired(h.now(), 3).await.unwrap();
+    assert_eq!(report.requeued, std::slice::from_ref(&run.run_id));
+    let [run] = work_until_finished(h, &[&run.run_id])
+        .await
+        .try_into()
+        .unwrap();
+    assert_eq!(run.outcome, Some(RunOutcome::Success), "{run:?}");
+    assert_eq!(h.fake.record_count("products"), 25);
+    assert!(h.fake.record("products", "stale").is_none());
+    assert!(h.fake.record("products", "old").is_none());
+    assert!(temporary_indices(h).is_empty());
+    let messages = messages(&events(h, &run.run_id).await);
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("lease of attempt 1 expired")),
+        "{messages:?}"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("of an earlier attempt deleted")),
+        "{messages:?}"
+    );
+    // The dead worker's token changes nothing.
+    assert!(
+        h.store
+            .heartbeat(
+                &run.run_id,
+                &dead.lease_token,
+                Duration::from_secs(30),
+                h.now()
+            )
+            .await
+            .is_err()
+    );
+}
+
+async fn unsupported_destinations_fail_with_a_reason(h: &Harness) {
+    let insights = h
+        .task_to(
+            "/products.csv",
+            json!({"indexName": "events"}),
+            "insights",
+            "save",
+            json!({"type": "onDemand"}),
+        )
+        .await;
+    let flow = h
+        .task_to(
+            "/products.csv",
+            json!({"indexName": "x"}),
+            "flow",
+            "save",
+            json!({"type": "onDemand"}),
+        )
+        .await;
+    let a = h
+        .store
+        .create_run(APP, &insights.task_id, h.now())
+        .await
+        .unwrap();
+    let b = h
+        .store
+        .create_run(APP, &flow.task_id, h.now())
+        .await
+        .unwrap();
+    let runs = work_until_finished(h, &[&a.run_id, &b.run_id]).await;
+    assert_eq!(runs[0].outcome, Some(RunOutcome::Failure));
+    assert_eq!(runs[0].reason_code, Some(RunReasonCode::Critical));
+    assert_eq!(runs[0].reason.as_deref(), Some(INSIGHTS_UNSUPPORTED));
+    assert!(
+        runs[1]
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("`flow` destinations are not supported")
+    );
+    assert!(h.fake.index_names().is_empty());
+}
+
+async fn five_failures_disable_the_task(h: &Harness) {
+    let task = h
+        .task(
+            "/down.csv",
+            "products",
+            "replace",
+            json!({"type": "onDemand"}),
+        )
+        .await;
+    for i in 1..=5 {
+        let run = h
+            .store
+            .create_run(APP, &task.task_id, h.now())
+            .await
+            .unwrap();
+        let [run] = work_until_finished(h, &[&run.run_id])
+            .await
+            .try_into()
+            .unwrap();
+        assert_eq!(run.outcome, Some(RunOutcome::Failure));
+        assert_eq!(run.reason_code, Some(RunReasonCode::Critical));
+        assert!(run.reason.as_deref().unwrap().contains("500"), "{run:?}");
+        let enabled = h.store.get_task(APP, &task.task_id).await.unwrap().enabled;
+        assert_eq!(enabled, i < 5, "after {i} failures");
+        if i == 5 {
+            let messages = messages(&events(h, &run.run_id).await);
+            assert!(
+                messages.iter().any(|m| m.contains("task disabled")),
+                "{messages:?}"
+            );
+        }
+    }
+    assert!(h.fake.index_names().is_empty());
+}
+
+async fn shutdown_releases_the_lease(h: &Harness) {
+    let task = h
+        .task(
+            "/slow.csv",
+            "products",
+            "replace",
+            json!({"type": "onDemand"}),
+        )
+        .await;
+    let run = h
+        .store
+        .create_run(APP, &task.task_id, h.now())
+        .await
+        .unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let workers = Workers::new(h.engine(), h.worker_settings());
+    let handle = tokio::spawn(workers.run(async {
+        let _ = stopped.await;
+    }));
+    loop {
+        let current = h.store.get_run(APP, &run.run_id).await.unwrap();
+        if current.status == RunStatus::Started {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let asked = tokio::time::Instant::now();
+    let _ = stop.send(());
+    handle.await.unwrap();
+    assert!(
+        asked.elapsed() < Duration::from_secs(5),
+        "shutdown took {:?}",
+        asked.elapsed()
+    );
+    let released = h.store.get_run(APP, &run.run_id).await.unwrap();
+    assert_eq!(released.status, RunStatus::Created, "{released:?}");
+    let messages = messages(&events(h, &run.run_id).await);
+    assert!(
+        messages.iter().any(|m| m.contains("returned to the queue")),
+        "{messages:?}"
+    );
+    assert!(temporary_indices(h).is_empty());
+    // Another worker takes it at once.
+    let claimed = h
+        .store
+        .claim_next_run("next", Duration::from_secs(30), h.now())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(claimed.run.run_id, run.run_id);
+    assert_eq!(claimed.attempt, 2);
+}
+
+async fn subscription_runs_are_limited_to_object_ids(h: &Harness) {
+    let task = h
+        .task(
+            "/products.csv",
+            "products",
+            "save",
+            json!({"type": "subscription"}),
+        )
+        .await;
+    let run = h
+        .store
+        .create_triggered_run(
+            APP,
+            &task.task_id,
+            &json!({"objectIDs": ["3", "7", "999"]}),
+            h.now(),
+        )
+        .await
+        .unwrap();
+    let [run] = work_until_finished(h, &[&run.run_id])
+        .await
+        .try_into()
+        .unwrap();
+    assert_eq!(run.outcome, Some(RunOutcome::Success), "{run:?}");
+    let ids: Vec<String> = h.fake.records("products").into_keys().collect();
+    assert_eq!(ids, ["3", "7"]);
+    let messages = messages(&events(h, &run.run_id).await);
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("3 objectID(s): 2 found")),
+        "{messages:?}"
+    );
+    let runs = h.store.list_runs(APP, &RunQuery::default()).await.unwrap();
+    assert_eq!(runs.items.len(), 1);
+}
