@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use bytes::Bytes;
 use serde_json::{Map, Value};
 
 use super::faults::{Fault, Faults, Probe};
@@ -143,7 +144,7 @@ pub(crate) struct Request<'a> {
     pub(crate) method: &'a str,
     pub(crate) path: &'a str,
     pub(crate) route: Route,
-    pub(crate) body: &'a [u8],
+    pub(crate) body: &'a Bytes,
 }
 
 /// What the fake answers, before it is rendered as HTTP or as a result.

@@ -264,7 +264,7 @@ impl FakeAlgolia {
     pub fn raw_record(&self, index: &str, object_id: &str) -> Option<String> {
         let state = lock(&self.inner.state);
         let raw = state.indices.by_name.get(index)?.records.get(object_id)?;
-        Some(raw.get().to_owned())
+        Some(String::from_utf8_lossy(raw).into_owned())
     }
 
     /// The number of records (0 when the index is missing).
@@ -322,8 +322,8 @@ impl FakeAlgolia {
                     Some(Value::Number(id)) => id.to_string(),
                     _ => panic!("a seeded record needs an objectID: {record}"),
                 };
-                let raw = serde_json::value::to_raw_value(&record).expect("a value serializes");
-                (id, raw)
+                let raw = serde_json::to_vec(&record).expect("a value serializes");
+                (id, Bytes::from(raw))
             })
             .collect();
         lock(&self.inner.state).indices.entry(index).records = records;
@@ -358,12 +358,12 @@ impl FakeAlgolia {
     }
 
     /// An in-memory call: the request the real client would send, answered as a result.
-    fn call(&self, method: &str, path: String, body: &[u8]) -> Result<Answer, AlgoliaError> {
+    fn call(&self, method: &str, path: String, body: Bytes) -> Result<Answer, AlgoliaError> {
         let request = Request {
             method,
             path: &path,
             route: Route::parse(method, &path),
-            body,
+            body: &body,
         };
         let outcome = self.process(request, None, None);
         let call = format!("{method} {path}");
@@ -406,7 +406,7 @@ impl IndexingApi for FakeAlgolia {
         _idempotent: bool,
     ) -> Result<BatchResponse, AlgoliaError> {
         let path = format!("/1/indexes/{}/batch", encode(index));
-        match self.call("POST", path.clone(), &body)? {
+        match self.call("POST", path.clone(), body)? {
             Answer::Batch { task_id, .. } => Ok(BatchResponse {
                 task_id,
                 retries: Vec::new(),
@@ -417,7 +417,7 @@ impl IndexingApi for FakeAlgolia {
 
     async fn operation(&self, index: &str, operation: &Operation) -> Result<TaskId, AlgoliaError> {
         let path = format!("/1/indexes/{}/operation", encode(index));
-        match self.call("POST", path.clone(), &operation.to_json())? {
+        match self.call("POST", path.clone(), operation.to_json())? {
             Answer::Updated { task_id } => Ok(task_id),
             other => Err(unexpected(format!("POST {path}"), &other)),
         }
@@ -425,7 +425,7 @@ impl IndexingApi for FakeAlgolia {
 
     async fn task_status(&self, index: &str, task_id: TaskId) -> Result<TaskStatus, AlgoliaError> {
         let path = format!("/1/indexes/{}/task/{task_id}", encode(index));
-        match self.call("GET", path.clone(), &[])? {
+        match self.call("GET", path.clone(), Bytes::new())? {
             Answer::Task { status } => Ok(status),
             other => Err(unexpected(format!("GET {path}"), &other)),
         }
@@ -433,7 +433,7 @@ impl IndexingApi for FakeAlgolia {
 
     async fn delete_index(&self, index: &str) -> Result<TaskId, AlgoliaError> {
         let path = format!("/1/indexes/{}", encode(index));
-        match self.call("DELETE", path.clone(), &[])? {
+        match self.call("DELETE", path.clone(), Bytes::new())? {
             Answer::Deleted { task_id } => Ok(task_id),
             other => Err(unexpected(format!("DELETE {path}"), &other)),
         }

@@ -1,15 +1,14 @@
 //! The fake's indices and what each write does to them.
 //!
 //! Bodies are parsed outside the lock into the least the semantics need: each record stays the
-//! raw JSON it was sent as (`Box<RawValue>`), with its `objectID` read beside it. A batch is
+//! raw JSON it was sent as (a `Bytes` slice of the batch body: no copy per record), with its `objectID` read beside it. A batch is
 //! validated as a whole before any of it is applied, so a refused batch changes nothing.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::fmt;
 
+use bytes::Bytes;
 use serde::Deserialize;
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
@@ -24,7 +23,7 @@ const SIZE_DOC: &str = "https://www.algolia.com/doc/guides/sending-and-managing-
 /// One index: records by objectID (as sent), settings, synonyms and rules.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Index {
-    pub(crate) records: HashMap<String, Box<RawValue>>,
+    pub(crate) records: HashMap<String, Bytes>,
     pub(crate) settings: Map<String, Value>,
     pub(crate) synonyms: Vec<Value>,
     pub(crate) rules: Vec<Value>,
@@ -34,7 +33,7 @@ impl Index {
     /// A record as a JSON value, with its `objectID` (added when the body had none).
     pub(crate) fn record(&self, object_id: &str) -> Option<Value> {
         let raw = self.records.get(object_id)?;
-        let mut value: Value = serde_json::from_str(raw.get()).expect("stored records are JSON");
+        let mut value: Value = serde_json::from_slice(raw).expect("stored records are JSON");
         if let Value::Object(map) = &mut value {
             map.entry("objectID")
                 .or_insert_with(|| Value::String(object_id.to_owned()));
@@ -75,7 +74,7 @@ impl Action {
 pub(crate) struct Entry {
     action: Action,
     object_id: Option<String>,
-    body: Option<Box<RawValue>>,
+    body: Option<Bytes>,
 }
 
 #[derive(Deserialize)]
@@ -92,67 +91,102 @@ struct BatchRequest<'a> {
     body: Option<&'a RawValue>,
 }
 
-/// Reads only `objectID` out of a record, skipping the rest.
-struct ObjectId(Option<String>);
-
-impl<'de> Deserialize<'de> for ObjectId {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_map(ObjectIdVisitor)
-    }
-}
-
-struct ObjectIdVisitor;
-
-impl<'de> Visitor<'de> for ObjectIdVisitor {
-    type Value = ObjectId;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ObjectId, A::Error> {
-        let mut id = None;
-        while let Some(IsObjectId(is_id)) = map.next_key()? {
-            if is_id {
-                id = match map.next_value::<Value>()? {
-                    Value::String(s) => Some(s),
-                    Value::Number(n) => Some(n.to_string()),
-                    _ => return Err(de::Error::custom("objectID must be a string")),
-                };
-            } else {
-                map.next_value::<IgnoredAny>()?;
+/// The `objectID` of a record: a walk over the top-level keys of a JSON object that serde has
+/// already validated (as a `RawValue`), so that each record is parsed once, not twice. Values
+/// other than the `objectID` are skipped by their brackets and quotes, unparsed.
+fn object_id_of(json: &str) -> Result<Option<String>, String> {
+    let bytes = json.as_bytes();
+    let mut i = 1; // past the `{`
+    loop {
+        skip_space(bytes, &mut i);
+        match bytes.get(i) {
+            Some(b',') => {
+                i += 1;
+                skip_space(bytes, &mut i);
             }
+            Some(b'}') | None => return Ok(None),
+            _ => {}
         }
-        Ok(ObjectId(id))
+        let key_end = string_end(bytes, i);
+        let key = &json[i..key_end];
+        i = key_end;
+        skip_space(bytes, &mut i);
+        i += 1; // the `:`
+        skip_space(bytes, &mut i);
+        let value_end = value_end(bytes, i);
+        let is_object_id = key == "\"objectID\""
+            || (key.contains('\\')
+                && serde_json::from_str::<String>(key).is_ok_and(|k| k == "objectID"));
+        if is_object_id {
+            return match serde_json::from_str::<Value>(&json[i..value_end]) {
+                Ok(Value::String(id)) => Ok(Some(id)),
+                Ok(Value::Number(number)) => Ok(Some(number.to_string())),
+                _ => Err("objectID must be a string".into()),
+            };
+        }
+        i = value_end;
     }
 }
 
-/// A key, read without allocating: whether it is `objectID`.
-struct IsObjectId(bool);
-
-impl<'de> Deserialize<'de> for IsObjectId {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_str(IsObjectIdVisitor)
+fn skip_space(bytes: &[u8], i: &mut usize) {
+    while bytes.get(*i).is_some_and(u8::is_ascii_whitespace) {
+        *i += 1;
     }
 }
 
-struct IsObjectIdVisitor;
-
-impl Visitor<'_> for IsObjectIdVisitor {
-    type Value = IsObjectId;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a key")
+/// The index past the closing quote of the string that starts at `i`.
+fn string_end(bytes: &[u8], mut i: usize) -> usize {
+    i += 1;
+    while let Some(&byte) = bytes.get(i) {
+        match byte {
+            b'\\' => i += 2,
+            b'"' => return i + 1,
+            _ => i += 1,
+        }
     }
+    bytes.len()
+}
 
-    fn visit_str<E: de::Error>(self, key: &str) -> Result<IsObjectId, E> {
-        Ok(IsObjectId(key == "objectID"))
+/// The index past the value that starts at `i`.
+fn value_end(bytes: &[u8], mut i: usize) -> usize {
+    match bytes.get(i) {
+        Some(b'"') => string_end(bytes, i),
+        Some(b'{' | b'[') => {
+            let mut depth = 0usize;
+            while let Some(&byte) = bytes.get(i) {
+                match byte {
+                    b'"' => {
+                        i = string_end(bytes, i);
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return i + 1;
+                        }
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+            bytes.len()
+        }
+        _ => {
+            while bytes
+                .get(i)
+                .is_some_and(|b| !matches!(b, b',' | b'}' | b']') && !b.is_ascii_whitespace())
+            {
+                i += 1;
+            }
+            i
+        }
     }
 }
 
 /// Parses and validates a batch body. Returns the number of entries (0 when the body does not
 /// parse) and the entries, or the 400 message refusing the whole batch.
-pub(crate) fn parse_batch(body: &[u8], size_limit: usize) -> (usize, Result<Vec<Entry>, String>) {
+pub(crate) fn parse_batch(body: &Bytes, size_limit: usize) -> (usize, Result<Vec<Entry>, String>) {
     let parsed: BatchBody<'_> = match serde_json::from_slice(body) {
         Ok(parsed) => parsed,
         Err(err) => return (0, Err(format!("Invalid batch body: {err}"))),
@@ -160,7 +194,7 @@ pub(crate) fn parse_batch(body: &[u8], size_limit: usize) -> (usize, Result<Vec<
     let count = parsed.requests.len();
     let mut entries = Vec::with_capacity(count);
     for (position, request) in parsed.requests.into_iter().enumerate() {
-        match parse_entry(position, &request, size_limit) {
+        match parse_entry(position, &request, body, size_limit) {
             Ok(entry) => entries.push(entry),
             Err(message) => return (count, Err(message)),
         }
@@ -168,7 +202,12 @@ pub(crate) fn parse_batch(body: &[u8], size_limit: usize) -> (usize, Result<Vec<
     (count, Ok(entries))
 }
 
-fn parse_entry(i: usize, request: &BatchRequest<'_>, size_limit: usize) -> Result<Entry, String> {
+fn parse_entry(
+    i: usize,
+    request: &BatchRequest<'_>,
+    body: &Bytes,
+    size_limit: usize,
+) -> Result<Entry, String> {
     let action = Action::parse(&request.action)
         .ok_or_else(|| format!("Invalid action \"{}\" at the position {i}", request.action))?;
     if matches!(action, Action::Delete | Action::Clear) {
@@ -184,7 +223,7 @@ fn parse_entry(i: usize, request: &BatchRequest<'_>, size_limit: usize) -> Resul
     if !raw.get().starts_with('{') {
         return Err(format!("Record at the position {i} is not a JSON object"));
     }
-    let ObjectId(object_id) = serde_json::from_str(raw.get())
+    let object_id = object_id_of(raw.get())
         .map_err(|err| format!("Record at the position {i} is invalid: {err}"))?;
     let size = raw.get().len();
     if size > size_limit {
@@ -197,10 +236,13 @@ fn parse_entry(i: usize, request: &BatchRequest<'_>, size_limit: usize) -> Resul
     if object_id.is_none() && action != Action::Add {
         return Err(format!("Missing objectID at the position {i}"));
     }
+    // The record is kept as a slice of the body it came in (its place found from the borrowed
+    // `RawValue`, which points into `body`).
+    let start = raw.get().as_ptr() as usize - body.as_ptr() as usize;
     Ok(Entry {
         action,
         object_id,
-        body: Some(raw.to_owned()),
+        body: Some(body.slice(start..start + size)),
     })
 }
 
@@ -384,13 +426,13 @@ fn release(replaced: Option<Index>) {
 }
 
 /// `existing` with the top-level attributes of `update` set over it.
-fn merge(existing: &RawValue, update: &RawValue) -> Box<RawValue> {
+fn merge(existing: &[u8], update: &[u8]) -> Bytes {
     let mut record: Map<String, Value> =
-        serde_json::from_str(existing.get()).expect("stored records are JSON objects");
+        serde_json::from_slice(existing).expect("stored records are JSON objects");
     let changes: Map<String, Value> =
-        serde_json::from_str(update.get()).expect("validated records are JSON objects");
+        serde_json::from_slice(update).expect("validated records are JSON objects");
     record.extend(changes);
-    serde_json::value::to_raw_value(&record).expect("a map serializes")
+    Bytes::from(serde_json::to_vec(&record).expect("a map serializes"))
 }
 
 #[cfg(test)]
@@ -404,13 +446,13 @@ mod tests {
             {"action":"updateObject","body":{"objectID":7,"b":[1,{"objectID":"nested"}]}},
             {"action":"clear"}
         ]}"#;
-        let (count, entries) = parse_batch(body, 100);
+        let (count, entries) = parse_batch(&Bytes::from_static(body), 100);
         let entries = entries.unwrap();
         assert_eq!(count, 3);
         assert_eq!(entries[0].object_id.as_deref(), Some("x"));
         assert_eq!(
-            entries[0].body.as_ref().unwrap().get(),
-            r#"{"a":1, "objectID":"x"}"#
+            entries[0].body.as_deref().unwrap(),
+            br#"{"a":1, "objectID":"x"}"#
         );
         assert_eq!(entries[1].object_id.as_deref(), Some("7"));
         assert_eq!(entries[2].action, Action::Clear);
@@ -418,7 +460,11 @@ mod tests {
 
     #[test]
     fn invalid_batches_name_the_position() {
-        let refused = |body: &str| parse_batch(body.as_bytes(), 100).1.unwrap_err();
+        let refused = |body: &str| {
+            parse_batch(&Bytes::copy_from_slice(body.as_bytes()), 100)
+                .1
+                .unwrap_err()
+        };
         assert!(refused(r#"{"requests":[{"action":"nope","body":{}}]}"#).contains("position 0"));
         assert!(
             refused(r#"{"requests":[{"action":"addObject","body":{}},{"action":"updateObject","body":{}}]}"#)
@@ -449,5 +495,32 @@ mod tests {
             parse_operation(br#"{"operation":"copy","destination":"b","scope":["x"]}"#).is_err()
         );
         assert!(parse_operation(br#"{"operation":"rename","destination":"b"}"#).is_err());
+    }
+}
+
+#[cfg(test)]
+mod object_id_tests {
+    use super::object_id_of;
+
+    #[test]
+    fn reads_the_top_level_object_id_only() {
+        let id = |json: &str| object_id_of(json).unwrap();
+        assert_eq!(id(r#"{"objectID":"a"}"#), Some("a".into()));
+        assert_eq!(
+            id(r#"{ "x" : {"objectID":"nested"} , "objectID" : 7 }"#),
+            Some("7".into())
+        );
+        assert_eq!(
+            id(r#"{"t":"a \"objectID\": \\","l":[1,{"objectID":"n"}],"objectID":"b"}"#),
+            Some("b".into())
+        );
+        assert_eq!(
+            id(r#"{"obj\u0065ctID":"escaped key"}"#),
+            Some("escaped key".into())
+        );
+        assert_eq!(id(r#"{"objectID":"q\"uote"}"#), Some("q\"uote".into()));
+        assert_eq!(id(r#"{"n":null,"b":true,"f":-1.5e3}"#), None);
+        assert_eq!(id("{}"), None);
+        assert!(object_id_of(r#"{"objectID":["a"]}"#).is_err());
     }
 }
