@@ -109,6 +109,7 @@ pub fn engine(
         http,
         endpoints: settings.endpoints.clone(),
         max_record_bytes: settings.batch.max_record_bytes(),
+        insights_hosts: settings.insights_hosts.clone(),
     };
     Ok(Engine::new(
         store,

@@ -19,12 +19,12 @@ use ingest_algolia::{
     TransportSettings, wait_task,
 };
 use ingest_connectors::http::SourceHttpClient;
-use ingest_connectors::{DateWindow, Endpoints, SourceContext, build_source};
+use ingest_connectors::{DateWindow, Endpoints, SourceContext};
 use ingest_core::metrics::{self, Metrics};
 use ingest_core::{RecordStream, SourceError, SourceItemError};
 use ingest_model::{
     ActionType, AuthInput, DestinationInput, DestinationType, RunEvent, RunOutcome, RunReasonCode,
-    RunRecorder, Source, TaskInput, Timestamp,
+    RunRecorder, Source, SourceInput, TaskInput, Timestamp,
 };
 use ingest_store::{ClaimedRun, FinishedRun, RunFinish, Store, StoreError};
 use serde_json::Value;
@@ -34,8 +34,9 @@ use crate::clock::{Clock, sub};
 use crate::fence::{FencedApi, Lease};
 use crate::recorder::StoreRecorder;
 
-/// The reason an `insights` run fails until this build sends Insights events.
-pub const INSIGHTS_UNSUPPORTED: &str = "insights destinations are not supported by this build";
+mod passes;
+
+use passes::{Pass, combine, passes, send_insights};
 
 /// What the engine needs to run tasks besides the store.
 #[derive(Clone, Debug)]
@@ -50,6 +51,8 @@ pub struct EngineSettings {
     pub endpoints: Endpoints,
     /// The largest record accepted, in bytes of minified JSON.
     pub max_record_bytes: usize,
+    /// The Insights API hosts (destination type `insights`).
+    pub insights_hosts: Vec<String>,
 }
 
 /// How [`Engine::execute`] left the run.
@@ -103,8 +106,9 @@ fn load_error(what: &str, id: &str) -> impl FnOnce(StoreError) -> Stop {
 
 /// Everything a run needs, loaded and checked.
 struct Prepared {
-    source: Box<dyn ingest_connectors::Source>,
-    plan: PushPlan,
+    passes: Vec<Pass>,
+    insights: bool,
+    source_input: SourceInput,
     app_id: String,
     api_key: ingest_core::Secret<String>,
     only: Option<HashSet<String>>,
@@ -259,11 +263,7 @@ impl Engine {
             .await
             .map_err(load_error("destination", &task.destination_id))?;
         match destination.destination_type {
-            DestinationType::Search => {}
-            // Integration point for the Insights sender (`crates/algolia/src/insights`, built
-            // separately): once merged, an `insights` run builds it here from the destination's
-            // credentials and sends the source's records as events instead of pushing them.
-            DestinationType::Insights => return Err(fail(INSIGHTS_UNSUPPORTED)),
+            DestinationType::Search | DestinationType::Insights => {}
             other => {
                 return Err(fail(format!(
                     "`{}` destinations are not supported by this engine: use a `search` destination",
@@ -308,8 +308,6 @@ impl Engine {
             window: window(task.input.as_ref(), self.clock.now()),
             trigger_event,
         };
-        let built = build_source(&source.input, source_auth.as_ref(), &context)
-            .map_err(|error| fail(format!("the source cannot be read: {error}")))?;
         let mode = match (task.action, only.is_some()) {
             (ActionType::Replace, false) => PushMode::Replace,
             _ => PushMode::Save,
@@ -320,9 +318,18 @@ impl Engine {
             failure_threshold: task.failure_threshold,
             temporary_suffix: Some(claimed.run.run_id.clone()),
         };
-        Ok(Prepared {
-            source: built,
+        let passes = passes(
+            &source.input,
+            &destination.input,
+            source_auth.as_ref(),
+            &context,
             plan,
+        )
+        .map_err(|error| fail(format!("the source cannot be read: {error}")))?;
+        Ok(Prepared {
+            passes,
+            insights: destination.destination_type == DestinationType::Insights,
+            source_input: source.input.clone(),
             app_id,
             api_key,
             only,
@@ -337,53 +344,95 @@ impl Engine {
         lease: &Arc<Lease>,
         recorder: &Arc<StoreRecorder>,
     ) -> Option<RunFinish> {
-        let transport = match Transport::new(
-            &prepared.app_id,
-            &prepared.api_key,
-            self.settings.algolia.clone(),
-        ) {
+        let algolia = if prepared.insights {
+            TransportSettings {
+                hosts: Some(self.settings.insights_hosts.clone()),
+                ..self.settings.algolia.clone()
+            }
+        } else {
+            self.settings.algolia.clone()
+        };
+        let transport = match Transport::new(&prepared.app_id, &prepared.api_key, algolia) {
             Ok(transport) => transport,
             Err(error) => return Some(finish_failed(format!("cannot reach Algolia: {error}"))),
         };
+        let Prepared {
+            passes,
+            insights,
+            source_input,
+            only,
+            ..
+        } = prepared;
+        if insights {
+            let transport = Arc::new(transport);
+            let work = async {
+                let mut finishes = Vec::new();
+                for pass in passes {
+                    let records = cut_on_drain(
+                        filter_ids(pass.source.records(), only.clone(), recorder.clone()),
+                        lease.clone(),
+                    );
+                    let summary = send_insights(
+                        transport.clone(),
+                        &source_input,
+                        &pass.plan.index,
+                        records,
+                        pass.plan.failure_threshold,
+                        recorder.as_ref(),
+                    )
+                    .await;
+                    self.count(&summary);
+                    finishes.push((pass.plan.index, finish_of(summary)));
+                }
+                combine(finishes)
+            };
+            return tokio::select! {
+                finish = work => Some(finish),
+                () = lease.lost() => None,
+            };
+        }
         let api = Arc::new(FencedApi::new(
             Arc::new(HttpIndexingApi::new(transport)),
             lease.clone(),
             self.store.clone(),
             self.clock.clone(),
         ));
-        let plan = prepared.plan;
         let work = async {
-            if plan.mode == PushMode::Replace && claimed.attempt > 1 {
-                let temporary = plan.temporary_index();
-                let deleted = match api.delete_index(&temporary).await {
-                    Ok(task) => {
-                        wait_task(api.as_ref(), &temporary, task, self.settings.push.wait).await
+            let mut finishes = Vec::new();
+            for pass in passes {
+                let plan = pass.plan;
+                if plan.mode == PushMode::Replace && claimed.attempt > 1 {
+                    let temporary = plan.temporary_index();
+                    let deleted = match api.delete_index(&temporary).await {
+                        Ok(task) => {
+                            wait_task(api.as_ref(), &temporary, task, self.settings.push.wait).await
+                        }
+                        Err(error) => Err(error),
+                    };
+                    if let Err(error) = deleted {
+                        return finish_failed(format!(
+                            "could not delete the temporary index `{temporary}` of an earlier attempt: {error}"
+                        ));
                     }
-                    Err(error) => Err(error),
-                };
-                if let Err(error) = deleted {
-                    return finish_failed(format!(
-                        "could not delete the temporary index `{temporary}` of an earlier attempt: {error}"
-                    ));
+                    recorder.event(RunEvent::log(format!(
+                        "temporary index `{temporary}` of an earlier attempt deleted: attempt {} starts afresh",
+                        claimed.attempt
+                    )));
                 }
-                recorder.event(RunEvent::log(format!(
-                    "temporary index `{temporary}` of an earlier attempt deleted: attempt {} starts afresh",
-                    claimed.attempt
-                )));
+                let records = cut_on_drain(
+                    filter_ids(pass.source.records(), only.clone(), recorder.clone()),
+                    lease.clone(),
+                );
+                let pusher = Pusher::new(api.clone(), self.settings.push);
+                let summary = pusher.run(&plan, records, recorder.as_ref()).await;
+                self.count(&summary);
+                let failed = summary.outcome == RunOutcome::Failure;
+                finishes.push((plan.index.clone(), finish_of(summary)));
+                if failed {
+                    break;
+                }
             }
-            let records = cut_on_drain(
-                filter_ids(prepared.source.records(), prepared.only, recorder.clone()),
-                lease.clone(),
-            );
-            let pusher = Pusher::new(api.clone(), self.settings.push);
-            let summary = pusher.run(&plan, records, recorder.as_ref()).await;
-            self.count(&summary);
-            RunFinish {
-                outcome: summary.outcome,
-                reason_code: summary.reason_code,
-                reason: Some(summary.reason),
-                progress: None,
-            }
+            combine(finishes)
         };
         tokio::select! {
             finish = work => Some(finish),
@@ -398,6 +447,15 @@ impl Engine {
             .add(metrics::RECORDS_REJECTED, &[], summary.records_rejected);
         self.metrics.add(metrics::BATCHES, &[], summary.batches);
         self.metrics.add(metrics::BATCH_BYTES, &[], summary.bytes);
+    }
+}
+
+fn finish_of(summary: RunSummary) -> RunFinish {
+    RunFinish {
+        outcome: summary.outcome,
+        reason_code: summary.reason_code,
+        reason: Some(summary.reason),
+        progress: None,
     }
 }
 

@@ -158,6 +158,7 @@ impl Harness {
             http,
             endpoints: Endpoints::default(),
             max_record_bytes: 100_000,
+            insights_hosts: vec![self.server.url()],
         };
         Engine::new(
             self.store.clone(),

@@ -1,0 +1,125 @@
+//! A run's passes and its Insights sending.
+//!
+//! Most runs are one pass: one source into one index. A commercetools source with `locales` and
+//! an `indexPrefix` destination is one pass per locale, each into `{indexPrefix}{locale}`
+//! (Part C 16); the run succeeds when every pass does. An `insights` destination sends the
+//! records as Insights events instead of pushing them (a GA4/GA360 export's item events are
+//! mapped to Insights events first).
+
+use std::sync::Arc;
+
+use ingest_algolia::{InsightsSender, InsightsSettings, PushPlan, RunSummary, Transport};
+use ingest_connectors::commercetools::locale_sources;
+use ingest_connectors::{Source, SourceContext, build_source};
+use ingest_core::RecordStream;
+use ingest_model::{
+    AuthInput, DestinationInput, RunOutcome, RunReasonCode, RunRecorder, SourceInput,
+};
+use ingest_store::RunFinish;
+
+/// One source into one index.
+pub(crate) struct Pass {
+    pub source: Box<dyn Source>,
+    pub plan: PushPlan,
+}
+
+/// The passes of a run whose single-pass plan is `plan`.
+pub(crate) fn passes(
+    input: &SourceInput,
+    destination: &DestinationInput,
+    auth: Option<&AuthInput>,
+    context: &SourceContext,
+    plan: PushPlan,
+) -> Result<Vec<Pass>, String> {
+    let per_locale = match (input, destination) {
+        (
+            SourceInput::Commercetools(commercetools),
+            DestinationInput::IndexPrefix { index_prefix },
+        ) if commercetools
+            .locales
+            .as_ref()
+            .is_some_and(|l| !l.is_empty()) =>
+        {
+            Some((commercetools, index_prefix))
+        }
+        _ => None,
+    };
+    let Some((commercetools, prefix)) = per_locale else {
+        let source = build_source(input, auth, context).map_err(|error| error.to_string())?;
+        return Ok(vec![Pass { source, plan }]);
+    };
+    let sources = locale_sources(commercetools, auth, context).map_err(|e| e.to_string())?;
+    Ok(sources
+        .into_iter()
+        .map(|locale| Pass {
+            source: locale.source,
+            plan: PushPlan {
+                index: format!("{prefix}{}", locale.locale),
+                ..plan.clone()
+            },
+        })
+        .collect())
+}
+
+/// One finish for several passes: the first failure (named by its index), else a success
+/// listing each pass.
+pub(crate) fn combine(mut finishes: Vec<(String, RunFinish)>) -> RunFinish {
+    if finishes.len() == 1 {
+        return finishes.remove(0).1;
+    }
+    if let Some((index, failed)) = finishes
+        .iter()
+        .find(|(_, finish)| finish.outcome == RunOutcome::Failure)
+    {
+        return RunFinish {
+            reason: Some(format!(
+                "`{index}`: {}",
+                failed.reason.as_deref().unwrap_or_default()
+            )),
+            ..failed.clone()
+        };
+    }
+    let any_ok = finishes
+        .iter()
+        .any(|(_, finish)| finish.reason_code == RunReasonCode::Ok);
+    let reasons: Vec<String> = finishes
+        .iter()
+        .map(|(index, finish)| {
+            format!(
+                "`{index}`: {}",
+                finish.reason.as_deref().unwrap_or_default()
+            )
+        })
+        .collect();
+    RunFinish {
+        outcome: RunOutcome::Success,
+        reason_code: if any_ok {
+            RunReasonCode::Ok
+        } else {
+            RunReasonCode::NoEvents
+        },
+        reason: Some(reasons.join("; ")),
+        progress: None,
+    }
+}
+
+/// Sends `records` as Insights events through `transport` (built on the Insights hosts).
+pub(crate) async fn send_insights(
+    transport: Arc<Transport>,
+    input: &SourceInput,
+    index: &str,
+    records: RecordStream,
+    failure_threshold: u8,
+    recorder: &dyn RunRecorder,
+) -> RunSummary {
+    let ga_export =
+        matches!(input, SourceInput::BigQuery(bigquery) if bigquery.data_type.is_some());
+    let events = if ga_export {
+        ingest_connectors::bigquery::insights_events(records, index)
+    } else {
+        records
+    };
+    InsightsSender::new(transport, InsightsSettings::default())
+        .run(events, failure_threshold, recorder)
+        .await
+}
