@@ -5,7 +5,7 @@ use std::path::Path;
 
 use ingest_model::{
     ActionType, AuthInput, AuthenticationType, DestinationInput, DestinationType, SourceInput,
-    SourceType, ValidationError, from_value,
+    SourceType, TaskInput, ValidationError, from_value,
 };
 use serde::Deserialize;
 use serde_json::Value;
@@ -18,6 +18,8 @@ struct RawTaskFile {
     failure_threshold: Option<i64>,
     source: RawSource,
     destination: RawDestination,
+    #[serde(default)]
+    input: Option<TaskInput>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -69,6 +71,9 @@ pub struct TaskFile {
     pub destination: DestinationInput,
     /// The destination's Algolia credentials.
     pub destination_auth: Option<AuthInput>,
+    /// The task's date window (`startDate`/`endDate`, or `timeframe` days), as in the API: the
+    /// BigQuery GA4/GA360 exports read it.
+    pub input: Option<TaskInput>,
 }
 
 /// A task file that cannot be used; the message names the field.
@@ -171,6 +176,7 @@ impl TaskFile {
             destination_type: raw.destination.destination_type,
             destination,
             destination_auth,
+            input: raw.input,
         })
     }
 

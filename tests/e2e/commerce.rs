@@ -91,3 +91,55 @@ async fn a_bigcommerce_store_replaces_the_index() {
     assert_eq!(records["105"]["prices"]["USD"], 11.0);
     assert!(!result.stderr.contains(TOKEN) && !result.stdout.contains(TOKEN));
 }
+
+#[tokio::test]
+async fn commercetools_locales_fill_one_index_per_locale() {
+    let commercetools = CommercetoolsFake::generated(300, 1);
+    let api = commercetools.serve().await;
+    let fake = FakeAlgolia::new();
+    let algolia = fake.serve();
+    let scratch = Scratch::new();
+    let file = scratch.task(&json!({
+        "action": "replace",
+        "source": {
+            "type": "commercetools", "name": "Catalog",
+            "input": { "url": api.uri(), "projectKey": PROJECT, "locales": ["en", "de"] },
+            "authentication": { "type": "oauth", "input": {
+                "url": format!("{}/oauth/token", api.uri()),
+                "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET } }
+        },
+        "destination": {
+            "type": "search", "input": { "indexPrefix": "shop_" },
+            "authentication": { "type": "algolia",
+                                "input": { "appID": fake.app_id(), "apiKey": fake.api_key() } }
+        }
+    }));
+    let result = scratch
+        .run(
+            &["--task-file".as_ref(), file.as_os_str()],
+            &[("INGESTION__ALGOLIA__HOSTS", &algolia.url())],
+        )
+        .await;
+    assert_eq!(result.status, 0, "{result:?}");
+    // One summary line per locale.
+    let summaries: Vec<Value> = result
+        .stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(summaries.len(), 2, "{}", result.stdout);
+    assert!(summaries.iter().all(|s| s["recordsPushed"] == 300));
+    let english = fake.records("shop_en");
+    let german = fake.records("shop_de");
+    assert_eq!((english.len(), german.len()), (300, 300));
+    let pick = |records: &std::collections::BTreeMap<String, Value>| {
+        records
+            .values()
+            .find(|r| r["productKey"] == "product-7")
+            .unwrap()["name"]
+            .clone()
+    };
+    assert_eq!(pick(&english), json!("Product 7"));
+    assert_eq!(pick(&german), json!("Produkt 7"));
+    assert_eq!(commercetools.token_calls(), 1, "the passes share one token");
+}

@@ -15,9 +15,10 @@ use ingest_algolia::{
     HttpIndexingApi, IndexingApi, InsightsSender, InsightsSettings, PushMode, PushPlan,
     PushSettings, Pusher, RunSummary, Transport, TransportSettings,
 };
+use ingest_connectors::SourceContext;
 use ingest_connectors::http::SourceHttpClient;
-use ingest_connectors::{SourceContext, build_source};
 use ingest_core::RecordStream;
+use ingest_engine::{Clock, SystemClock, passes};
 use ingest_model::{ActionType, AuthInput, DestinationType, RunOutcome, SourceInput};
 use ingestion::dry_run::DryRunApi;
 use ingestion::progress::Progress;
@@ -128,12 +129,8 @@ async fn run(
         local_files: Some(base),
         events: Some(recorder.clone()),
         endpoints: settings.endpoints.clone(),
-        window: None,
+        window: ingest_engine::window(task.input.as_ref(), SystemClock.now()),
         trigger_event: None,
-    };
-    let source = match build_source(&task.source, task.source_auth.as_ref(), &context) {
-        Ok(source) => source,
-        Err(error) => return usage_error(format!("source.{error}")),
     };
     let plan = PushPlan {
         index: task.index_name(),
@@ -144,33 +141,28 @@ async fn run(
         failure_threshold: task.failure_threshold,
         temporary_suffix: None,
     };
-    tracing::info!(source = %source.describe(), index = %plan.index, "run started");
+    // One pass, or one per locale for a commercetools source with locales and an indexPrefix.
+    let passes = match passes(
+        &task.source,
+        &task.destination,
+        task.source_auth.as_ref(),
+        &context,
+        plan,
+    ) {
+        Ok(passes) => passes,
+        Err(error) => return usage_error(format!("source.{error}")),
+    };
     let insights = task.destination_type == DestinationType::Insights;
     if insights && dry_run.is_some() {
         return usage_error(
             "--dry-run writes Search batch bodies; an `insights` destination has none to write",
         );
     }
-    let summary = match dry_run {
-        Some(out) => {
-            let api = match DryRunApi::create(&out) {
-                Ok(api) => Arc::new(api),
-                Err(error) => return usage_error(error),
-            };
-            // One batch at a time keeps the file in the batches' order.
-            let push = PushSettings {
-                in_flight: 1,
-                ..settings.push
-            };
-            let mut summary =
-                push_records(api.clone(), push, &plan, source.records(), &recorder).await;
-            if let Err(error) = api.close() {
-                summary.outcome = RunOutcome::Failure;
-                summary.reason_code = ingest_model::RunReasonCode::Critical;
-                summary.reason = error;
-            }
-            summary
-        }
+    let destination = match dry_run {
+        Some(out) => match DryRunApi::create(&out) {
+            Ok(api) => Destination::DryRun(Arc::new(api)),
+            Err(error) => return usage_error(error),
+        },
         None => {
             let Some(AuthInput::Algolia { app_id, api_key }) = &task.destination_auth else {
                 return usage_error(
@@ -185,32 +177,74 @@ async fn run(
             } else {
                 settings.algolia.clone()
             };
-            let transport = match Transport::new(app_id, api_key, transport_settings) {
-                Ok(transport) => transport,
+            match Transport::new(app_id, api_key, transport_settings) {
+                Ok(transport) if insights => Destination::Insights(Arc::new(transport)),
+                Ok(transport) => Destination::Algolia(Arc::new(HttpIndexingApi::new(transport))),
                 Err(error) => return usage_error(error),
-            };
-            if insights {
-                send_insights(transport, &task, &plan.index, source.records(), &recorder).await
-            } else {
-                let api = Arc::new(HttpIndexingApi::new(transport));
-                push_records(api, settings.push, &plan, source.records(), &recorder).await
             }
         }
     };
-    match serde_json::to_string(&summary) {
-        Ok(json) => println!("{json}"),
-        Err(error) => return usage_error(format!("cannot print the summary: {error}")),
+    let mut failed = false;
+    for pass in passes {
+        tracing::info!(source = %pass.source.describe(), index = %pass.plan.index, "run started");
+        let records = pass.source.records();
+        let summary = match &destination {
+            Destination::DryRun(api) => {
+                // One batch at a time keeps the file in the batches' order.
+                let push = PushSettings {
+                    in_flight: 1,
+                    ..settings.push
+                };
+                let mut summary =
+                    push_records(api.clone(), push, &pass.plan, records, &recorder).await;
+                if let Err(error) = api.close() {
+                    summary.outcome = RunOutcome::Failure;
+                    summary.reason_code = ingest_model::RunReasonCode::Critical;
+                    summary.reason = error;
+                }
+                summary
+            }
+            Destination::Algolia(api) => {
+                push_records(api.clone(), settings.push, &pass.plan, records, &recorder).await
+            }
+            Destination::Insights(transport) => {
+                send_insights(
+                    transport.clone(),
+                    &task,
+                    &pass.plan.index,
+                    records,
+                    &recorder,
+                )
+                .await
+            }
+        };
+        match serde_json::to_string(&summary) {
+            Ok(json) => println!("{json}"),
+            Err(error) => return usage_error(format!("cannot print the summary: {error}")),
+        }
+        failed |= summary.outcome == RunOutcome::Failure;
     }
-    match summary.outcome {
-        RunOutcome::Success => ExitCode::SUCCESS,
-        RunOutcome::Failure => ExitCode::FAILURE,
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
     }
+}
+
+/// Where a run's records go.
+enum Destination {
+    /// Batch bodies written to a file.
+    DryRun(Arc<DryRunApi>),
+    /// An Algolia application (or a compatible engine).
+    Algolia(Arc<HttpIndexingApi>),
+    /// The Insights API.
+    Insights(Arc<Transport>),
 }
 
 /// Sends Insights events: a GA4/GA360 export's item events mapped to Insights events, or a
 /// source whose records already are events.
 async fn send_insights(
-    transport: Transport,
+    transport: Arc<Transport>,
     task: &TaskFile,
     index: &str,
     records: RecordStream,
@@ -225,7 +259,7 @@ async fn send_insights(
     } else {
         records
     };
-    let sender = InsightsSender::new(Arc::new(transport), InsightsSettings::default());
+    let sender = InsightsSender::new(transport, InsightsSettings::default());
     let summary = sender.run(events, task.failure_threshold, recorder).await;
     recorder.finish();
     tracing::info!(outcome = %summary.outcome, reason = %summary.reason, "run finished");

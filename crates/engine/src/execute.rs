@@ -36,7 +36,8 @@ use crate::recorder::StoreRecorder;
 
 mod passes;
 
-use passes::{Pass, combine, passes, send_insights};
+pub use passes::{Pass, passes};
+use passes::{combine, send_insights};
 
 /// What the engine needs to run tasks besides the store.
 #[derive(Clone, Debug)]

@@ -31,7 +31,7 @@ mod scheduler;
 mod worker;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use execute::{Ending, Engine, EngineSettings, index_name, trigger, window};
+pub use execute::{Ending, Engine, EngineSettings, Pass, index_name, passes, trigger, window};
 pub use fence::{FencedApi, Lease};
 pub use recorder::StoreRecorder;
 pub use scheduler::{Scheduler, SchedulerSettings};

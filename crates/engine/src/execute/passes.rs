@@ -18,13 +18,15 @@ use ingest_model::{
 use ingest_store::RunFinish;
 
 /// One source into one index.
-pub(crate) struct Pass {
+pub struct Pass {
+    /// The records.
     pub source: Box<dyn Source>,
+    /// Where they go.
     pub plan: PushPlan,
 }
 
 /// The passes of a run whose single-pass plan is `plan`.
-pub(crate) fn passes(
+pub fn passes(
     input: &SourceInput,
     destination: &DestinationInput,
     auth: Option<&AuthInput>,
