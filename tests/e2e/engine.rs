@@ -266,6 +266,17 @@ async fn api_to_worker_to_algolia(database: Option<&str>) {
         metrics.contains("ingestion_claim_duration_seconds_count"),
         "{metrics}"
     );
+    // A redelivered event (same `hash`) answers the run it created; another hash is a new run.
+    let hook_path = format!("/1/tasks/{}/webhook", hook["taskID"].as_str().unwrap());
+    let event = |hash: &str| json!({"scope": "store/product/updated", "hash": hash, "data": {"type": "product", "id": 2}});
+    let first = server.post(&hook_path, event("h-1")).await;
+    let again = server.post(&hook_path, event("h-1")).await;
+    let other = server.post(&hook_path, event("h-2")).await;
+    assert_eq!(first["runID"], again["runID"]);
+    assert_ne!(first["runID"], other["runID"]);
+    for run in [&first, &other] {
+        server.finished(run["runID"].as_str().unwrap()).await;
+    }
     server.stop().await;
 
     // run-task --task-id: a real run through the store, visible in the API afterwards.

@@ -38,6 +38,7 @@ pub mod server;
 pub mod sources;
 pub mod tasks;
 pub mod webhook;
+pub mod webhook_dedup;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -93,6 +94,8 @@ pub struct ApiState {
     pub store: Arc<dyn Store>,
     /// The metrics registry.
     pub metrics: Arc<Metrics>,
+    /// Recent webhook deliveries, to answer a redelivery with the run it already created.
+    pub deliveries: Arc<webhook_dedup::Deliveries>,
 }
 
 /// The whole API: `/1/...` behind rate limits and authentication, `/health` and `/ready` open.
@@ -100,6 +103,7 @@ pub fn router(store: Arc<dyn Store>, config: &ApiConfig) -> Router {
     let state = ApiState {
         store,
         metrics: config.metrics.clone(),
+        deliveries: Arc::default(),
     };
     let keys = Arc::new(AppKeys::new(&config.apps));
     let limits = Arc::new(rate_limit::RateLimits::new(&config.rate_limits));

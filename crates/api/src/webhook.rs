@@ -6,6 +6,8 @@
 //! is the connector's own event payload (a BigCommerce webhook, ...), passed to the source as is.
 //! The payload is stored with the run; the response is the one of `POST .../run`.
 
+use std::time::Instant;
+
 use axum::Json;
 use axum::extract::{Request, State};
 use ingest_model::{RunResponse, TriggerType};
@@ -85,6 +87,23 @@ pub async fn webhook(
             ),
         ));
     }
+    // A redelivered event (same `hash`, as BigCommerce sends) answers the run it created.
+    let hash = payload
+        .as_ref()
+        .and_then(|p| p.get("hash"))
+        .and_then(|h| h.as_str())
+        .map(str::to_owned);
+    if let Some(hash) = &hash
+        && let Some(run) = state.deliveries.seen(&app, &id, hash, Instant::now())
+    {
+        tracing::info!(
+            app,
+            task_id = id,
+            run_id = run.run_id,
+            "webhook: redelivery of an event already run"
+        );
+        return Ok(Json(run));
+    }
     let run = match &payload {
         None => state.store.create_run(&app, &id, now()).await?,
         Some(payload) => {
@@ -94,6 +113,15 @@ pub async fn webhook(
                 .await?
         }
     };
+    if let Some(hash) = &hash {
+        let response = RunResponse {
+            run_id: run.run_id.clone(),
+            created_at: run.created_at.clone(),
+        };
+        state
+            .deliveries
+            .remember(&app, &id, hash, response, Instant::now());
+    }
     tracing::info!(
         app,
         task_id = id,
