@@ -147,16 +147,24 @@ pub async fn run(
     };
     let mut tasks = tokio::task::JoinSet::new();
     let clock = Arc::new(SystemClock);
-    if roles.worker {
-        let engine = engine(settings, store.clone(), metrics.clone())?;
-        let workers = Workers::new(engine, settings.worker.clone());
+    let runner = if roles.worker || roles.scheduler {
+        Some(engine(settings, store.clone(), metrics.clone())?)
+    } else {
+        None
+    };
+    if roles.worker
+        && let Some(runner) = &runner
+    {
+        let workers = Workers::new(runner.clone(), settings.worker.clone());
         tasks.spawn(workers.run(until_stopped()));
     }
     if roles.worker || roles.scheduler {
+        // The reaper also deletes the temporary index of a run it fails for good.
         tasks.spawn(reaper(
             store.clone(),
             clock.clone(),
             settings.worker.clone(),
+            runner.clone(),
             until_stopped(),
         ));
     }

@@ -23,6 +23,7 @@
 //! Wall-clock time comes from a [`Clock`] (tests use [`ManualClock`]); durations from
 //! `tokio::time`. Metrics go to an [`ingest_core::metrics::Metrics`] registry.
 
+mod abandoned;
 pub mod clock;
 mod execute;
 pub mod fence;

@@ -219,11 +219,13 @@ async fn heartbeat(
 }
 
 /// Every `settings.reaper`, returns the runs whose lease expired to the queue (or fails them
-/// after `max_attempts`), until `shutdown` resolves.
+/// after `max_attempts`), until `shutdown` resolves. With an `engine`, the temporary indices of
+/// the runs it fails are deleted ([`Engine::clean_up_abandoned`]).
 pub async fn reaper(
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     settings: WorkerSettings,
+    engine: Option<Engine>,
     shutdown: impl Future<Output = ()>,
 ) {
     tokio::pin!(shutdown);
@@ -242,8 +244,12 @@ pub async fn reaper(
                 for run_id in &report.requeued {
                     tracing::warn!(run_id, "lease expired: run returned to the queue");
                 }
-                for run_id in &report.failed {
+                for (run_id, app) in report.failed.iter().zip(&report.failed_apps) {
                     tracing::error!(run_id, "lease expired too many times: run failed");
+                    if let Some(engine) = &engine {
+                        let (engine, app, run_id) = (engine.clone(), app.clone(), run_id.clone());
+                        tokio::spawn(async move { engine.clean_up_abandoned(&app, &run_id).await });
+                    }
                 }
             }
             Err(error) => tracing::warn!(%error, "reaper: the store is unavailable"),

@@ -84,6 +84,8 @@ pub struct Requeued {
     pub requeued: Vec<String>,
     /// Out of attempts: `finished` with outcome `failure`, reason code `internal`.
     pub failed: Vec<String>,
+    /// The application of each run in `failed`, in the same order.
+    pub failed_apps: Vec<String>,
 }
 
 /// An enabled schedule task whose `nextRun` has come, from [`crate::Store::due_schedules`].

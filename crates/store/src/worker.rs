@@ -369,6 +369,7 @@ pub(crate) async fn requeue_expired(
             log(&mut tx, &app, &id, reason, now).await?;
             count_outcome(&mut tx, &app, &id, &task_id, RunOutcome::Failure, now).await?;
             report.failed.push(id);
+            report.failed_apps.push(app);
         }
     }
     tx.commit().await?;

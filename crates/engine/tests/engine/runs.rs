@@ -16,6 +16,7 @@ use crate::harness::{APP, Harness, both};
 both!(
     on_demand_run_succeeds_with_events,
     a_retried_replace_deletes_the_dead_attempts_index,
+    an_abandoned_replace_leaves_no_temporary_index,
     unsupported_destinations_fail_with_a_reason,
     five_failures_disable_the_task,
     shutdown_releases_the_lease,
@@ -208,6 +209,54 @@ async fn a_retried_replace_deletes_the_dead_attempts_index(h: &Harness) {
             )
             .await
             .is_err()
+    );
+}
+
+async fn an_abandoned_replace_leaves_no_temporary_index(h: &Harness) {
+    let task = h
+        .task(
+            "/products.csv",
+            "products",
+            "replace",
+            json!({"type": "onDemand"}),
+        )
+        .await;
+    h.fake
+        .set_records("products", [json!({"objectID": "old", "v": 1})]);
+    let run = h
+        .store
+        .create_run(APP, &task.task_id, h.now())
+        .await
+        .unwrap();
+    let temporary = format!("products_tmp_{}", run.run_id);
+    // Every attempt's worker dies after writing part of the temporary index.
+    for _ in 0..3 {
+        h.store
+            .claim_next_run("dead", Duration::from_secs(30), h.now())
+            .await
+            .unwrap()
+            .unwrap();
+        h.fake
+            .set_records(&temporary, [json!({"objectID": "stale", "v": 0})]);
+        h.clock.advance(Duration::from_secs(60));
+        h.store.requeue_expired(h.now(), 3).await.unwrap();
+    }
+    let failed = h.store.get_run(APP, &run.run_id).await.unwrap();
+    assert_eq!(failed.outcome, Some(RunOutcome::Failure), "{failed:?}");
+    // The reaper hands the run to the engine, which deletes what the attempts left.
+    h.engine().clean_up_abandoned(APP, &run.run_id).await;
+    assert!(
+        temporary_indices(h).is_empty(),
+        "{:?}",
+        temporary_indices(h)
+    );
+    assert_eq!(h.fake.record_count("products"), 1, "production untouched");
+    let messages = messages(&events(h, &run.run_id).await);
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains(&format!("`{temporary}`")) && m.contains("deleted")),
+        "{messages:?}"
     );
 }
 

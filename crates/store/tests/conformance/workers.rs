@@ -278,6 +278,7 @@ async fn requeue_expired_leases(h: &Harness) {
     // Out of attempts: failed.
     let report = h.store.requeue_expired(h.advance(60), 2).await.unwrap();
     assert_eq!(report.failed, std::slice::from_ref(&run.run_id));
+    assert_eq!(report.failed_apps, [APP]);
     let failed = h.store.get_run(APP, &run.run_id).await.unwrap();
     assert_eq!(failed.status, RunStatus::Finished);
     assert_eq!(failed.outcome, Some(RunOutcome::Failure));
