@@ -3,11 +3,13 @@
 # on 127.0.0.1, into the fake Algolia over HTTP on 127.0.0.1 (`examples/fake_algolia.rs`).
 # Prints records/s and peak RSS of run-task for each size; then, on the first size, the same
 # file through the official Algolia Python client (`replace_all_objects` fed by csv.DictReader,
-# hosts pointed at the same fake) and the ratio. Each run gets a fresh fake.
+# hosts pointed at the same fake) and the ratio. One fake per size, warmed by one unmeasured
+# run-task; each tool then runs RUNS times (default 3) and the median run is printed.
 #
 #   bash benches/e2e_push.sh              # 200,000 and 2,000,000 rows, Python on 200,000
 #   bash benches/e2e_push.sh 50000        # custom sizes
 #   PYTHON_COMPARE=0 bash benches/e2e_push.sh   # skip the Python client
+#   RUNS=5 bash benches/e2e_push.sh             # more runs per median
 # Needs: python3; for the comparison `pip install 'algoliasearch>=4,<5'`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,6 +36,26 @@ start_fake() {
 rss_mb() { awk -F': ' '/Maximum resident set size/ {printf "%.1f", $2/1024}' "$1"; }
 
 printf '%-10s %-9s %-8s %-12s %-12s %s\n' rows MB seconds records/s peak_RSS_MB tool
+runs=${RUNS:-3}
+# Runs "$@" RUNS times; prints the median run's "records seconds rss_mb" (by seconds).
+median_of() {
+  local results=()
+  for _ in $(seq 1 "$runs"); do results+=("$("$@")"); done
+  printf '%s\n' "${results[@]}" | sort -k2 -g | sed -n "$(( (runs + 1) / 2 ))p"
+}
+run_task() {
+  INGESTION__ALGOLIA__HOSTS="$fake_url" /usr/bin/time -v target/release/run-task --task-file "$work/task-$rows.json" \
+    > "$work/summary.json" 2> "$work/time.txt"
+  python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print(s["recordsPushed"], s["durationMs"]/1000, end=" ")' "$work/summary.json"
+  rss_mb "$work/time.txt"; echo
+}
+run_python() {
+  /usr/bin/time -v python3 benches/python_replace_all.py "$fake_url" "$app_id" "$api_key" \
+    "http://127.0.0.1:$port/products-$rows.csv" products > "$work/py.json" 2> "$work/py-time.txt" \
+    || { cat "$work/py-time.txt" >&2; exit 1; }
+  python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print(s["records"], s["seconds"], end=" ")' "$work/py.json"
+  rss_mb "$work/py-time.txt"; echo
+}
 first=1
 for rows in "${sizes[@]}"; do
   python3 benches/gen_products.py "$rows" > "$work/products-$rows.csv"
@@ -46,24 +68,18 @@ for rows in "${sizes[@]}"; do
  "destination": {"type": "search", "input": {"indexName": "products"},
                  "authentication": {"type": "algolia", "input": {"appID": "$app_id", "apiKey": "$api_key"}}}}
 JSON
-  INGESTION__ALGOLIA__HOSTS="$fake_url" /usr/bin/time -v target/release/run-task --task-file "$work/task-$rows.json" \
-    > "$work/summary.json" 2> "$work/time.txt"
-  read -r pushed seconds < <(python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print(s["recordsPushed"], s["durationMs"]/1000)' "$work/summary.json")
+  run_task > /dev/null  # warm-up: the fake's memory, the page cache
+  read -r pushed seconds rss < <(median_of run_task)
   [ "$pushed" = "$rows" ] || { echo "run-task pushed $pushed of $rows records" >&2; cat "$work/summary.json" >&2; exit 1; }
   ours=$(python3 -c "print(int($pushed/$seconds))")
-  printf '%-10s %-9s %-8s %-12s %-12s %s\n' "$pushed" "$mb" "$seconds" "$ours" "$(rss_mb "$work/time.txt")" run-task
-  stop_fake
+  printf '%-10s %-9s %-8s %-12s %-12s %s\n' "$pushed" "$mb" "$seconds" "$ours" "$rss" "run-task (median of $runs)"
   if [ "$first" = 1 ] && [ "${PYTHON_COMPARE:-1}" = 1 ]; then
-    start_fake
-    /usr/bin/time -v python3 benches/python_replace_all.py "$fake_url" "$app_id" "$api_key" \
-      "http://127.0.0.1:$port/products-$rows.csv" products > "$work/py.json" 2> "$work/py-time.txt" \
-      || { cat "$work/py-time.txt" >&2; exit 1; }
-    read -r py_records py_seconds < <(python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print(s["records"], s["seconds"])' "$work/py.json")
+    read -r py_records py_seconds py_rss < <(median_of run_python)
     theirs=$(python3 -c "print(int($py_records/$py_seconds))")
-    printf '%-10s %-9s %-8s %-12s %-12s %s\n' "$py_records" "$mb" "$py_seconds" "$theirs" "$(rss_mb "$work/py-time.txt")" "python algoliasearch $(python3 -c 'import algoliasearch; print(algoliasearch.__version__)')"
+    printf '%-10s %-9s %-8s %-12s %-12s %s\n' "$py_records" "$mb" "$py_seconds" "$theirs" "$py_rss" "python algoliasearch $(python3 -c 'import algoliasearch; print(algoliasearch.__version__)') (median of $runs)"
     echo "ratio: run-task is $(python3 -c "print(round($ours/$theirs, 1))")x faster"
-    stop_fake
   fi
+  stop_fake
   first=0
   rm -f "$work/products-$rows.csv"
 done
