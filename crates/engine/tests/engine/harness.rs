@@ -36,6 +36,8 @@ pub struct Harness {
     pub fake: FakeAlgolia,
     pub server: FakeServer,
     pub csv: String,
+    /// The key the store's secrets are sealed with (a second handle on the store needs it).
+    pub key: SecretKey,
     backend: Backend,
 }
 
@@ -44,10 +46,11 @@ pub const START: i64 = 1_704_067_200;
 
 pub async fn sqlite() -> Harness {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path().join("s.db"), SecretKey::generate().unwrap())
+    let key = SecretKey::generate().unwrap();
+    let store = SqliteStore::open(dir.path().join("s.db"), key.clone())
         .await
         .unwrap();
-    Harness::new(Arc::new(store), Backend::Sqlite { _dir: dir }).await
+    Harness::new(Arc::new(store), key, Backend::Sqlite { _dir: dir }).await
 }
 
 pub async fn postgres() -> Option<Harness> {
@@ -64,10 +67,11 @@ pub async fn postgres() -> Option<Harness> {
         schema: Some(schema.clone()),
         max_connections: 8,
     };
-    let store = PostgresStore::connect_with(&config, SecretKey::generate().unwrap())
+    let key = SecretKey::generate().unwrap();
+    let store = PostgresStore::connect_with(&config, key.clone())
         .await
         .unwrap();
-    Some(Harness::new(Arc::new(store), Backend::Postgres { url, schema }).await)
+    Some(Harness::new(Arc::new(store), key, Backend::Postgres { url, schema }).await)
 }
 
 /// Rows `1..=n` as CSV: `id,name,price`.
@@ -117,7 +121,7 @@ async fn csv_server() -> String {
 }
 
 impl Harness {
-    async fn new(store: Arc<dyn Store>, backend: Backend) -> Self {
+    async fn new(store: Arc<dyn Store>, key: SecretKey, backend: Backend) -> Self {
         let fake = FakeAlgolia::new();
         let server = fake.serve();
         Self {
@@ -127,11 +131,25 @@ impl Harness {
             fake,
             server,
             csv: csv_server().await,
+            key,
             backend,
         }
     }
 
+    /// The PostgreSQL URL and schema of this harness, when it runs on PostgreSQL.
+    pub fn postgres(&self) -> Option<(&str, &str)> {
+        match &self.backend {
+            Backend::Postgres { url, schema } => Some((url, schema)),
+            Backend::Sqlite { .. } => None,
+        }
+    }
+
     pub fn engine(&self) -> Engine {
+        self.engine_on(self.store.clone())
+    }
+
+    /// An engine over another handle on the same store.
+    pub fn engine_on(&self, store: Arc<dyn Store>) -> Engine {
         let http = SourceHttpClient::new(
             UrlPolicy::new(&["127.0.0.0/8"]).unwrap(),
             HttpSettings {
@@ -160,12 +178,7 @@ impl Harness {
             max_record_bytes: 100_000,
             insights_hosts: vec![self.server.url()],
         };
-        Engine::new(
-            self.store.clone(),
-            settings,
-            self.clock.clone(),
-            self.metrics.clone(),
-        )
+        Engine::new(store, settings, self.clock.clone(), self.metrics.clone())
     }
 
     pub fn worker_settings(&self) -> WorkerSettings {

@@ -2,5 +2,6 @@
 //! required when `CI=true`), the fake Algolia over HTTP, and CSV sources served on 127.0.0.1.
 
 mod harness;
+mod outage;
 mod runs;
 mod scheduler;

@@ -1,0 +1,133 @@
+//! A store outage (PostgreSQL behind a TCP proxy that is cut, then restored): workers keep
+//! trying, claim nothing while the store is gone, and run the queued run once it is back.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ingest_engine::Workers;
+use ingest_model::{RunOutcome, RunStatus};
+use ingest_store::{PostgresConfig, PostgresStore, Store};
+use serde_json::json;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::harness::{self, APP};
+
+/// A TCP forwarder that can drop every connection and refuse new ones.
+struct Proxy {
+    addr: SocketAddr,
+    down: Arc<AtomicBool>,
+    connections: Arc<Mutex<Vec<JoinHandle<()>>>>,
+}
+
+impl Proxy {
+    async fn start(target: String) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let down = Arc::new(AtomicBool::new(false));
+        let connections = Arc::new(Mutex::new(Vec::new()));
+        let (down_in, connections_in) = (down.clone(), connections.clone());
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if down_in.load(Ordering::SeqCst) {
+                    continue; // dropped: the connection is refused
+                }
+                let target = target.clone();
+                let forward = tokio::spawn(async move {
+                    if let Ok(mut outbound) = TcpStream::connect(&target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                connections_in.lock().unwrap().push(forward);
+            }
+        });
+        Self {
+            addr,
+            down,
+            connections,
+        }
+    }
+
+    /// Drops every open connection and refuses new ones.
+    fn cut(&self) {
+        self.down.store(true, Ordering::SeqCst);
+        for connection in self.connections.lock().unwrap().drain(..) {
+            connection.abort();
+        }
+    }
+
+    fn restore(&self) {
+        self.down.store(false, Ordering::SeqCst);
+    }
+}
+
+#[tokio::test]
+async fn workers_wait_out_a_store_outage_and_lose_no_run() {
+    let Some(h) = harness::postgres().await else {
+        return;
+    };
+    let (url, schema) = h.postgres().unwrap();
+    let mut proxied = url::Url::parse(url).unwrap();
+    let target = format!(
+        "{}:{}",
+        proxied.host_str().unwrap(),
+        proxied.port().unwrap_or(5432)
+    );
+    let proxy = Proxy::start(target).await;
+    proxied.set_host(Some("127.0.0.1")).unwrap();
+    proxied.set_port(Some(proxy.addr.port())).unwrap();
+    let config = PostgresConfig {
+        url: proxied.to_string(),
+        schema: Some(schema.to_owned()),
+        max_connections: 2,
+    };
+    let through_proxy: Arc<dyn Store> = Arc::new(
+        PostgresStore::connect_with(&config, h.key.clone())
+            .await
+            .unwrap(),
+    );
+    let task = h
+        .task(
+            "/products.csv",
+            "products",
+            "replace",
+            json!({"type": "onDemand"}),
+        )
+        .await;
+    let run = h
+        .store
+        .create_run(APP, &task.task_id, h.now())
+        .await
+        .unwrap();
+
+    proxy.cut();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let workers = Workers::new(h.engine_on(through_proxy), h.worker_settings());
+    let handle = tokio::spawn(workers.run(async {
+        let _ = stopped.await;
+    }));
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let during = h.store.get_run(APP, &run.run_id).await.unwrap();
+    assert_eq!(during.status, RunStatus::Created, "{during:?}");
+
+    proxy.restore();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let finished = loop {
+        let run = h.store.get_run(APP, &run.run_id).await.unwrap();
+        if run.status == RunStatus::Finished {
+            break run;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the run did not finish after the store came back: {run:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(finished.outcome, Some(RunOutcome::Success), "{finished:?}");
+    assert_eq!(h.fake.record_count("products"), 25);
+    let _ = stop.send(());
+    handle.await.unwrap();
+}
