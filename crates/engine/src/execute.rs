@@ -305,6 +305,9 @@ impl Engine {
         let index = index_name(&destination.input, &source);
         span.record("index", index.as_str());
         let (trigger_event, only) = trigger(claimed.trigger_payload.as_ref());
+        // A run limited by its trigger (objectIDs, or a connector's event naming one object)
+        // updates those objects only: it must never replace the whole index with them.
+        let partial = only.is_some() || trigger_event.is_some();
         let context = SourceContext {
             http: self.settings.http.clone(),
             max_record_bytes: self.settings.max_record_bytes,
@@ -314,7 +317,7 @@ impl Engine {
             window: window(task.input.as_ref(), self.clock.now()),
             trigger_event,
         };
-        let mode = match (task.action, only.is_some()) {
+        let mode = match (task.action, partial) {
             (ActionType::Replace, false) => PushMode::Replace,
             _ => PushMode::Save,
         };

@@ -21,6 +21,7 @@ both!(
     five_failures_disable_the_task,
     shutdown_releases_the_lease,
     subscription_runs_are_limited_to_object_ids,
+    an_event_run_never_replaces_the_index,
 );
 
 /// Runs workers until `done` says every run of `runs` is finished (or 30 s pass).
@@ -432,4 +433,42 @@ async fn subscription_runs_are_limited_to_object_ids(h: &Harness) {
     );
     let runs = h.store.list_runs(APP, &RunQuery::default()).await.unwrap();
     assert_eq!(runs.items.len(), 1);
+}
+
+async fn an_event_run_never_replaces_the_index(h: &Harness) {
+    // A connector event (a webhook naming one object) on a `replace` task: the run updates what
+    // the source yields, it never swaps the whole index for it.
+    let task = h
+        .task(
+            "/products.csv",
+            "products",
+            "replace",
+            json!({"type": "subscription"}),
+        )
+        .await;
+    h.fake
+        .set_records("products", [json!({"objectID": "kept", "v": 1})]);
+    let event = json!({"scope": "store/product/updated", "data": {"type": "product", "id": 3}});
+    let run = h
+        .store
+        .create_triggered_run(APP, &task.task_id, &event, h.now())
+        .await
+        .unwrap();
+    let [run] = work_until_finished(h, &[&run.run_id])
+        .await
+        .try_into()
+        .unwrap();
+    assert_eq!(run.outcome, Some(RunOutcome::Success), "{run:?}");
+    assert!(
+        h.fake.record("products", "kept").is_some(),
+        "the index was replaced"
+    );
+    assert_eq!(h.fake.record_count("products"), 26);
+    assert!(temporary_indices(h).is_empty());
+    assert!(
+        h.fake
+            .calls()
+            .iter()
+            .all(|c| !matches!(c.kind, ingest_algolia::testkit::CallKind::Move))
+    );
 }
