@@ -182,21 +182,8 @@ impl TaskFile {
 
     /// The index records go to (Part C 16 for an `indexPrefix` destination).
     pub fn index_name(&self) -> String {
-        match &self.destination {
-            DestinationInput::IndexName { index_name } => index_name.clone(),
-            DestinationInput::IndexPrefix { index_prefix } => {
-                let name = self.source_name.as_deref().unwrap_or_default();
-                let suffix: String = name
-                    .to_lowercase()
-                    .chars()
-                    .map(|c| match c {
-                        'a'..='z' | '0'..='9' | '_' | '-' => c,
-                        _ => '_',
-                    })
-                    .collect();
-                format!("{index_prefix}{suffix}")
-            }
-        }
+        self.destination
+            .index_for(self.source_name.as_deref().unwrap_or_default())
     }
 }
 

@@ -12,14 +12,14 @@ use std::sync::Arc;
 
 use clap::Parser;
 use ingest_algolia::{
-    HttpIndexingApi, IndexingApi, InsightsSender, InsightsSettings, PushMode, PushPlan,
-    PushSettings, Pusher, RunSummary, Transport, TransportSettings,
+    HttpIndexingApi, IndexingApi, PushMode, PushPlan, PushSettings, Pusher, RunSummary, Transport,
+    TransportSettings,
 };
 use ingest_connectors::SourceContext;
 use ingest_connectors::http::SourceHttpClient;
 use ingest_core::RecordStream;
 use ingest_engine::{Clock, SystemClock, passes};
-use ingest_model::{ActionType, AuthInput, DestinationType, RunOutcome, SourceInput};
+use ingest_model::{ActionType, AuthInput, DestinationType, RunOutcome};
 use ingestion::dry_run::DryRunApi;
 use ingestion::progress::Progress;
 use ingestion::run_log::LogRecorder;
@@ -241,8 +241,7 @@ enum Destination {
     Insights(Arc<Transport>),
 }
 
-/// Sends Insights events: a GA4/GA360 export's item events mapped to Insights events, or a
-/// source whose records already are events.
+/// Sends Insights events (the engine's own path: GA4/GA360 item events mapped first).
 async fn send_insights(
     transport: Arc<Transport>,
     task: &TaskFile,
@@ -250,17 +249,15 @@ async fn send_insights(
     records: RecordStream,
     recorder: &LogRecorder,
 ) -> RunSummary {
-    let ga_export = matches!(
+    let summary = ingest_engine::send_insights(
+        transport,
         &task.source,
-        SourceInput::BigQuery(bigquery) if bigquery.data_type.is_some()
-    );
-    let events = if ga_export {
-        ingest_connectors::bigquery::insights_events(records, index)
-    } else {
-        records
-    };
-    let sender = InsightsSender::new(transport, InsightsSettings::default());
-    let summary = sender.run(events, task.failure_threshold, recorder).await;
+        index,
+        records,
+        task.failure_threshold,
+        recorder,
+    )
+    .await;
     recorder.finish();
     tracing::info!(outcome = %summary.outcome, reason = %summary.reason, "run finished");
     summary

@@ -36,8 +36,8 @@ use crate::recorder::StoreRecorder;
 
 mod passes;
 
-pub use passes::{Pass, passes};
-use passes::{combine, send_insights};
+use passes::combine;
+pub use passes::{Pass, passes, send_insights};
 
 /// What the engine needs to run tasks besides the store.
 #[derive(Clone, Debug)]
@@ -477,24 +477,9 @@ fn finish_failed(reason: String) -> RunFinish {
     }
 }
 
-/// The index of a destination (Part C 16): `indexName` as is, or `indexPrefix` followed by the
-/// source's name lowercased with every character outside `[a-z0-9_-]` turned into `_`.
+/// The index of a destination for `source` (Part C 16: see [`DestinationInput::index_for`]).
 pub fn index_name(destination: &DestinationInput, source: &Source) -> String {
-    match destination {
-        DestinationInput::IndexName { index_name } => index_name.clone(),
-        DestinationInput::IndexPrefix { index_prefix } => {
-            let suffix: String = source
-                .name
-                .to_lowercase()
-                .chars()
-                .map(|c| match c {
-                    'a'..='z' | '0'..='9' | '_' | '-' => c,
-                    _ => '_',
-                })
-                .collect();
-            format!("{index_prefix}{suffix}")
-        }
-    }
+    destination.index_for(&source.name)
 }
 
 /// The date window of a task's input: `startDate`..`endDate`, or the last `timeframe` days.

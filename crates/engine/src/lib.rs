@@ -32,7 +32,9 @@ mod scheduler;
 mod worker;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use execute::{Ending, Engine, EngineSettings, Pass, index_name, passes, trigger, window};
+pub use execute::{
+    Ending, Engine, EngineSettings, Pass, index_name, passes, send_insights, trigger, window,
+};
 pub use fence::{FencedApi, Lease};
 pub use recorder::StoreRecorder;
 pub use scheduler::{Scheduler, SchedulerSettings};

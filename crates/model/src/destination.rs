@@ -77,6 +77,25 @@ impl Serialize for DestinationInput {
 }
 
 impl DestinationInput {
+    /// The index records go to (Part C 16): `indexName` as is; with `indexPrefix`, the prefix
+    /// followed by `source_name` lowercased, every character outside `[a-z0-9_-]` turned into `_`.
+    pub fn index_for(&self, source_name: &str) -> String {
+        match self {
+            Self::IndexName { index_name } => index_name.clone(),
+            Self::IndexPrefix { index_prefix } => {
+                let suffix: String = source_name
+                    .to_lowercase()
+                    .chars()
+                    .map(|c| match c {
+                        'a'..='z' | '0'..='9' | '_' | '-' => c,
+                        _ => '_',
+                    })
+                    .collect();
+                format!("{index_prefix}{suffix}")
+            }
+        }
+    }
+
     /// The index name, or the prefix, whichever this destination holds.
     pub fn name_or_prefix(&self) -> &str {
         match self {

@@ -105,8 +105,10 @@ pub(crate) fn combine(mut finishes: Vec<(String, RunFinish)>) -> RunFinish {
     }
 }
 
-/// Sends `records` as Insights events through `transport` (built on the Insights hosts).
-pub(crate) async fn send_insights(
+/// Sends `records` as Insights events through `transport` (built on the Insights hosts): a
+/// GA4/GA360 export's item events are mapped to Insights events first; any other source's
+/// records are taken to be events already.
+pub async fn send_insights(
     transport: Arc<Transport>,
     input: &SourceInput,
     index: &str,
