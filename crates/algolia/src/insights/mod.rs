@@ -23,14 +23,13 @@ use std::sync::Arc;
 use bytes::{BufMut, Bytes, BytesMut};
 use futures::StreamExt;
 use ingest_core::{Position, RecordRejection, RecordStream, SourceItemError};
-use ingest_model::{
-    EventStatus, EventType, RunEvent, RunOutcome, RunProgress, RunReasonCode, RunRecorder,
-};
+use ingest_model::{EventStatus, EventType, RunEvent, RunProgress, RunRecorder};
 use reqwest::Method;
 use serde_json::json;
 use tokio::time::Instant;
 
-use crate::pusher::{MAX_LISTED_REJECTIONS, RejectionSummary, RunSummary};
+use crate::pusher::RunSummary;
+use crate::pusher::summary::{Counts, Ending, Target, judge};
 use crate::{AlgoliaError, CallKind, Request, Transport};
 pub use validate::MAX_OBJECT_IDS;
 
@@ -92,13 +91,7 @@ impl InsightsSender {
             transport: &self.transport,
             recorder,
             settings: self.settings,
-            read: 0,
-            sent: 0,
-            rejected: 0,
-            unsent: 0,
-            requests: 0,
-            bytes: 0,
-            rejections: Vec::new(),
+            counts: Counts::default(),
             failure: None,
             body: BytesMut::new(),
             pending: 0,
@@ -110,10 +103,10 @@ impl InsightsSender {
             };
             match item {
                 Ok(record) => {
-                    run.read += 1;
+                    run.counts.read += 1;
                     if let Err(reason) = validate::check_event(&record.json) {
                         run.reject(RecordRejection {
-                            position: Position::Record(run.read),
+                            position: Position::Record(run.counts.read),
                             object_id: record.object_id,
                             reason: format!("not an Insights event: {reason}"),
                         });
@@ -131,7 +124,7 @@ impl InsightsSender {
                     }
                 }
                 Err(SourceItemError::Rejected(rejection)) => {
-                    run.read += 1;
+                    run.counts.read += 1;
                     run.reject(rejection);
                 }
                 Err(SourceItemError::Fatal(error)) => {
@@ -146,13 +139,28 @@ impl InsightsSender {
         if run.failure.is_none() {
             run.flush().await;
         } else {
-            run.unsent += run.pending;
+            run.counts.unsent += run.pending;
         }
         recorder.progress(RunProgress {
-            expected_nb_of_events: run.requests,
-            received_nb_of_events: run.requests,
+            expected_nb_of_events: run.counts.batches,
+            received_nb_of_events: run.counts.batches,
         });
-        run.summary(failure_threshold, started.elapsed().as_millis() as u64)
+        let ending = if let Some(reason) = run.failure {
+            Ending::Failed(reason)
+        } else if run.counts.over_threshold(failure_threshold) {
+            Ending::TooManyErrors
+        } else if run.counts.pushed == 0 {
+            Ending::NothingPushed
+        } else {
+            Ending::Completed
+        };
+        judge(
+            run.counts,
+            ending,
+            failure_threshold,
+            started.elapsed(),
+            Target::Insights,
+        )
     }
 }
 
@@ -160,13 +168,8 @@ struct Run<'a> {
     transport: &'a Transport,
     recorder: &'a dyn RunRecorder,
     settings: InsightsSettings,
-    read: u64,
-    sent: u64,
-    rejected: u64,
-    unsent: u64,
-    requests: u64,
-    bytes: u64,
-    rejections: Vec<RejectionSummary>,
+    /// `pushed` counts events sent, `batches` requests.
+    counts: Counts,
     failure: Option<String>,
     body: BytesMut,
     pending: u64,
@@ -181,7 +184,7 @@ impl Run<'_> {
         self.body.put_slice(b"]}");
         let body: Bytes = self.body.split().freeze();
         let events = std::mem::take(&mut self.pending);
-        let number = self.requests + 1;
+        let number = self.counts.batches + 1;
         let request = Request {
             method: Method::POST,
             path: EVENTS_PATH.to_owned(),
@@ -191,9 +194,9 @@ impl Run<'_> {
         };
         match self.transport.send(&request).await {
             Ok(response) => {
-                self.requests = number;
-                self.sent += events;
-                self.bytes += body.len() as u64;
+                self.counts.batches = number;
+                self.counts.pushed += events;
+                self.counts.bytes += body.len() as u64;
                 if !response.retries.is_empty() {
                     self.recorder.event(RunEvent::new(
                         EventType::Record,
@@ -215,7 +218,7 @@ impl Run<'_> {
                 });
             }
             Err(error) => {
-                self.unsent += events;
+                self.counts.unsent += events;
                 self.recorder.event(RunEvent::new(
                     EventType::Record,
                     EventStatus::Failed,
@@ -229,76 +232,8 @@ impl Run<'_> {
     }
 
     fn reject(&mut self, rejection: RecordRejection) {
-        self.rejected += 1;
-        if self.rejections.len() < MAX_LISTED_REJECTIONS {
-            self.rejections.push((&rejection).into());
-        }
-        if self.rejected as usize <= self.settings.max_rejection_events {
-            self.recorder.event(RunEvent::new(
-                EventType::Record,
-                EventStatus::Failed,
-                1,
-                json!({"position": rejection.position.to_string(),
-                       "objectID": rejection.object_id.as_deref(),
-                       "reason": rejection.reason}),
-            ));
-        }
-    }
-
-    fn summary(self, threshold: u8, duration_ms: u64) -> RunSummary {
-        let (outcome, reason_code, reason) = if let Some(failure) = self.failure {
-            let reason = if self.unsent > 0 {
-                format!("{failure} ({} events read were not sent)", self.unsent)
-            } else {
-                failure
-            };
-            (RunOutcome::Failure, RunReasonCode::Critical, reason)
-        } else if self.rejected * 100 > u64::from(threshold) * self.read {
-            (
-                RunOutcome::Failure,
-                RunReasonCode::TooManyErrors,
-                format!(
-                    "{} of {} records were rejected ({:.1}%), more than the task's failureThreshold of {threshold}%",
-                    self.rejected,
-                    self.read,
-                    self.rejected as f64 * 100.0 / self.read.max(1) as f64
-                ),
-            )
-        } else if self.sent == 0 {
-            (
-                RunOutcome::Success,
-                RunReasonCode::NoEvents,
-                if self.read == 0 {
-                    "the source yielded no events".to_owned()
-                } else {
-                    format!(
-                        "none of the {} records could be sent ({} rejected)",
-                        self.read, self.rejected
-                    )
-                },
-            )
-        } else {
-            (
-                RunOutcome::Success,
-                RunReasonCode::Ok,
-                format!(
-                    "{} events sent to the Insights API in {} request(s), {} rejected",
-                    self.sent, self.requests, self.rejected
-                ),
-            )
-        };
-        RunSummary {
-            outcome,
-            reason_code,
-            reason,
-            records_read: self.read,
-            records_pushed: self.sent,
-            records_rejected: self.rejected + self.unsent,
-            batches: self.requests,
-            bytes: self.bytes,
-            duration_ms,
-            rejections: self.rejections,
-        }
+        self.counts
+            .reject(rejection, self.recorder, self.settings.max_rejection_events);
     }
 }
 

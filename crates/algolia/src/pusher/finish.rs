@@ -14,8 +14,9 @@ impl<A: IndexingApi + 'static> RunState<'_, A> {
     /// Decides how the run ends, doing the last calls.
     pub(super) async fn finish(&mut self) -> Ending {
         let unrecorded = self
-            .rejection_events
-            .saturating_sub(self.settings.max_rejection_events);
+            .counts
+            .rejected
+            .saturating_sub(self.settings.max_rejection_events as u64);
         if unrecorded > 0 {
             self.log(format!(
                 "{unrecorded} more rejected records were not recorded as events (the first {} were)",

@@ -10,7 +10,7 @@
 
 mod batch_task;
 mod finish;
-mod summary;
+pub(crate) mod summary;
 
 use std::sync::Arc;
 
@@ -127,7 +127,6 @@ impl<A: IndexingApi + 'static> Pusher<A> {
             copy_task: None,
             failure: None,
             destination_failed: false,
-            rejection_events: 0,
         };
         run.stream(records).await;
         let ending = run.finish().await;
@@ -137,7 +136,7 @@ impl<A: IndexingApi + 'static> Pusher<A> {
             ending,
             threshold,
             started.elapsed(),
-            &plan.index,
+            summary::Target::Index(&plan.index),
         )
     }
 }
@@ -159,7 +158,6 @@ struct RunState<'a, A> {
     failure: Option<String>,
     /// Algolia failed the run: nothing more is sent.
     destination_failed: bool,
-    rejection_events: usize,
 }
 
 impl<A: IndexingApi + 'static> RunState<'_, A> {
@@ -360,20 +358,8 @@ impl<A: IndexingApi + 'static> RunState<'_, A> {
     }
 
     fn reject(&mut self, rejection: RecordRejection) {
-        self.counts.reject(&rejection);
-        self.rejection_events += 1;
-        if self.rejection_events <= self.settings.max_rejection_events {
-            self.recorder.event(RunEvent::new(
-                EventType::Record,
-                EventStatus::Failed,
-                1,
-                json!({
-                    "position": rejection.position.to_string(),
-                    "objectID": rejection.object_id.as_deref(),
-                    "reason": rejection.reason,
-                }),
-            ));
-        }
+        self.counts
+            .reject(rejection, self.recorder, self.settings.max_rejection_events);
     }
 
     fn log(&self, message: String) {

@@ -3,8 +3,9 @@
 use std::time::Duration;
 
 use ingest_core::RecordRejection;
-use ingest_model::{RunOutcome, RunReasonCode};
+use ingest_model::{EventStatus, EventType, RunEvent, RunOutcome, RunReasonCode, RunRecorder};
 use serde::Serialize;
+use serde_json::json;
 
 /// At most this many rejections are listed in a summary.
 pub const MAX_LISTED_REJECTIONS: usize = 100;
@@ -77,10 +78,29 @@ pub(crate) struct Counts {
 }
 
 impl Counts {
-    pub fn reject(&mut self, rejection: &RecordRejection) {
+    /// Counts a rejected record, lists it among the first ones, and records it as a `failed`
+    /// `record` event while fewer than `max_events` were.
+    pub fn reject(
+        &mut self,
+        rejection: RecordRejection,
+        recorder: &dyn RunRecorder,
+        max_events: usize,
+    ) {
         self.rejected += 1;
         if self.rejections.len() < MAX_LISTED_REJECTIONS {
-            self.rejections.push(rejection.into());
+            self.rejections.push((&rejection).into());
+        }
+        if self.rejected as usize <= max_events {
+            recorder.event(RunEvent::new(
+                EventType::Record,
+                EventStatus::Failed,
+                1,
+                json!({
+                    "position": rejection.position.to_string(),
+                    "objectID": rejection.object_id.as_deref(),
+                    "reason": rejection.reason,
+                }),
+            ));
         }
     }
 
@@ -103,18 +123,31 @@ pub(crate) enum Ending {
     Failed(String),
 }
 
+/// Where a run's records went, for the wording of its reason.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Target<'a> {
+    /// An index (pushed by the pusher).
+    Index(&'a str),
+    /// The Insights API (sent as events).
+    Insights,
+}
+
 pub(crate) fn judge(
     counts: Counts,
     ending: Ending,
     threshold: u8,
     elapsed: Duration,
-    index: &str,
+    target: Target<'_>,
 ) -> RunSummary {
     let unsent = counts.unsent;
     let (outcome, reason_code, reason) = match ending {
         Ending::Failed(reason) => {
             let reason = if unsent > 0 {
-                format!("{reason} ({unsent} records read were not sent)")
+                let noun = match target {
+                    Target::Index(_) => "records",
+                    Target::Insights => "events",
+                };
+                format!("{reason} ({unsent} {noun} read were not sent)")
             } else {
                 reason
             };
@@ -130,26 +163,37 @@ pub(crate) fn judge(
                 counts.rejected as f64 * 100.0 / counts.read.max(1) as f64
             ),
         ),
-        Ending::NothingPushed if counts.read == 0 => (
-            RunOutcome::Success,
-            RunReasonCode::NoEvents,
-            format!("the source yielded no records; `{index}` was left as it was"),
-        ),
         Ending::NothingPushed => (
             RunOutcome::Success,
             RunReasonCode::NoEvents,
-            format!(
-                "none of the {} records could be pushed ({} rejected); `{index}` was left as it was",
-                counts.read, counts.rejected
-            ),
+            match (target, counts.read) {
+                (Target::Index(index), 0) => {
+                    format!("the source yielded no records; `{index}` was left as it was")
+                }
+                (Target::Index(index), read) => format!(
+                    "none of the {read} records could be pushed ({} rejected); `{index}` was left as it was",
+                    counts.rejected
+                ),
+                (Target::Insights, 0) => "the source yielded no events".to_owned(),
+                (Target::Insights, read) => format!(
+                    "none of the {read} records could be sent ({} rejected)",
+                    counts.rejected
+                ),
+            },
         ),
         Ending::Completed => (
             RunOutcome::Success,
             RunReasonCode::Ok,
-            format!(
-                "{} records pushed to `{index}` in {} batch(es), {} rejected",
-                counts.pushed, counts.batches, counts.rejected
-            ),
+            match target {
+                Target::Index(index) => format!(
+                    "{} records pushed to `{index}` in {} batch(es), {} rejected",
+                    counts.pushed, counts.batches, counts.rejected
+                ),
+                Target::Insights => format!(
+                    "{} events sent to the Insights API in {} request(s), {} rejected",
+                    counts.pushed, counts.batches, counts.rejected
+                ),
+            },
         ),
     };
     RunSummary {
