@@ -7,14 +7,12 @@
 //! `log` event saying so. The production index is never touched.
 
 use ingest_algolia::{HttpIndexingApi, IndexingApi, Transport};
-use ingest_model::{
-    ActionType, AuthInput, DestinationInput, DestinationType, EventStatus, EventType, SourceInput,
-};
+use ingest_model::{ActionType, AuthInput, DestinationType, EventStatus, EventType};
 use ingest_store::NewEvent;
 use serde_json::{Map, Value};
 
 use crate::Engine;
-use crate::execute::index_name;
+use crate::execute::indices;
 
 impl Engine {
     /// Deletes the temporary indices an abandoned `replace` run may have left, and says so in a
@@ -83,24 +81,7 @@ impl Engine {
         let AuthInput::Algolia { app_id, api_key } = credentials.input else {
             return Err("the destination's authentication is not of type `algolia`".into());
         };
-        let indices = match (&source.input, &destination.input) {
-            (
-                SourceInput::Commercetools(commercetools),
-                DestinationInput::IndexPrefix { index_prefix },
-            ) if commercetools
-                .locales
-                .as_ref()
-                .is_some_and(|l| !l.is_empty()) =>
-            {
-                commercetools
-                    .locales
-                    .iter()
-                    .flatten()
-                    .map(|locale| format!("{index_prefix}{locale}"))
-                    .collect()
-            }
-            _ => vec![index_name(&destination.input, &source)],
-        };
+        let indices = indices(&source.input, &destination.input, &source.name);
         let transport = Transport::new(&app_id, &api_key, self.settings().algolia.clone())
             .map_err(|e| e.to_string())?;
         let api = HttpIndexingApi::new(transport);

@@ -37,6 +37,7 @@ use crate::recorder::StoreRecorder;
 mod passes;
 
 use passes::combine;
+pub(crate) use passes::indices;
 pub use passes::{Pass, passes, send_insights};
 
 /// What the engine needs to run tasks besides the store.

@@ -13,7 +13,8 @@ use ingest_connectors::commercetools::locale_sources;
 use ingest_connectors::{Source, SourceContext, build_source};
 use ingest_core::RecordStream;
 use ingest_model::{
-    AuthInput, DestinationInput, RunOutcome, RunReasonCode, RunRecorder, SourceInput,
+    AuthInput, DestinationInput, RunOutcome, RunReasonCode, RunRecorder, SourceCommercetools,
+    SourceInput,
 };
 use ingest_store::RunFinish;
 
@@ -33,20 +34,7 @@ pub fn passes(
     context: &SourceContext,
     plan: PushPlan,
 ) -> Result<Vec<Pass>, String> {
-    let per_locale = match (input, destination) {
-        (
-            SourceInput::Commercetools(commercetools),
-            DestinationInput::IndexPrefix { index_prefix },
-        ) if commercetools
-            .locales
-            .as_ref()
-            .is_some_and(|l| !l.is_empty()) =>
-        {
-            Some((commercetools, index_prefix))
-        }
-        _ => None,
-    };
-    let Some((commercetools, prefix)) = per_locale else {
+    let Some((commercetools, prefix)) = per_locale(input, destination) else {
         let source = build_source(input, auth, context).map_err(|error| error.to_string())?;
         return Ok(vec![Pass { source, plan }]);
     };
@@ -61,6 +49,44 @@ pub fn passes(
             },
         })
         .collect())
+}
+
+/// The indices a run writes: one per locale for a commercetools source with `locales` and an
+/// `indexPrefix` destination (`{indexPrefix}{locale}`, Part C 16), else the one index.
+pub(crate) fn indices(
+    input: &SourceInput,
+    destination: &DestinationInput,
+    source_name: &str,
+) -> Vec<String> {
+    match per_locale(input, destination) {
+        Some((commercetools, prefix)) => commercetools
+            .locales
+            .iter()
+            .flatten()
+            .map(|locale| format!("{prefix}{locale}"))
+            .collect(),
+        None => vec![destination.index_for(source_name)],
+    }
+}
+
+/// The commercetools input and the index prefix of a run with one index per locale.
+fn per_locale<'a>(
+    input: &'a SourceInput,
+    destination: &'a DestinationInput,
+) -> Option<(&'a SourceCommercetools, &'a str)> {
+    match (input, destination) {
+        (
+            SourceInput::Commercetools(commercetools),
+            DestinationInput::IndexPrefix { index_prefix },
+        ) if commercetools
+            .locales
+            .as_ref()
+            .is_some_and(|l| !l.is_empty()) =>
+        {
+            Some((commercetools, index_prefix))
+        }
+        _ => None,
+    }
 }
 
 /// One finish for several passes: the first failure (named by its index), else a success
