@@ -1,15 +1,16 @@
-//! CSV rows to JSON records, fed in chunks (`csv-core`, one reused row buffer).
+//! CSV rows to JSON records, fed in chunks of any size.
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::ops::Range;
 use std::sync::Arc;
 
-use csv_core::{ReadRecordResult, Reader, ReaderBuilder};
 use ingest_core::{
     Position, Record, RecordRejection, SourceError, SourceItemError, SourceResult, too_big_reason,
 };
 use ingest_model::MappingTypeCsv;
 
 use super::cell::write_cell;
+use super::split::{Fields, RowScan, split_row};
 use crate::arena::RecordArena;
 use crate::decode::{BomStripper, RecordDecoder};
 use crate::json::validate::Validator;
@@ -54,13 +55,15 @@ struct Plan {
 #[derive(Debug)]
 pub struct CsvDecoder {
     options: CsvOptions,
-    reader: Reader,
     bom: BomStripper,
-    fields: Vec<u8>,
-    fields_len: usize,
-    ends: Vec<usize>,
-    ends_len: usize,
-    /// The current row is larger than the raw-row cap: its bytes are being discarded.
+    fields: Fields,
+    /// The bytes of a row that began in an earlier chunk and has not ended yet.
+    carry: Vec<u8>,
+    /// Whether a row is being carried over from chunk to chunk.
+    carrying: bool,
+    /// The quoting state at the end of the carried row, to find where it ends.
+    scan: RowScan,
+    /// The carried row is larger than the raw-row cap: its bytes are being discarded.
     oversize: bool,
     plan: Option<Plan>,
     row: u64,
@@ -72,15 +75,13 @@ pub struct CsvDecoder {
 impl CsvDecoder {
     /// A decoder for one CSV body.
     pub fn new(options: CsvOptions) -> Self {
-        let reader = ReaderBuilder::new().delimiter(options.delimiter).build();
         Self {
             options,
-            reader,
             bom: BomStripper::default(),
-            fields: vec![0; 4096],
-            fields_len: 0,
-            ends: vec![0; 64],
-            ends_len: 0,
+            fields: Fields::default(),
+            carry: Vec::new(),
+            carrying: false,
+            scan: RowScan::default(),
             oversize: false,
             plan: None,
             row: 0,
@@ -90,59 +91,106 @@ impl CsvDecoder {
         }
     }
 
+    /// The largest raw row accepted, quotes and delimiters included.
     fn max_row_bytes(&self) -> usize {
         self.options.max_record_bytes.saturating_mul(2) + 64 * 1024
     }
 
-    fn parse(&mut self, mut input: &[u8], out: &mut VecDeque<SourceResult>) {
+    fn parse(&mut self, input: &[u8], out: &mut VecDeque<SourceResult>) {
+        let delimiter = self.options.delimiter;
+        let mut at = 0;
+        if self.carrying {
+            match self.scan.find_end(input, delimiter) {
+                None => return self.carry_more(input),
+                Some(end) => {
+                    self.carry_more(&input[..end]);
+                    self.complete_carried_row(out);
+                    at = end;
+                }
+            }
+        }
         loop {
             if self.failed {
                 return;
             }
-            let (result, read, written, ended) = self.reader.read_record(
-                input,
-                &mut self.fields[self.fields_len..],
-                &mut self.ends[self.ends_len..],
-            );
-            input = &input[read..];
-            self.fields_len += written;
-            self.ends_len += ended;
-            match result {
-                ReadRecordResult::InputEmpty => return,
-                ReadRecordResult::End => return,
-                ReadRecordResult::OutputFull => {
-                    if self.fields.len() >= self.max_row_bytes() {
-                        self.oversize = true;
-                        self.fields_len = 0;
-                    } else {
-                        let grown = (self.fields.len() * 2).min(self.max_row_bytes());
-                        self.fields.resize(grown, 0);
-                    }
+            // Line breaks between rows: the end of the last row, and empty lines.
+            while matches!(input.get(at), Some(b'\n' | b'\r')) {
+                at += 1;
+            }
+            if at == input.len() {
+                return;
+            }
+            match split_row(input, at, delimiter, false, &mut self.fields) {
+                Some(end) => {
+                    self.emit_row(input, at..end, out);
+                    at = end;
                 }
-                ReadRecordResult::OutputEndsFull => {
-                    if self.ends.len() >= self.max_row_bytes() {
-                        self.oversize = true;
-                        self.ends_len = 0;
-                    } else {
-                        let grown = self.ends.len() * 2;
-                        self.ends.resize(grown, 0);
-                    }
-                }
-                ReadRecordResult::Record => {
-                    self.row += 1;
-                    let item = self.complete_row();
-                    self.fields_len = 0;
-                    self.ends_len = 0;
-                    self.oversize = false;
-                    if let Some(item) = item {
-                        if matches!(item, Err(SourceItemError::Fatal(_))) {
-                            self.failed = true;
-                        }
-                        out.push_back(item);
-                    }
+                None => {
+                    // The row goes on in the next chunk.
+                    self.carrying = true;
+                    self.scan = RowScan::default();
+                    let found = self.scan.find_end(&input[at..], delimiter);
+                    debug_assert_eq!(found, None, "the splitter and the scan agree");
+                    self.carry.clear();
+                    return self.carry_more(&input[at..]);
                 }
             }
         }
+    }
+
+    fn carry_more(&mut self, bytes: &[u8]) {
+        if self.oversize {
+            return;
+        }
+        if self.carry.len() + bytes.len() > self.max_row_bytes() {
+            self.oversize = true;
+            self.carry = Vec::new();
+        } else {
+            self.carry.extend_from_slice(bytes);
+        }
+    }
+
+    fn complete_carried_row(&mut self, out: &mut VecDeque<SourceResult>) {
+        self.carrying = false;
+        if std::mem::take(&mut self.oversize) {
+            self.row += 1;
+            let item = self.oversize_row();
+            return self.push(item, out);
+        }
+        let carry = std::mem::take(&mut self.carry);
+        let end = split_row(&carry, 0, self.options.delimiter, true, &mut self.fields)
+            .unwrap_or(carry.len());
+        self.emit_row(&carry, 0..end, out);
+        self.carry = carry;
+        self.carry.clear();
+    }
+
+    fn emit_row(&mut self, input: &[u8], row: Range<usize>, out: &mut VecDeque<SourceResult>) {
+        self.row += 1;
+        let item = if row.len() > self.max_row_bytes() {
+            self.oversize_row()
+        } else {
+            self.complete_row(input, row)
+        };
+        self.push(item, out);
+    }
+
+    fn push(&mut self, item: Option<SourceResult>, out: &mut VecDeque<SourceResult>) {
+        if let Some(item) = item {
+            if matches!(item, Err(SourceItemError::Fatal(_))) {
+                self.failed = true;
+            }
+            out.push_back(item);
+        }
+    }
+
+    fn oversize_row(&self) -> Option<SourceResult> {
+        let limit = self.max_row_bytes();
+        if self.plan.is_none() {
+            let message = format!("the CSV header row is too big: more than {limit} bytes");
+            return Some(Err(SourceItemError::Fatal(SourceError::new(message))));
+        }
+        self.reject(None, format!("row is too big: more than {limit} bytes"))
     }
 
     fn reject(&self, object_id: Option<Arc<str>>, reason: String) -> Option<SourceResult> {
@@ -153,13 +201,10 @@ impl CsvDecoder {
         })))
     }
 
-    fn complete_row(&mut self) -> Option<SourceResult> {
-        if self.oversize {
-            let limit = self.max_row_bytes();
-            return self.reject(None, format!("row is too big: more than {limit} bytes"));
-        }
+    /// The record of the row `input[row]`, whose fields `self.fields` holds.
+    fn complete_row(&mut self, input: &[u8], row: Range<usize>) -> Option<SourceResult> {
         let Some(plan) = &self.plan else {
-            return match self.read_header() {
+            return match self.read_header(input) {
                 Ok(plan) => {
                     self.plan = Some(plan);
                     None
@@ -167,24 +212,24 @@ impl CsvDecoder {
                 Err(message) => Some(Err(SourceItemError::Fatal(SourceError::new(message)))),
             };
         };
-        let fields = &self.fields[..self.fields_len];
-        let ends = &self.ends[..self.ends_len];
-        let field = |i: usize| &fields[if i == 0 { 0 } else { ends[i - 1] }..ends[i]];
-        if ends.len() != plan.columns.len() {
+        let fields = &self.fields;
+        let field = |i: usize| fields.get(input, i);
+        if fields.len() != plan.columns.len() {
             let reason = format!(
                 "row has {} fields, the header has {}",
-                ends.len(),
+                fields.len(),
                 plan.columns.len()
             );
             return self.reject(None, reason);
         }
-        if simdutf8::basic::from_utf8(fields).is_err() {
-            let at = std::str::from_utf8(fields)
-                .err()
-                .map_or(0, |error| error.valid_up_to());
-            let column = ends.iter().position(|&end| at < end).unwrap_or(0);
-            let name = &plan.columns[column].name;
-            return self.reject(None, format!("invalid UTF-8 in column `{name}`"));
+        // The raw row is checked at once; only when it fails are its fields checked one by one
+        // (a quote taken out may join the two halves of a character split by it).
+        if simdutf8::basic::from_utf8(&input[row.clone()]).is_err() {
+            let invalid = (0..fields.len()).find(|&i| std::str::from_utf8(field(i)).is_err());
+            if let Some(column) = invalid {
+                let name = &plan.columns[column].name;
+                return self.reject(None, format!("invalid UTF-8 in column `{name}`"));
+            }
         }
         let object_id: Option<Arc<str>> = match plan.unique_id.or(plan.object_id_column) {
             Some(i) => {
@@ -206,7 +251,7 @@ impl CsvDecoder {
         };
         let max_record_bytes = self.options.max_record_bytes;
         let validator = &mut self.validator;
-        let json = self.arena.writer(self.fields_len * 2 + plan.key_bytes + 16);
+        let json = self.arena.writer(row.len() * 2 + plan.key_bytes + 16);
         json.extend_from_slice(b"{");
         if let Some(i) = plan.unique_id {
             json.extend_from_slice(b"\"objectID\":");
@@ -233,19 +278,15 @@ impl CsvDecoder {
         Some(Ok(Record::new(object_id, bytes)))
     }
 
-    fn read_header(&self) -> Result<Plan, String> {
-        let fields = &self.fields[..self.fields_len];
-        let ends = &self.ends[..self.ends_len];
-        let mut names = Vec::with_capacity(ends.len());
-        let mut start = 0;
-        for (i, &end) in ends.iter().enumerate() {
-            let name = std::str::from_utf8(&fields[start..end])
+    fn read_header(&self, input: &[u8]) -> Result<Plan, String> {
+        let mut names = Vec::with_capacity(self.fields.len());
+        for i in 0..self.fields.len() {
+            let name = std::str::from_utf8(self.fields.get(input, i))
                 .map_err(|_| format!("the CSV header has invalid UTF-8 in column {}", i + 1))?;
             if name.is_empty() {
                 return Err(format!("the CSV header's column {} has no name", i + 1));
             }
             names.push(name.to_owned());
-            start = end;
         }
         let mut seen = HashSet::new();
         for name in &names {
@@ -311,17 +352,14 @@ impl CsvDecoder {
 impl RecordDecoder for CsvDecoder {
     fn feed(&mut self, chunk: &[u8], out: &mut VecDeque<SourceResult>) {
         let input = self.bom.strip(chunk);
-        // csv-core reads an empty input as the end of the data (it would end the current row),
-        // so an empty chunk, or one held back by the BOM check, is not passed on.
-        if !input.is_empty() {
-            self.parse(&input, out);
-        }
+        self.parse(&input, out);
     }
 
     fn finish(&mut self, out: &mut VecDeque<SourceResult>) {
         let held = self.bom.finish();
         self.parse(&held, out);
-        // An empty input tells csv-core that the data has ended.
-        self.parse(&[], out);
+        if self.carrying && !self.failed {
+            self.complete_carried_row(out);
+        }
     }
 }

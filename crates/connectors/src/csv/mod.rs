@@ -2,5 +2,6 @@
 
 mod cell;
 mod decoder;
+mod split;
 
 pub use decoder::{CsvDecoder, CsvOptions};
