@@ -66,8 +66,8 @@ impl JsonOut for bytes::BytesMut {
     }
 }
 
-const LO: u64 = 0x0101_0101_0101_0101;
-const HI: u64 = 0x8080_8080_8080_8080;
+pub(crate) const LO: u64 = 0x0101_0101_0101_0101;
+pub(crate) const HI: u64 = 0x8080_8080_8080_8080;
 
 /// The high bit of each byte of `word` (eight bytes, little-endian) that is a control character,
 /// `"` or `\\`: the bytes a JSON string cannot hold raw. Bytes above a flagged one may be flagged
@@ -114,7 +114,8 @@ pub(crate) fn write_string<O: JsonOut>(out: &mut O, text: &[u8]) {
     out.push(b'"');
 }
 
-fn write_escape<O: JsonOut>(out: &mut O, byte: u8) {
+/// Appends the JSON escape of `byte`, one of the bytes [`escape_mask`] flags.
+pub(crate) fn write_escape<O: JsonOut>(out: &mut O, byte: u8) {
     match byte {
         b'"' => out.extend_from_slice(b"\\\""),
         b'\\' => out.extend_from_slice(b"\\\\"),

@@ -1,6 +1,7 @@
 //! `CsvDecoder` splits rows exactly as the `csv` crate (`csv-core`) reads them: any bytes,
 //! malformed quoting included, fed in chunks of any size, give the rows `csv` gives, each either
-//! a record `{header: field}` or a rejection at the same row number.
+//! a record `{header: field}` (with its `objectID` when a `uniqueIDColumn` is set) or a
+//! rejection at the same row number.
 
 mod common;
 
@@ -37,7 +38,8 @@ fn soup() -> impl Strategy<Value = Vec<u8>> {
 }
 
 /// What the `csv` crate expects of each data row: the record or the rejected row's number.
-fn expected(input: &[u8], delimiter: u8) -> Vec<Result<Value, u64>> {
+/// With `unique_id` (an index into [`HEADER`]), that column's text is the `objectID`.
+fn expected(input: &[u8], delimiter: u8, unique_id: Option<usize>) -> Vec<Result<Value, u64>> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -56,12 +58,18 @@ fn expected(input: &[u8], delimiter: u8) -> Vec<Result<Value, u64>> {
             .map(|field| std::str::from_utf8(field).ok())
             .collect();
         rows.push(match fields {
-            Some(fields) if fields.len() == HEADER.len() => {
-                let object: Map<String, Value> = HEADER
+            Some(fields)
+                if fields.len() == HEADER.len()
+                    && unique_id.is_none_or(|id| !fields[id].is_empty()) =>
+            {
+                let mut object: Map<String, Value> = HEADER
                     .iter()
-                    .zip(fields)
-                    .map(|(name, field)| (name.to_string(), Value::from(field)))
+                    .zip(&fields)
+                    .map(|(name, field)| (name.to_string(), Value::from(*field)))
                     .collect();
+                if let Some(id) = unique_id {
+                    object.insert("objectID".to_owned(), Value::from(fields[id]));
+                }
                 Ok(Value::Object(object))
             }
             _ => Err(row),
@@ -70,11 +78,16 @@ fn expected(input: &[u8], delimiter: u8) -> Vec<Result<Value, u64>> {
     rows
 }
 
-fn decoded(input: &[u8], delimiter: u8, sizes: &[usize]) -> Vec<Result<Value, u64>> {
+fn decoded(
+    input: &[u8],
+    delimiter: u8,
+    unique_id: Option<usize>,
+    sizes: &[usize],
+) -> Vec<Result<Value, u64>> {
     let decoder = CsvDecoder::new(CsvOptions {
         delimiter,
         mapping: Default::default(),
-        unique_id_column: None,
+        unique_id_column: unique_id.map(|id| HEADER[id].to_owned()),
         max_record_bytes: 1 << 20,
     });
     decode_in_chunks(decoder, input, sizes)
@@ -99,14 +112,17 @@ proptest! {
         delimiter in prop::sample::select(vec![b',', b';', b'\t', b'"']),
         sizes in prop::collection::vec(0usize..9, 1..5),
         crlf_header in any::<bool>(),
+        unique_id in prop::option::of(0..HEADER.len()),
     ) {
         prop_assume!(sizes.iter().any(|&size| size > 0));
         let separator = char::from(delimiter).to_string();
         let mut input = HEADER.join(&separator).into_bytes();
         input.extend_from_slice(if crlf_header { b"\r\n" } else { b"\n" });
         input.extend_from_slice(&body);
-        let expected = expected(&input, delimiter);
-        prop_assert_eq!(decoded(&input, delimiter, &sizes), expected.clone(), "in chunks");
-        prop_assert_eq!(decoded(&input, delimiter, &[input.len()]), expected, "whole");
+        let expected = expected(&input, delimiter, unique_id);
+        let in_chunks = decoded(&input, delimiter, unique_id, &sizes);
+        prop_assert_eq!(in_chunks, expected.clone(), "in chunks");
+        let whole = decoded(&input, delimiter, unique_id, &[input.len()]);
+        prop_assert_eq!(whole, expected, "whole");
     }
 }

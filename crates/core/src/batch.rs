@@ -301,7 +301,8 @@ impl Batcher {
         self.body.extend_from_slice(BODY_SUFFIX);
         self.capacity_hint = self.body.len().min(self.limits.max_bytes);
         let body = std::mem::replace(&mut self.body, new_body(self.capacity_hint)).freeze();
-        let entries = std::mem::take(&mut self.entries);
+        let next = Vec::with_capacity(self.entries.len());
+        let entries = std::mem::replace(&mut self.entries, next);
         Some(Batch {
             action: self.action,
             body,

@@ -1,20 +1,15 @@
 //! CSV rows to JSON records, fed in chunks of any size.
 
-use std::collections::{BTreeMap, HashSet, VecDeque};
-use std::ops::Range;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
-use ingest_core::{
-    Position, Record, RecordRejection, SourceError, SourceItemError, SourceResult, too_big_reason,
-};
+use ingest_core::{Position, RecordRejection, SourceError, SourceItemError, SourceResult};
 use ingest_model::MappingTypeCsv;
 
-use super::cell::write_cell;
+use super::plan::Plan;
+use super::row::{RowLimits, RowWriter};
 use super::split::{Fields, RowScan, split_row};
-use crate::arena::RecordArena;
 use crate::decode::{BomStripper, RecordDecoder};
-use crate::json::validate::Validator;
-use crate::json_text::write_string;
 
 /// How to read one CSV source.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,28 +22,6 @@ pub struct CsvOptions {
     pub unique_id_column: Option<String>,
     /// The largest record accepted, in bytes of minified JSON.
     pub max_record_bytes: usize,
-}
-
-/// One output column, decided once from the header.
-#[derive(Debug)]
-struct Column {
-    name: String,
-    /// `"name":`, preceded by `,` unless it is the first member written.
-    key: Vec<u8>,
-    kind: MappingTypeCsv,
-    /// A column named `objectID` when `objectID` comes from `uniqueIDColumn`.
-    skip: bool,
-}
-
-#[derive(Debug)]
-struct Plan {
-    columns: Vec<Column>,
-    /// The column written first as `objectID`.
-    unique_id: Option<usize>,
-    /// Without `uniqueIDColumn`, a column named `objectID` gives records their ID.
-    object_id_column: Option<usize>,
-    /// The bytes of every key written, for sizing a record's buffer.
-    key_bytes: usize,
 }
 
 /// Decodes CSV bytes into records; see `connectors.md` for the rules.
@@ -67,8 +40,7 @@ pub struct CsvDecoder {
     oversize: bool,
     plan: Option<Plan>,
     row: u64,
-    arena: RecordArena,
-    validator: Validator,
+    rows: RowWriter,
     failed: bool,
 }
 
@@ -85,8 +57,7 @@ impl CsvDecoder {
             oversize: false,
             plan: None,
             row: 0,
-            arena: RecordArena::default(),
-            validator: Validator::default(),
+            rows: RowWriter::default(),
             failed: false,
         }
     }
@@ -98,6 +69,11 @@ impl CsvDecoder {
 
     fn parse(&mut self, input: &[u8], out: &mut VecDeque<SourceResult>) {
         let delimiter = self.options.delimiter;
+        // One check of the whole chunk is much cheaper than one per row.
+        let valid_up_to = match simdutf8::compat::from_utf8(input) {
+            Ok(_) => input.len(),
+            Err(error) => error.valid_up_to(),
+        };
         let mut at = 0;
         if self.carrying {
             match self.scan.find_end(input, delimiter) {
@@ -120,9 +96,9 @@ impl CsvDecoder {
             if at == input.len() {
                 return;
             }
-            match split_row(input, at, delimiter, false, &mut self.fields) {
-                Some(end) => {
-                    self.emit_row(input, at..end, out);
+            match self.read_row(input, at, false, valid_up_to) {
+                Some((end, item)) => {
+                    self.push(item, out);
                     at = end;
                 }
                 None => {
@@ -158,21 +134,52 @@ impl CsvDecoder {
             return self.push(item, out);
         }
         let carry = std::mem::take(&mut self.carry);
-        let end = split_row(&carry, 0, self.options.delimiter, true, &mut self.fields)
-            .unwrap_or(carry.len());
-        self.emit_row(&carry, 0..end, out);
+        if let Some((_, item)) = self.read_row(&carry, 0, true, 0) {
+            self.push(item, out);
+        }
         self.carry = carry;
         self.carry.clear();
     }
 
-    fn emit_row(&mut self, input: &[u8], row: Range<usize>, out: &mut VecDeque<SourceResult>) {
-        self.row += 1;
-        let item = if row.len() > self.max_row_bytes() {
-            self.oversize_row()
-        } else {
-            self.complete_row(input, row)
+    /// Reads the row that starts at `input[at]`: the header, then records. Returns the index of
+    /// the byte that ended it and what it gave, or `None` when the input ends before the row.
+    /// The first `valid_up_to` bytes of `input` are known to be UTF-8.
+    fn read_row(
+        &mut self,
+        input: &[u8],
+        at: usize,
+        at_end: bool,
+        valid_up_to: usize,
+    ) -> Option<(usize, Option<SourceResult>)> {
+        let limits = RowLimits {
+            delimiter: self.options.delimiter,
+            at_end,
+            max_row_bytes: self.max_row_bytes(),
+            max_record_bytes: self.options.max_record_bytes,
+            valid_up_to,
         };
-        self.push(item, out);
+        let Some(plan) = &self.plan else {
+            let end = split_row(input, at, limits.delimiter, at_end, &mut self.fields)?;
+            self.row += 1;
+            if end - at > limits.max_row_bytes {
+                return Some((end, self.oversize_row()));
+            }
+            let item = match self.read_header(input) {
+                Ok(plan) => {
+                    self.plan = Some(plan);
+                    None
+                }
+                Err(message) => Some(Err(SourceItemError::Fatal(SourceError::new(message)))),
+            };
+            return Some((end, item));
+        };
+        let (end, result) = self.rows.write(plan, input, at, limits)?;
+        self.row += 1;
+        let item = match result {
+            Ok(record) => Some(Ok(record)),
+            Err((object_id, reason)) => self.reject(object_id, reason),
+        };
+        Some((end, item))
     }
 
     fn push(&mut self, item: Option<SourceResult>, out: &mut VecDeque<SourceResult>) {
@@ -201,83 +208,7 @@ impl CsvDecoder {
         })))
     }
 
-    /// The record of the row `input[row]`, whose fields `self.fields` holds.
-    fn complete_row(&mut self, input: &[u8], row: Range<usize>) -> Option<SourceResult> {
-        let Some(plan) = &self.plan else {
-            return match self.read_header(input) {
-                Ok(plan) => {
-                    self.plan = Some(plan);
-                    None
-                }
-                Err(message) => Some(Err(SourceItemError::Fatal(SourceError::new(message)))),
-            };
-        };
-        let fields = &self.fields;
-        let field = |i: usize| fields.get(input, i);
-        if fields.len() != plan.columns.len() {
-            let reason = format!(
-                "row has {} fields, the header has {}",
-                fields.len(),
-                plan.columns.len()
-            );
-            return self.reject(None, reason);
-        }
-        // The raw row is checked at once; only when it fails are its fields checked one by one
-        // (a quote taken out may join the two halves of a character split by it).
-        if simdutf8::basic::from_utf8(&input[row.clone()]).is_err() {
-            let invalid = (0..fields.len()).find(|&i| std::str::from_utf8(field(i)).is_err());
-            if let Some(column) = invalid {
-                let name = &plan.columns[column].name;
-                return self.reject(None, format!("invalid UTF-8 in column `{name}`"));
-            }
-        }
-        let object_id: Option<Arc<str>> = match plan.unique_id.or(plan.object_id_column) {
-            Some(i) => {
-                let text = field(i);
-                if text.is_empty() {
-                    let name = &plan.columns[i].name;
-                    let reason = if plan.unique_id.is_some() {
-                        format!("`{name}` (uniqueIDColumn) is empty")
-                    } else {
-                        "`objectID` is empty (Algolia refuses an empty objectID)".to_owned()
-                    };
-                    return self.reject(None, reason);
-                } else {
-                    // Validated as UTF-8 with the whole row above.
-                    std::str::from_utf8(text).ok().map(Arc::from)
-                }
-            }
-            None => None,
-        };
-        let max_record_bytes = self.options.max_record_bytes;
-        let validator = &mut self.validator;
-        let json = self.arena.writer(row.len() * 2 + plan.key_bytes + 16);
-        json.extend_from_slice(b"{");
-        if let Some(i) = plan.unique_id {
-            json.extend_from_slice(b"\"objectID\":");
-            write_string(json, field(i));
-        }
-        for (i, column) in plan.columns.iter().enumerate() {
-            if column.skip {
-                continue;
-            }
-            json.extend_from_slice(&column.key);
-            let cell = field(i);
-            if let Err(reason) = write_cell(json, column.kind, &column.name, cell, validator) {
-                self.arena.discard();
-                return self.reject(object_id, reason);
-            }
-        }
-        json.extend_from_slice(b"}");
-        let size = json.len();
-        if size > max_record_bytes {
-            self.arena.discard();
-            return self.reject(object_id, too_big_reason(size, max_record_bytes));
-        }
-        let bytes = self.arena.take();
-        Some(Ok(Record::new(object_id, bytes)))
-    }
-
+    /// Reads the header row that split into `self.fields`.
     fn read_header(&self, input: &[u8]) -> Result<Plan, String> {
         let mut names = Vec::with_capacity(self.fields.len());
         for i in 0..self.fields.len() {
@@ -288,64 +219,7 @@ impl CsvDecoder {
             }
             names.push(name.to_owned());
         }
-        let mut seen = HashSet::new();
-        for name in &names {
-            if !seen.insert(name.as_str()) {
-                return Err(format!("the CSV header names column `{name}` twice"));
-            }
-        }
-        for column in self.options.mapping.keys() {
-            if !seen.contains(column.as_str()) {
-                return Err(format!(
-                    "mapping names column `{column}`, which is not in the CSV header"
-                ));
-            }
-        }
-        let unique_id = match &self.options.unique_id_column {
-            Some(unique) => Some(names.iter().position(|name| name == unique).ok_or_else(
-                || format!("uniqueIDColumn `{unique}` is not a column of the CSV header"),
-            )?),
-            None => None,
-        };
-        let object_id_column = match unique_id {
-            Some(_) => None,
-            None => names.iter().position(|name| name == "objectID"),
-        };
-        let mut first = unique_id.is_none();
-        let columns: Vec<Column> = names
-            .into_iter()
-            .map(|name| {
-                let skip = unique_id.is_some() && name == "objectID";
-                let mut key = Vec::with_capacity(name.len() + 4);
-                if !skip {
-                    if !first {
-                        key.push(b',');
-                    }
-                    first = false;
-                }
-                write_string(&mut key, name.as_bytes());
-                key.push(b':');
-                let kind = self
-                    .options
-                    .mapping
-                    .get(&name)
-                    .copied()
-                    .unwrap_or(MappingTypeCsv::String);
-                Column {
-                    name,
-                    key,
-                    kind,
-                    skip,
-                }
-            })
-            .collect();
-        let key_bytes = columns.iter().map(|column| column.key.len()).sum();
-        Ok(Plan {
-            columns,
-            unique_id,
-            object_id_column,
-            key_bytes,
-        })
+        Plan::new(names, &self.options)
     }
 }
 

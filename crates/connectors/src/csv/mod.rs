@@ -2,6 +2,9 @@
 
 mod cell;
 mod decoder;
+mod plan;
+mod row;
 mod split;
+mod string_field;
 
 pub use decoder::{CsvDecoder, CsvOptions};

@@ -8,12 +8,65 @@
 //!
 //! Fields are not copied: a field is a range of the row's bytes, except a field whose quotes
 //! must be taken out (`""` inside it, or text after its closing quote), which is unquoted into a
-//! scratch buffer. Unquoted fields are found with `memchr3`, quoted ones with `memchr`, so a
-//! row costs a few vectorized scans instead of a state transition per byte.
+//! scratch buffer. Fields are scanned eight bytes at a time (SWAR), so a row costs a few word
+//! operations per eight bytes instead of a state transition per byte.
 
-use memchr::{memchr, memchr3};
+use crate::json_text::{HI, LO};
 
 const QUOTE: u8 = b'"';
+
+/// The high bit of each byte of `word` equal to `byte` (bytes above a flagged one may be flagged
+/// wrongly, by borrows, but the lowest flagged byte is always right).
+#[inline(always)]
+pub(super) fn byte_mask(word: u64, byte: u8) -> u64 {
+    let diff = word ^ (LO * u64::from(byte));
+    diff.wrapping_sub(LO) & !diff & HI
+}
+
+/// The index of the first byte from `input[from]` that `is_wanted`, eight bytes at a time with
+/// `mask` (which flags, in each word, the wanted bytes as [`byte_mask`] does).
+#[inline(always)]
+fn find(
+    input: &[u8],
+    mut from: usize,
+    mask: impl Fn(u64) -> u64,
+    is_wanted: impl Fn(u8) -> bool,
+) -> Option<usize> {
+    while let Some(word) = input.get(from..from + 8) {
+        let found = mask(u64::from_le_bytes(word.try_into().unwrap_or([0; 8])));
+        if found != 0 {
+            return Some(from + (found.trailing_zeros() / 8) as usize);
+        }
+        from += 8;
+    }
+    let offset = input
+        .get(from..)?
+        .iter()
+        .position(|&byte| is_wanted(byte))?;
+    Some(from + offset)
+}
+
+/// The index of the first delimiter or line break from `input[from]`.
+#[inline(always)]
+fn field_end(input: &[u8], from: usize, delimiter: u8) -> Option<usize> {
+    find(
+        input,
+        from,
+        |word| byte_mask(word, delimiter) | byte_mask(word, b'\n') | byte_mask(word, b'\r'),
+        |byte| byte == delimiter || byte == b'\n' || byte == b'\r',
+    )
+}
+
+/// The index of the first quote from `input[from]`.
+#[inline(always)]
+fn next_quote(input: &[u8], from: usize) -> Option<usize> {
+    find(
+        input,
+        from,
+        |word| byte_mask(word, QUOTE),
+        |byte| byte == QUOTE,
+    )
+}
 
 /// Where a field's text is: in the row's bytes or in the splitter's scratch buffer.
 #[derive(Clone, Copy, Debug)]
@@ -50,6 +103,12 @@ impl Fields {
         }
     }
 
+    /// Forgets the fields of the last row.
+    pub(super) fn clear(&mut self) {
+        self.ranges.clear();
+        self.scratch.clear();
+    }
+
     fn push(&mut self, start: usize, end: usize) {
         self.ranges.push(FieldRange {
             start,
@@ -70,32 +129,39 @@ pub(super) fn split_row(
     at_end: bool,
     fields: &mut Fields,
 ) -> Option<usize> {
-    fields.ranges.clear();
-    fields.scratch.clear();
+    fields.clear();
     let mut at = start;
     loop {
-        if input.get(at) == Some(&QUOTE) {
-            match split_quoted(input, at + 1, delimiter, at_end, fields)? {
-                (end, true) => return Some(end),
-                (end, false) => at = end + 1,
-            }
-            continue;
+        match split_field(input, at, delimiter, at_end, fields)? {
+            (end, true) => return Some(end),
+            (end, false) => at = end + 1,
         }
-        match memchr3(delimiter, b'\n', b'\r', &input[at..]) {
-            Some(offset) => {
-                let end = at + offset;
-                fields.push(at, end);
-                if input[end] != delimiter {
-                    return Some(end);
-                }
-                at = end + 1;
-            }
-            None if at_end => {
-                fields.push(at, input.len());
-                return Some(input.len());
-            }
-            None => return None,
+    }
+}
+
+/// Splits the field that starts at `input[at]`, appending it to `fields`. Returns the index of
+/// the byte that ends the field (a delimiter, a line break or `input.len()`) and whether the row
+/// ends there too, or `None` when more input is needed.
+pub(super) fn split_field(
+    input: &[u8],
+    at: usize,
+    delimiter: u8,
+    at_end: bool,
+    fields: &mut Fields,
+) -> Option<(usize, bool)> {
+    if input.get(at) == Some(&QUOTE) {
+        return split_quoted(input, at + 1, delimiter, at_end, fields);
+    }
+    match field_end(input, at, delimiter) {
+        Some(end) => {
+            fields.push(at, end);
+            Some((end, input[end] != delimiter))
         }
+        None if at_end => {
+            fields.push(at, input.len());
+            Some((input.len(), true))
+        }
+        None => None,
     }
 }
 
@@ -113,13 +179,12 @@ fn split_quoted(
     let mut scratch_from: Option<usize> = None;
     let scratch_start = fields.scratch.len();
     let (close, after) = loop {
-        let Some(offset) = memchr(QUOTE, &input[at..]) else {
+        let Some(quote) = next_quote(input, at) else {
             if !at_end {
                 return None;
             }
             break (input.len(), input.len());
         };
-        let quote = at + offset;
         match input.get(quote + 1) {
             Some(&QUOTE) => {
                 let from = scratch_from.unwrap_or(text_start);
@@ -145,8 +210,8 @@ fn split_quoted(
     let end = if ends_field {
         after
     } else {
-        match memchr3(delimiter, b'\n', b'\r', &input[after..]) {
-            Some(offset) => after + offset,
+        match field_end(input, after, delimiter) {
+            Some(end) => end,
             None if at_end => input.len(),
             None => return None,
         }
