@@ -237,3 +237,60 @@ impl RecordDecoder for CsvDecoder {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode(input: &[u8], chunk: usize) -> Vec<SourceResult> {
+        let mut decoder = CsvDecoder::new(CsvOptions {
+            delimiter: b',',
+            mapping: Default::default(),
+            unique_id_column: None,
+            max_record_bytes: 100,
+        });
+        let mut out = VecDeque::new();
+        for piece in input.chunks(chunk) {
+            decoder.feed(piece, &mut out);
+        }
+        decoder.finish(&mut out);
+        out.into()
+    }
+
+    fn reason(item: &SourceResult) -> String {
+        match item {
+            Ok(record) => format!("record {}", String::from_utf8_lossy(&record.json)),
+            Err(SourceItemError::Rejected(rejection)) => rejection.to_string(),
+            Err(SourceItemError::Fatal(error)) => format!("fatal: {error}"),
+        }
+    }
+
+    #[test]
+    fn a_row_past_the_raw_cap_is_rejected_and_the_next_one_read() {
+        let huge = format!("\"{}\"", "x,\n".repeat(30_000));
+        let input = format!("a,b\n1,{huge}\n2,ok\n");
+        for chunk in [input.len(), 64 * 1024, 4096, 7] {
+            let items: Vec<String> = decode(input.as_bytes(), chunk).iter().map(reason).collect();
+            assert_eq!(items.len(), 2, "chunk {chunk}: {items:?}");
+            assert!(
+                items[0].starts_with("row 2: row is too big: more than 65736 bytes"),
+                "chunk {chunk}: {}",
+                items[0]
+            );
+            assert_eq!(items[1], r#"record {"a":"2","b":"ok"}"#, "chunk {chunk}");
+        }
+    }
+
+    #[test]
+    fn a_header_past_the_raw_cap_ends_the_source() {
+        let input = format!("{}\n1\n", "h".repeat(70_000));
+        for chunk in [input.len(), 4096] {
+            let items: Vec<String> = decode(input.as_bytes(), chunk).iter().map(reason).collect();
+            assert_eq!(
+                items,
+                ["fatal: the CSV header row is too big: more than 65736 bytes"],
+                "chunk {chunk}"
+            );
+        }
+    }
+}
