@@ -5,7 +5,8 @@
 //! secrets at rest, and runs the API, the cron scheduler and the workers in one process
 //! (`--role` picks a subset) until SIGTERM or SIGINT, then drains: in-flight requests finish,
 //! workers stop claiming and give their runs back to the queue. `ingestion worker` runs workers
-//! only, against a shared PostgreSQL database.
+//! only, against a shared PostgreSQL database. A process without the API serves `/health`,
+//! `/ready` and `/metrics` alone (`serve` on `--listen`, `worker` when given `--listen`).
 //!
 //! Exit status: 0 after a clean shutdown, 1 when the process cannot start (store, port), 2 for a
 //! usage or settings error.
@@ -18,7 +19,7 @@ use clap::{Parser, Subcommand};
 use ingest_api::credentials;
 use ingest_core::Secret;
 use ingest_store::SecretKey;
-use ingestion::process::{ApiRole, Roles, is_postgres, open_store};
+use ingestion::process::{HttpRole, Roles, is_postgres, open_store};
 use ingestion::settings::{LogFormat, Settings};
 
 /// The self-hostable Algolia Ingestion API and its workers.
@@ -70,13 +71,16 @@ struct ServeArgs {
 struct WorkerArgs {
     #[command(flatten)]
     common: Common,
+    /// Serve `/health`, `/ready` and `/metrics` on this address (none by default).
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<SocketAddr>,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let (common, serve) = match cli.command {
-        Command::Serve(args) => (args.common, Some((args.listen, args.role))),
-        Command::Worker(args) => (args.common, None),
+    let (common, serve, listen) = match cli.command {
+        Command::Serve(args) => (args.common, Some(args.role), Some(args.listen)),
+        Command::Worker(args) => (args.common, None, args.listen),
     };
     let settings = match Settings::load(common.config.as_deref(), std::env::vars()) {
         Ok(settings) => settings,
@@ -95,7 +99,7 @@ fn main() -> ExitCode {
     };
     ingestion::telemetry::init(format, "info,sqlx=warn");
     let roles = match &serve {
-        Some((_, role)) => match Roles::parse(role) {
+        Some(role) => match Roles::parse(role) {
             Ok(roles) => roles,
             Err(error) => {
                 eprintln!("ingestion: --role: {error}");
@@ -128,7 +132,6 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let listen = serve.map(|(listen, _)| listen);
     match runtime.block_on(start(common, settings, url, roles, listen)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -161,24 +164,28 @@ async fn start(
         None => SecretKey::load_or_generate(key_file)?,
     };
     let store = open_store(url.as_ref(), data_dir, key).await?;
-    let api = match (roles.api, listen) {
-        (true, Some(listen)) => {
-            let mut apps = settings.server.apps.clone();
-            if apps.is_empty() {
-                let (app, path, created) = credentials::load_or_create(data_dir)?;
-                if created {
-                    tracing::info!(app_id = app.app_id, path = %path.display(), "generated credentials: the admin API key is in this file");
-                } else {
-                    tracing::info!(app_id = app.app_id, path = %path.display(), "using the credentials of this file");
-                }
-                apps.push(app);
-            }
+    let http = match listen {
+        Some(listen) => {
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
-            Some(ApiRole { listener, apps })
+            if roles.api {
+                let mut apps = settings.server.apps.clone();
+                if apps.is_empty() {
+                    let (app, path, created) = credentials::load_or_create(data_dir)?;
+                    if created {
+                        tracing::info!(app_id = app.app_id, path = %path.display(), "generated credentials: the admin API key is in this file");
+                    } else {
+                        tracing::info!(app_id = app.app_id, path = %path.display(), "using the credentials of this file");
+                    }
+                    apps.push(app);
+                }
+                Some(HttpRole::Api { listener, apps })
+            } else {
+                Some(HttpRole::Ops { listener })
+            }
         }
-        _ => None,
+        None => None,
     };
-    ingestion::process::run(roles, &settings, store, api, ingest_api::shutdown_signal()).await
+    ingestion::process::run(roles, &settings, store, http, ingest_api::shutdown_signal()).await
 }

@@ -119,22 +119,31 @@ pub fn engine(
     ))
 }
 
-/// What the API role needs.
+/// What a process serves over HTTP.
 #[derive(Debug)]
-pub struct ApiRole {
-    /// The bound listener.
-    pub listener: tokio::net::TcpListener,
-    /// The applications and their keys.
-    pub apps: Vec<AppCredentials>,
+pub enum HttpRole {
+    /// The API, with `/health`, `/ready` and `/metrics` beside it.
+    Api {
+        /// The bound listener.
+        listener: tokio::net::TcpListener,
+        /// The applications and their keys.
+        apps: Vec<AppCredentials>,
+    },
+    /// Only `/health`, `/ready` and `/metrics`: a process that runs workers or the scheduler
+    /// without the API, so that it can be probed and scraped.
+    Ops {
+        /// The bound listener.
+        listener: tokio::net::TcpListener,
+    },
 }
 
-/// Runs `roles` until `signal` resolves, then stops each (the API drains requests, workers
+/// Runs `roles` (and serves `http`) until `signal` resolves, then stops each (the API drains requests, workers
 /// release their runs) and returns when all have stopped.
 pub async fn run(
     roles: Roles,
     settings: &Settings,
     store: Arc<dyn Store>,
-    api: Option<ApiRole>,
+    http: Option<HttpRole>,
     signal: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let metrics = Arc::new(Metrics::new());
@@ -177,20 +186,29 @@ pub async fn run(
         );
         tasks.spawn(scheduler.run(until_stopped()));
     }
-    if let Some(api) = api {
-        let server = &settings.server;
-        let config = ApiConfig {
-            apps: api.apps,
-            rate_limits: server.rate_limits.clone(),
-            max_body_bytes: server.max_body_bytes,
-            request_timeout: server.request_timeout,
-            metrics: metrics.clone(),
-        };
-        let router = ingest_api::router(store.clone(), &config);
-        let address: SocketAddr = api.listener.local_addr()?;
+    let server = &settings.server;
+    let served = match http {
+        Some(HttpRole::Api { listener, apps }) => {
+            let config = ApiConfig {
+                apps,
+                rate_limits: server.rate_limits.clone(),
+                max_body_bytes: server.max_body_bytes,
+                request_timeout: server.request_timeout,
+                metrics: metrics.clone(),
+            };
+            Some((listener, ingest_api::router(store.clone(), &config)))
+        }
+        Some(HttpRole::Ops { listener }) => Some((
+            listener,
+            ingest_api::ops_router(store.clone(), metrics.clone()),
+        )),
+        None => None,
+    };
+    if let Some((listener, router)) = served {
+        let address: SocketAddr = listener.local_addr()?;
         tracing::info!(%address, "listening");
         tasks.spawn(ingest_api::serve(
-            api.listener,
+            listener,
             router,
             server.serve,
             until_stopped(),

@@ -83,6 +83,11 @@ impl Fleet {
 
     /// Starts one `ingestion worker` (fast leases for tests), with `env` on top.
     pub fn start_worker(&mut self, env: &[(&str, &str)]) -> u32 {
+        self.start_worker_with(env, &[])
+    }
+
+    /// [`Fleet::start_worker`] with more command-line arguments.
+    pub fn start_worker_with(&mut self, env: &[(&str, &str)], args: &[&str]) -> u32 {
         let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_ingestion"));
         command
             .arg("worker")
@@ -90,6 +95,7 @@ impl Fleet {
             .arg(self.dir.path())
             .arg("--database-url")
             .arg(self.worker_url())
+            .args(args)
             .env("INGESTION__STORE__SECRET_KEY", KEY_HEX)
             .env("INGESTION__ALGOLIA__HOSTS", self.server.url())
             .env("INGESTION__ALGOLIA__MAX_ATTEMPTS", "2")

@@ -1,6 +1,7 @@
 //! Worker processes over PostgreSQL: kill -9 mid-run and another worker finishes it; a paused
 //! worker that wakes after losing its lease changes nothing; SIGTERM gives the run back; three
-//! workers claim 1,000 runs each exactly once. Skipped without `TEST_DATABASE_URL` (fails in CI).
+//! workers claim 1,000 runs each exactly once; a worker given `--listen` answers health, readiness
+//! and metrics probes (and nothing of the API). Skipped without `TEST_DATABASE_URL` (fails in CI).
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
@@ -229,5 +230,42 @@ async fn three_workers_claim_1000_runs_each_once() {
         .query_i64("SELECT COUNT(DISTINCT lease_owner) FROM runs")
         .await;
     assert_eq!(owners, 0, "leases are cleared when runs finish");
+    fleet.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_with_listen_serves_probes_and_metrics_only() {
+    let Some(url) = database_url() else { return };
+    let mut fleet = Fleet::new(&url).await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let address = format!("127.0.0.1:{port}");
+    fleet.start_worker_with(&[], &["--listen", &address]);
+    let http = reqwest::Client::new();
+    let get = |path: &str| http.get(format!("http://{address}{path}")).send();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let health = loop {
+        match get("/health").await {
+            Ok(response) => break response,
+            Err(_) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(error) => panic!("the worker never listened on {address}: {error}"),
+        }
+    };
+    assert_eq!(health.status(), 200);
+    assert_eq!(get("/ready").await.unwrap().status(), 200);
+    let metrics = get("/metrics").await.unwrap();
+    assert_eq!(metrics.status(), 200);
+    let text = metrics.text().await.unwrap();
+    assert!(
+        text.contains("ingestion_queue_depth 0"),
+        "the queue depth is sampled on scrape: {text}"
+    );
+    let api = get("/1/tasks").await.unwrap();
+    assert_eq!(api.status(), 404, "a worker serves no API");
     fleet.cleanup().await;
 }

@@ -157,11 +157,7 @@ pub fn router(store: Arc<dyn Store>, config: &ApiConfig) -> Router {
         .with_state(state.clone())
         .layer(middleware::from_fn_with_state(keys, auth::require_app))
         .layer(middleware::from_fn_with_state(limits, rate_limit::limit));
-    Router::new()
-        .route("/health", get(health))
-        .route("/ready", get(ready))
-        .route("/metrics", get(render_metrics))
-        .with_state(state)
+    ops_routes(state)
         .merge(api)
         .layer(middleware::from_fn_with_state(
             config.metrics.clone(),
@@ -172,6 +168,27 @@ pub fn router(store: Arc<dyn Store>, config: &ApiConfig) -> Router {
             deadline,
         ))
         .layer(Extension(BodyLimit(config.max_body_bytes)))
+}
+
+/// The operations endpoints alone, for a process that runs workers or the scheduler without the
+/// API: `GET /health`, `GET /ready` and `GET /metrics`, open like they are beside the API.
+pub fn ops_router(store: Arc<dyn Store>, metrics: Arc<Metrics>) -> Router {
+    let state = ApiState {
+        store,
+        metrics,
+        deliveries: Arc::default(),
+    };
+    ops_routes(state)
+        .fallback(no_route)
+        .method_not_allowed_fallback(no_method)
+}
+
+fn ops_routes(state: ApiState) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/ready", get(ready))
+        .route("/metrics", get(render_metrics))
+        .with_state(state)
 }
 
 /// The store's page request for validated paging.
