@@ -216,9 +216,11 @@ impl Engine {
     }
 
     async fn finish(&self, lease: &Lease, finish: RunFinish) -> Ending {
-        let result = self
-            .store
-            .finish_run(lease.run_id(), lease.token(), &finish, self.clock.now())
+        let result = lease
+            .while_held("finishing the run", || {
+                self.store
+                    .finish_run(lease.run_id(), lease.token(), &finish, self.clock.now())
+            })
             .await;
         match result {
             Ok(finished) => {

@@ -102,6 +102,39 @@ impl Lease {
         !self.is_lost() && Instant::now() < until
     }
 
+    /// Runs the store write `write` until it succeeds, the store says the lease is lost, or the
+    /// lease's local deadline passes: a store that is unavailable for less than that (a restart,
+    /// a failover, a dropped connection) is waited out instead of failing the run or dropping
+    /// what it wrote. Other errors are returned at once.
+    pub async fn while_held<T, F>(
+        &self,
+        what: &str,
+        mut write: impl FnMut() -> F,
+    ) -> Result<T, StoreError>
+    where
+        F: Future<Output = Result<T, StoreError>>,
+    {
+        let mut delay = Duration::from_millis(50);
+        loop {
+            match write().await {
+                Err(StoreError::LeaseLost { run_id }) => {
+                    self.lose();
+                    return Err(StoreError::LeaseLost { run_id });
+                }
+                Err(StoreError::Unavailable(error)) if self.is_valid() => {
+                    tracing::warn!(
+                        %error,
+                        run_id = self.run_id(),
+                        "{what}: the store is unavailable; retrying while the lease holds"
+                    );
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(1));
+                }
+                other => return other,
+            }
+        }
+    }
+
     /// The worker is shutting down: stop starting work on this run.
     pub fn drain(&self) {
         if !self.draining.swap(true, Ordering::SeqCst) {
@@ -197,23 +230,25 @@ impl<A> FencedApi<A> {
 
     /// One heartbeat, now: proves the lease still holds before an irreversible call.
     async fn confirm(&self) -> Result<(), AlgoliaError> {
-        let sent = Instant::now();
-        match self
-            .store
-            .heartbeat(
-                self.lease.run_id(),
-                self.lease.token(),
-                self.lease.duration(),
-                self.clock.now(),
-            )
-            .await
-        {
+        let lease = &self.lease;
+        let mut sent = Instant::now();
+        let confirmed = lease
+            .while_held("confirming the lease before the move", || {
+                sent = Instant::now();
+                self.store.heartbeat(
+                    lease.run_id(),
+                    lease.token(),
+                    lease.duration(),
+                    self.clock.now(),
+                )
+            })
+            .await;
+        match confirmed {
             Ok(_) => {
-                self.lease.renewed(sent);
+                lease.renewed(sent);
                 Ok(())
             }
             Err(StoreError::LeaseLost { .. }) => {
-                self.lease.lose();
                 Err(self.refused("move".into(), "this worker no longer holds the run's lease"))
             }
             Err(error) => Err(self.refused(

@@ -4,7 +4,8 @@
 //! channel and a writer task appends events in groups (one transaction per group) with
 //! [`Store::record_events`], fenced by the lease token, along with the latest progress. When
 //! the channel is full the event is counted and dropped rather than blocking the pipeline; a
-//! `log` event says how many were dropped. A `LeaseLost` answer marks the [`Lease`] lost, which
+//! `log` event says how many were dropped. An unavailable store is retried for as long as the
+//! lease holds ([`Lease::while_held`]); a `LeaseLost` answer marks the [`Lease`] lost, which
 //! stops the run. [`StoreRecorder::flush`] waits until everything recorded so far is written.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -27,8 +28,6 @@ const CHANNEL: usize = 4096;
 const GROUP: usize = 256;
 /// How often progress alone is written when no event comes.
 const PROGRESS_EVERY: Duration = Duration::from_secs(1);
-/// Attempts to write a group through store errors other than `LeaseLost`.
-const WRITE_ATTEMPTS: u32 = 5;
 
 enum Message {
     Event(NewEvent),
@@ -202,31 +201,25 @@ impl Writer {
             events.clear();
             return;
         }
-        for attempt in 1..=WRITE_ATTEMPTS {
-            let result = self
-                .store
-                .record_events(
+        let written = self
+            .lease
+            .while_held("recording events", || {
+                self.store.record_events(
                     self.lease.run_id(),
                     self.lease.token(),
                     events,
                     progress,
                     self.clock.now(),
                 )
-                .await;
-            match result {
-                Ok(_) => break,
-                Err(StoreError::LeaseLost { .. }) => {
-                    tracing::warn!("lease lost: the run's events are no longer recorded");
-                    self.lease.lose();
-                    break;
-                }
-                Err(error) if attempt < WRITE_ATTEMPTS => {
-                    tracing::warn!(%error, attempt, "could not record events; retrying");
-                    tokio::time::sleep(Duration::from_millis(200) * attempt).await;
-                }
-                Err(error) => {
-                    tracing::error!(%error, dropped = events.len(), "could not record events");
-                }
+            })
+            .await;
+        match written {
+            Ok(_) => {}
+            Err(StoreError::LeaseLost { .. }) => {
+                tracing::warn!("lease lost: the run's events are no longer recorded");
+            }
+            Err(error) => {
+                tracing::error!(%error, dropped = events.len(), "could not record events");
             }
         }
         events.clear();

@@ -16,6 +16,7 @@ use ingest_algolia::{PushSettings, TransportSettings, WaitPolicy};
 use ingest_connectors::Endpoints;
 use ingest_connectors::http::url_policy::UrlPolicy;
 use ingest_connectors::http::{HttpSettings, SourceHttpClient};
+use ingest_core::BatchLimits;
 use ingest_core::metrics::Metrics;
 use ingest_engine::{Clock as _, Engine, EngineSettings, ManualClock, WorkerSettings};
 use ingest_model::{Task, Timestamp, from_value};
@@ -92,6 +93,27 @@ async fn csv_server() -> String {
             get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "down").into_response() }),
         )
         .route(
+            "/trickle.csv",
+            get(|| async {
+                // A header, then 40 rows, one every 100 ms: a run of about four seconds.
+                let rows = futures::stream::unfold(0usize, |i| async move {
+                    if i > 40 {
+                        return None;
+                    }
+                    if i > 0 {
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                    let line = if i == 0 {
+                        "id,name,price\n".to_owned()
+                    } else {
+                        format!("{i},trickle {i},1\n")
+                    };
+                    Some((Ok::<_, std::io::Error>(Bytes::from(line)), i + 1))
+                });
+                Body::from_stream(rows)
+            }),
+        )
+        .route(
             "/slow.csv",
             get(|| async {
                 // A header, then one row every 100 ms, for a minute.
@@ -150,6 +172,11 @@ impl Harness {
 
     /// An engine over another handle on the same store.
     pub fn engine_on(&self, store: Arc<dyn Store>) -> Engine {
+        self.engine_batching(store, BatchLimits::default())
+    }
+
+    /// [`Harness::engine_on`] with batches cut by `limits`.
+    pub fn engine_batching(&self, store: Arc<dyn Store>, limits: BatchLimits) -> Engine {
         let http = SourceHttpClient::new(
             UrlPolicy::new(&["127.0.0.0/8"]).unwrap(),
             HttpSettings {
@@ -165,6 +192,7 @@ impl Harness {
                     step: Duration::from_millis(5),
                     ..WaitPolicy::default()
                 },
+                limits,
                 ..PushSettings::default()
             },
             algolia: TransportSettings {

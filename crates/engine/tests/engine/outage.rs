@@ -1,14 +1,17 @@
 //! A store outage (PostgreSQL behind a TCP proxy that is cut, then restored): workers keep
-//! trying, claim nothing while the store is gone, and run the queued run once it is back.
+//! trying, claim nothing while the store is gone, and run the queued run once it is back; an
+//! outage in the middle of a run (heartbeats, event writes and perhaps the finish failing for
+//! seconds) is ridden out with every record pushed and every event recorded.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ingest_engine::Workers;
-use ingest_model::{RunOutcome, RunStatus};
-use ingest_store::{PostgresConfig, PostgresStore, Store};
+use ingest_core::BatchLimits;
+use ingest_engine::{WorkerSettings, Workers};
+use ingest_model::{EventType, Run, RunOutcome, RunStatus};
+use ingest_store::{EventQuery, PageRequest, PostgresConfig, PostgresStore, Store};
 use serde_json::json;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
@@ -64,11 +67,8 @@ impl Proxy {
     }
 }
 
-#[tokio::test]
-async fn workers_wait_out_a_store_outage_and_lose_no_run() {
-    let Some(h) = harness::postgres().await else {
-        return;
-    };
+/// A second handle on the harness's PostgreSQL store, through a [`Proxy`].
+async fn proxied_store(h: &harness::Harness) -> (Proxy, Arc<dyn Store>) {
     let (url, schema) = h.postgres().unwrap();
     let mut proxied = url::Url::parse(url).unwrap();
     let target = format!(
@@ -89,6 +89,31 @@ async fn workers_wait_out_a_store_outage_and_lose_no_run() {
             .await
             .unwrap(),
     );
+    (proxy, through_proxy)
+}
+
+/// Waits until the run is finished, or panics after `seconds`.
+async fn finished(h: &harness::Harness, run_id: &str, seconds: u64) -> Run {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(seconds);
+    loop {
+        let run = h.store.get_run(APP, run_id).await.unwrap();
+        if run.status == RunStatus::Finished {
+            return run;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the run did not finish after the store came back: {run:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn workers_wait_out_a_store_outage_and_lose_no_run() {
+    let Some(h) = harness::postgres().await else {
+        return;
+    };
+    let (proxy, through_proxy) = proxied_store(&h).await;
     let task = h
         .task(
             "/products.csv",
@@ -114,20 +139,88 @@ async fn workers_wait_out_a_store_outage_and_lose_no_run() {
     assert_eq!(during.status, RunStatus::Created, "{during:?}");
 
     proxy.restore();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    let finished = loop {
-        let run = h.store.get_run(APP, &run.run_id).await.unwrap();
-        if run.status == RunStatus::Finished {
-            break run;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the run did not finish after the store came back: {run:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let finished = finished(&h, &run.run_id, 60).await;
     assert_eq!(finished.outcome, Some(RunOutcome::Success), "{finished:?}");
     assert_eq!(h.fake.record_count("products"), 25);
+    let _ = stop.send(());
+    handle.await.unwrap();
+}
+
+#[tokio::test]
+async fn a_store_outage_mid_run_loses_no_record_and_no_event() {
+    let Some(h) = harness::postgres().await else {
+        return;
+    };
+    let (proxy, through_proxy) = proxied_store(&h).await;
+    let task = h
+        .task(
+            "/trickle.csv",
+            "trickled",
+            "replace",
+            json!({"type": "onDemand"}),
+        )
+        .await;
+    let run = h
+        .store
+        .create_run(APP, &task.task_id, h.now())
+        .await
+        .unwrap();
+    // Five records a batch: a batch, and its record event, about every half second.
+    let limits = BatchLimits::new(5, 1_000_000, 100_000).unwrap();
+    let workers = Workers::new(
+        h.engine_batching(through_proxy, limits),
+        WorkerSettings {
+            heartbeat: Duration::from_millis(300),
+            ..h.worker_settings()
+        },
+    );
+    let (stop, stopped) = oneshot::channel::<()>();
+    let handle = tokio::spawn(workers.run(async {
+        let _ = stopped.await;
+    }));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while h.store.get_run(APP, &run.run_id).await.unwrap().status != RunStatus::Started {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the run never started"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Heartbeats, event writes and, for a run of ~4 s, perhaps the finish all meet the outage.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    proxy.cut();
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    proxy.restore();
+
+    let finished = finished(&h, &run.run_id, 60).await;
+    assert_eq!(finished.outcome, Some(RunOutcome::Success), "{finished:?}");
+    assert_eq!(h.fake.record_count("trickled"), 40);
+    let events = h
+        .store
+        .list_events(
+            APP,
+            &run.run_id,
+            &EventQuery {
+                page: PageRequest {
+                    page: 1,
+                    items_per_page: 100,
+                },
+                ..EventQuery::default()
+            },
+        )
+        .await
+        .unwrap()
+        .items;
+    let batches = events
+        .iter()
+        .filter(|event| event.event_type == EventType::Record)
+        .count();
+    assert_eq!(batches, 8, "one record event per batch of 5: {events:#?}");
+    let lost: Vec<_> = events
+        .iter()
+        .filter(|event| format!("{:?}", event.data).contains("not recorded"))
+        .collect();
+    assert!(lost.is_empty(), "events were dropped: {lost:#?}");
     let _ = stop.send(());
     handle.await.unwrap();
 }
