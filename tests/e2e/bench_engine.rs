@@ -9,7 +9,8 @@
 //!   the first `startedAt` to the last `finishedAt`;
 //! - the delay from `POST /1/tasks/{taskID}/run` to `started` (p50/p99) through `ingestion
 //!   serve` (API + scheduler + workers in one process), with the default idle poll (500 ms)
-//!   and with 50 ms.
+//!   and with 50 ms, and through `serve --role api,scheduler` beside one `ingestion worker`
+//!   process (woken by PostgreSQL `NOTIFY`).
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -69,8 +70,8 @@ async fn bench_trivial_runs_per_second() {
 #[ignore = "benchmark: run with --ignored --nocapture"]
 async fn bench_run_to_started_delay() {
     let Some(url) = database_url() else { return };
-    for poll in ["500", "50"] {
-        let fleet = Fleet::new(&url).await;
+    for (poll, separate_worker) in [("500", false), ("50", false), ("500", true)] {
+        let mut fleet = Fleet::new(&url).await;
         let tasks = fleet.tasks("/slow/0/0.csv", 300).await;
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -83,6 +84,12 @@ async fn bench_run_to_started_delay() {
                 "serve",
                 "--listen",
                 &format!("127.0.0.1:{port}"),
+                "--role",
+                if separate_worker {
+                    "api,scheduler"
+                } else {
+                    "api,scheduler,worker"
+                },
                 "--database-url",
             ])
             .arg(fleet.worker_url())
@@ -102,6 +109,9 @@ async fn bench_run_to_started_delay() {
             .kill_on_drop(true)
             .spawn()
             .unwrap();
+        if separate_worker {
+            fleet.start_worker(&[("INGESTION__WORKER__POLL_MS", poll)]);
+        }
         let base = format!("http://127.0.0.1:{port}");
         let http = reqwest::Client::new();
         while http.get(format!("{base}/ready")).send().await.is_err() {
@@ -127,7 +137,7 @@ async fn bench_run_to_started_delay() {
         let p50 = fleet.query_i64(&p(0.5)).await;
         let p99 = fleet.query_i64(&p(0.99)).await;
         println!(
-            "BENCH run_to_started poll_ms={poll} runs={} p50_ms={p50} p99_ms={p99}",
+            "BENCH run_to_started poll_ms={poll} separate_worker={separate_worker} runs={} p50_ms={p50} p99_ms={p99}",
             tasks.len()
         );
         let _ = serve.start_kill();

@@ -2,8 +2,9 @@
 //! shutdown; [`reaper`]: requeue the runs of workers that stopped.
 //!
 //! A worker process runs up to `concurrency` runs at once. It claims one whenever a slot is free
-//! (polling every `poll` when the queue is empty, backing off when the store fails), and gives
-//! each claimed run a heartbeat task that extends its lease every `heartbeat`. On shutdown it
+//! (when the queue is empty, it waits until the store says runs were queued, or `poll` at most;
+//! it backs off when the store fails), and gives each claimed run a heartbeat task that extends
+//! its lease every `heartbeat`. On shutdown it
 //! stops claiming, drains its runs (in-flight batches finish, nothing new starts, each run is
 //! released back to the queue so another worker resumes it at once) and returns within
 //! `shutdown_grace`; what is still running then is abandoned, and its leases expire.
@@ -93,6 +94,7 @@ impl Workers {
             concurrency = settings.concurrency,
             "worker started"
         );
+        let mut queued = store.queued_runs();
         loop {
             let permit = tokio::select! {
                 () = &mut shutdown => break,
@@ -103,10 +105,12 @@ impl Workers {
                 },
             };
             let asked = Instant::now();
+            // Runs queued from now on wake this loop, even while the claim below is under way.
+            queued.borrow_and_update();
             let claimed = store
                 .claim_next_run(&settings.owner, settings.lease, clock.now())
                 .await;
-            let wait = match claimed {
+            let (wait, wake_on_queue) = match claimed {
                 Ok(Some(claimed)) => {
                     failures = 0;
                     metrics.observe(metrics::CLAIM_SECONDS, &[], asked.elapsed());
@@ -121,18 +125,20 @@ impl Workers {
                 }
                 Ok(None) => {
                     failures = 0;
-                    settings.poll
+                    (settings.poll, true)
                 }
                 Err(error) => {
                     failures = failures.saturating_add(1);
                     tracing::warn!(%error, "cannot claim runs: the store is unavailable; waiting");
-                    (settings.poll * failures.min(20)).min(Duration::from_secs(10))
+                    let backoff = (settings.poll * failures.min(20)).min(Duration::from_secs(10));
+                    (backoff, false)
                 }
             };
             drop(permit);
             tokio::select! {
                 () = &mut shutdown => break,
                 () = tokio::time::sleep(wait) => {}
+                Ok(()) = queued.changed(), if wake_on_queue => {}
             }
         }
         tracing::info!(

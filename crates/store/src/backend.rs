@@ -11,17 +11,35 @@ use ingest_model::{
 };
 
 use crate::db::Pools;
+use crate::signal::QueueSignal;
 use crate::{
     AuthenticationQuery, AuthenticationWithSecrets, ClaimedRun, DestinationQuery, DueSchedule,
     EventQuery, FinishedRun, NewEvent, Page, Requeued, RunFinish, RunQuery, SecretKey, SourceQuery,
-    Store, StoreResult, TaskQuery, auth, destination, event, run, schedule, source, task, worker,
+    Store, StoreResult, TaskQuery, auth, destination, event, run, schedule, signal, source, task,
+    worker,
 };
 
-/// The state of a store: its connection pools and its secret key.
+/// The state of a store: its connection pools, its secret key and its queue signal.
 #[derive(Debug, Clone)]
 pub struct Inner {
     pub(crate) pools: Pools,
     pub(crate) key: SecretKey,
+    pub(crate) queue: QueueSignal,
+}
+
+impl Inner {
+    /// Runs may have become claimable: wakes this process's workers and, on PostgreSQL, every
+    /// other process's (best effort: workers also poll).
+    async fn queued(&self) {
+        self.queue.bump();
+        if let Pools::Postgres(pool) = &self.pools {
+            // Best effort: without it, other processes' workers find the run at their next poll.
+            let _ = sqlx::query("SELECT pg_notify($1, '')")
+                .bind(signal::CHANNEL)
+                .execute(pool)
+                .await;
+        }
+    }
 }
 
 pub(crate) mod sealed {
@@ -229,7 +247,9 @@ impl<B: sealed::Backend> Store for B {
     }
 
     async fn create_run(&self, app: &str, task_id: &str, now: Timestamp) -> StoreResult<Run> {
-        run::create(self.inner(), app, task_id, None, now).await
+        let run = run::create(self.inner(), app, task_id, None, now).await?;
+        self.inner().queued().await;
+        Ok(run)
     }
 
     async fn create_triggered_run(
@@ -239,7 +259,9 @@ impl<B: sealed::Backend> Store for B {
         payload: &serde_json::Value,
         now: Timestamp,
     ) -> StoreResult<Run> {
-        run::create(self.inner(), app, task_id, Some(payload), now).await
+        let run = run::create(self.inner(), app, task_id, Some(payload), now).await?;
+        self.inner().queued().await;
+        Ok(run)
     }
 
     async fn get_run(&self, app: &str, id: &str) -> StoreResult<Run> {
@@ -297,7 +319,13 @@ impl<B: sealed::Backend> Store for B {
         lease_token: &str,
         now: Timestamp,
     ) -> StoreResult<()> {
-        worker::release(self.inner(), run_id, lease_token, now).await
+        worker::release(self.inner(), run_id, lease_token, now).await?;
+        self.inner().queued().await;
+        Ok(())
+    }
+
+    fn queued_runs(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.inner().queue.subscribe()
     }
 
     async fn queue_depth(&self) -> StoreResult<u64> {
@@ -336,7 +364,11 @@ impl<B: sealed::Backend> Store for B {
     }
 
     async fn requeue_expired(&self, now: Timestamp, max_attempts: u32) -> StoreResult<Requeued> {
-        worker::requeue_expired(self.inner(), now, max_attempts).await
+        let report = worker::requeue_expired(self.inner(), now, max_attempts).await?;
+        if !report.requeued.is_empty() {
+            self.inner().queued().await;
+        }
+        Ok(report)
     }
 
     async fn due_schedules(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<DueSchedule>> {
@@ -351,6 +383,11 @@ impl<B: sealed::Backend> Store for B {
         next_run: Timestamp,
         now: Timestamp,
     ) -> StoreResult<Option<Run>> {
-        schedule::fire(self.inner(), app, task_id, expected_next_run, next_run, now).await
+        let run =
+            schedule::fire(self.inner(), app, task_id, expected_next_run, next_run, now).await?;
+        if run.is_some() {
+            self.inner().queued().await;
+        }
+        Ok(run)
     }
 }

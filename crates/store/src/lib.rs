@@ -63,6 +63,7 @@ mod query;
 mod rows;
 mod run;
 mod schedule;
+mod signal;
 mod source;
 mod sqlite;
 mod store;

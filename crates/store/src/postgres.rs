@@ -8,6 +8,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 use crate::backend::{Inner, sealed::Backend};
 use crate::db::Pools;
+use crate::signal::QueueSignal;
 use crate::{SecretKey, StoreError, StoreResult, migrate};
 
 /// How to connect a PostgreSQL store.
@@ -65,6 +66,11 @@ impl PostgresStore {
             }
             options = options.options([("search_path", schema.as_str())]);
         }
+        // The queue signal listens on a connection of its own, opened when the listener starts.
+        let listen = PgPoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_lazy_with(options.clone());
         let pool = PgPoolOptions::new()
             .max_connections(config.max_connections.max(1))
             .acquire_timeout(Duration::from_secs(30))
@@ -82,6 +88,7 @@ impl PostgresStore {
             inner: Inner {
                 pools: Pools::Postgres(pool),
                 key,
+                queue: QueueSignal::listening(listen),
             },
         })
     }

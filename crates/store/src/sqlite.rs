@@ -8,6 +8,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 use crate::backend::{Inner, sealed::Backend};
 use crate::db::Pools;
+use crate::signal::QueueSignal;
 use crate::{SecretKey, StoreError, StoreResult, migrate};
 
 /// How to open a SQLite store.
@@ -75,6 +76,7 @@ impl SqliteStore {
             inner: Inner {
                 pools: Pools::Sqlite { write, read },
                 key,
+                queue: QueueSignal::local(),
             },
         })
     }

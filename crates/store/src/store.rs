@@ -287,6 +287,11 @@ pub trait Store: Send + Sync + 'static {
     /// How many runs wait in `created`, over every application (the queue depth metric).
     async fn queue_depth(&self) -> StoreResult<u64>;
 
+    /// A receiver whose `changed()` resolves when runs may have become claimable (created,
+    /// fired by a schedule, released, requeued), in this process or, on PostgreSQL, in any
+    /// process sharing the database: idle workers wait on it between polls.
+    fn queued_runs(&self) -> tokio::sync::watch::Receiver<u64>;
+
     /// Extends the lease to `now + lease`; returns the new expiry. `LeaseLost` when the token no
     /// longer holds the run (nothing changes then).
     async fn heartbeat(

@@ -156,6 +156,11 @@ impl Harness {
         }
     }
 
+    /// Whether the store under test is PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.raw, Raw::Postgres { .. })
+    }
+
     /// A second store on the same database, opened with `key` (runs the migrations again).
     pub async fn reopen(&self, key: SecretKey) -> Arc<dyn Store> {
         match &self.raw {

@@ -9,7 +9,8 @@ use ingest_model::{
     EventStatus, EventType, RunOutcome, RunProgress, RunReasonCode, RunStatus, Trigger,
 };
 use ingest_store::{
-    AUTO_DISABLE_AFTER, AuthenticationQuery, EventQuery, NewEvent, RunFinish, Store, StoreError,
+    AUTO_DISABLE_AFTER, AuthenticationQuery, EventQuery, NewEvent, RunFinish, SecretKey, Store,
+    StoreError,
 };
 use serde_json::json;
 
@@ -25,6 +26,7 @@ conformance!(
     schedules_fire_once,
     concurrent_claims_never_share_a_run,
     concurrent_creates_get_distinct_ids,
+    queued_runs_wake_workers,
 );
 
 const LEASE: Duration = Duration::from_secs(30);
@@ -581,4 +583,64 @@ async fn concurrent_creates_get_distinct_ids(h: &Harness) {
         .await
         .unwrap();
     assert_eq!(list.pagination.nb_items, 50);
+}
+
+/// Waits for `receiver` to see a change, or panics naming `what`.
+async fn woken(receiver: &mut tokio::sync::watch::Receiver<u64>, seconds: u64, what: &str) {
+    let changed = tokio::time::timeout(Duration::from_secs(seconds), receiver.changed()).await;
+    assert!(matches!(changed, Ok(Ok(()))), "{what}: no wake-up");
+    receiver.borrow_and_update();
+}
+
+async fn queued_runs_wake_workers(h: &Harness) {
+    let task = create_task(h, APP).await;
+    let mut here = h.store.queued_runs();
+    // On PostgreSQL a second handle stands for another process: it hears of runs by NOTIFY.
+    let other = h.reopen(SecretKey::generate().unwrap()).await;
+    let mut there = other.queued_runs();
+    if h.is_postgres() {
+        // The listener bumps once when it starts listening.
+        woken(&mut there, 10, "the listener starts").await;
+    }
+    here.borrow_and_update();
+    let run = h
+        .store
+        .create_run(APP, &task.task_id, h.now())
+        .await
+        .unwrap();
+    woken(&mut here, 1, "a created run").await;
+    if h.is_postgres() {
+        woken(&mut there, 10, "a run created by another process").await;
+    }
+    let claimed = h
+        .store
+        .claim_next_run("w1", LEASE, h.now())
+        .await
+        .unwrap()
+        .unwrap();
+    h.store
+        .release_run(&run.run_id, &claimed.lease_token, h.now())
+        .await
+        .unwrap();
+    woken(&mut here, 1, "a released run").await;
+    h.store
+        .claim_next_run("w1", LEASE, h.now())
+        .await
+        .unwrap()
+        .unwrap();
+    let later = h.advance(60);
+    h.store.requeue_expired(later, 5).await.unwrap();
+    woken(&mut here, 1, "a requeued run").await;
+    // A claim queues nothing: no wake-up. (Checked on SQLite only: on PostgreSQL, the echo of
+    // the earlier notifications may arrive at any time.)
+    if h.is_postgres() {
+        return;
+    }
+    h.store
+        .claim_next_run("w1", LEASE, h.now())
+        .await
+        .unwrap()
+        .unwrap();
+    let quiet = tokio::time::timeout(Duration::from_millis(200), here.changed()).await;
+    assert!(quiet.is_err(), "a claim woke the workers");
 }
