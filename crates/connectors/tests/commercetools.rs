@@ -362,7 +362,7 @@ async fn locales_are_projected_as_maps_for_one_index() {
     assert!(record["name"].get("en").is_some() && record["name"].get("de").is_some());
     assert_eq!(
         record["categories"],
-        json!({"de": ["Hemden"], "en": ["Shirts"]})
+        json!({"de": {"lvl0": ["Hemden"]}, "en": {"lvl0": ["Shirts"]}})
     );
     assert!(fake.requests()[0].contains("localeProjection=en&localeProjection=de"));
 }
@@ -386,7 +386,7 @@ async fn locale_sources_reduce_fields_to_their_locale_with_one_token() {
     let de = read(sources[1].source.as_ref()).await.unwrap();
     let record = de.iter().find(|r| r["productKey"] == "product-0").unwrap();
     assert_eq!(record["name"], "Produkt 0");
-    assert_eq!(record["categories"], json!(["Hemden"]));
+    assert_eq!(record["categories"], json!({"lvl0": ["Hemden"]}));
     assert_eq!(
         record["attributes"]["color"],
         json!({"key": "red", "label": "Rot"})

@@ -46,9 +46,17 @@ async fn fake() -> (CommercetoolsFake, MockServer) {
     let product: Value =
         serde_json::from_slice(&std::fs::read(dir().join("product.json")).unwrap()).unwrap();
     let fake = CommercetoolsFake::new([product]);
-    fake.category(
+    fake.keyed_category(
+        "0c1d0000-0000-4000-8000-000000000001",
+        Some("clothing"),
+        json!({"en": "Clothing", "de": "Kleidung"}),
+        None,
+    );
+    fake.keyed_category(
         "cf1e5c7e-23a4-4a43-8b5a-2d7f4e0b1d11",
+        Some("t-shirts"),
         json!({"en": "T-Shirts", "de": "T-Shirts (DE)"}),
+        Some("0c1d0000-0000-4000-8000-000000000001"),
     );
     fake.store(
         "eu",

@@ -92,11 +92,34 @@ impl CommercetoolsFake {
         Self::new((0..count).map(|i| generated_product(i, variants)))
     }
 
-    /// Adds a category (served expanded as `obj`).
+    /// Adds a root category without a key (served expanded as `obj`).
     pub fn category(&self, id: &str, name: Value) -> &Self {
-        self.lock()
-            .categories
-            .insert(id.into(), json!({"id": id, "name": name}));
+        self.keyed_category(id, None, name, None)
+    }
+
+    /// Adds a category with an optional `key`, under `parent` (added before it): its `ancestors`
+    /// are the parent's, then the parent (served expanded with `categories[*].ancestors[*]`).
+    pub fn keyed_category(
+        &self,
+        id: &str,
+        key: Option<&str>,
+        name: Value,
+        parent: Option<&str>,
+    ) -> &Self {
+        let mut state = self.lock();
+        let mut ancestors: Vec<Value> = Vec::new();
+        if let Some(parent) = parent {
+            if let Some(above) = state.categories.get(parent) {
+                ancestors.extend(above["ancestors"].as_array().into_iter().flatten().cloned());
+            }
+            ancestors.push(json!({"typeId": "category", "id": parent}));
+        }
+        let mut category = json!({"id": id, "name": name, "ancestors": ancestors});
+        if let Some(key) = key {
+            category["key"] = json!(key);
+        }
+        state.categories.insert(id.into(), category);
+        drop(state);
         self
     }
 
@@ -348,7 +371,8 @@ impl State {
                     project_locales(&mut product, &locales);
                 }
                 if expand.contains(&"categories[*]") {
-                    self.expand_categories(&mut product, &locales);
+                    let ancestors = expand.contains(&"categories[*].ancestors[*]");
+                    self.expand_categories(&mut product, &locales, ancestors);
                 }
                 if expand.contains(&"productType") {
                     product["productType"]["obj"] = json!({"name": "clothing"});
@@ -361,19 +385,31 @@ impl State {
         }))
     }
 
-    fn expand_categories(&self, product: &mut Value, locales: &[&str]) {
+    fn expand_categories(&self, product: &mut Value, locales: &[&str], ancestors: bool) {
         let Some(categories) = product["categories"].as_array_mut() else {
             return;
         };
+        let expanded = |id: &str| {
+            let mut obj = self.categories.get(id)?.clone();
+            if !locales.is_empty() {
+                project_locales(&mut obj, locales);
+            }
+            Some(obj)
+        };
         for category in categories {
             let id = category["id"].as_str().unwrap_or_default();
-            if let Some(obj) = self.categories.get(id) {
-                let mut obj = obj.clone();
-                if !locales.is_empty() {
-                    project_locales(&mut obj, locales);
+            let Some(mut obj) = expanded(id) else {
+                continue;
+            };
+            if ancestors && let Some(list) = obj["ancestors"].as_array_mut() {
+                for ancestor in list {
+                    let id = ancestor["id"].as_str().unwrap_or_default().to_owned();
+                    if let Some(above) = expanded(&id) {
+                        ancestor["obj"] = above;
+                    }
                 }
-                category["obj"] = obj;
             }
+            category["obj"] = obj;
         }
     }
 

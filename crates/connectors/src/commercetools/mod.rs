@@ -4,8 +4,8 @@
 //! **Reading.** `GET {url}/{projectKey}/product-projections` with keyset pagination: `sort=id
 //! asc`, `limit=500`, `withTotal=false`, and from the second page `where=id > "{last id}"`. No
 //! `offset` is ever sent, so there is no 10,000-item ceiling; a page shorter than the limit ends
-//! the pass. `expand=productType` and `expand=categories[*]` bring the type's and categories'
-//! names. A page whose first id is not after the previous page's last id (an API ignoring the
+//! the pass. `expand=productType`, `expand=categories[*]` and `expand=categories[*].ancestors[*]`
+//! bring the type's name and the categories with their paths (`categories.rs`). A page whose first id is not after the previous page's last id (an API ignoring the
 //! cursor) fails the run at once, as does passing [`MAX_PAGES`].
 //!
 //! **Auth.** An `oauth` authentication: its `url` is the token endpoint, its client id and
@@ -27,6 +27,7 @@
 //! locale's value; the engine runs one pass per entry into `{indexPrefix}{locale}` (Part C 16).
 //! The per-locale sources share one client, so one token serves them all.
 
+mod categories;
 mod client;
 #[cfg(feature = "testkit")]
 pub mod fake;
@@ -456,6 +457,7 @@ fn projections_url(client: &CtClient, pass: &Pass, locales: &[String]) -> Url {
         ("staged", "false".into()),
         ("expand", "productType".into()),
         ("expand", "categories[*]".into()),
+        ("expand", "categories[*].ancestors[*]".into()),
     ];
     for locale in locales {
         query.push(("localeProjection", locale.clone()));

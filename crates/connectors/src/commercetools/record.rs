@@ -3,14 +3,14 @@
 //! `objectID` is `{productID}.{variantID}`, or `{storeKey}.{productID}.{variantID}` in a store
 //! pass (which also adds `storeKey`). Product fields: `productID`, `productKey`, `productType`
 //! (the type's name when expanded, else its id), `name`, `description`, `slug`, `categories`
-//! (category names), `categoryIDs`, `createdAt`, `lastModifiedAt`. Variant fields: `variantID`,
+//! (hierarchical facets), `categoryKeys`, `categoryPageID` (see [`super::categories`]),
+//! `categoryIDs`, `createdAt`, `lastModifiedAt`. Variant fields: `variantID`,
 //! `isMasterVariant`, `sku`, `key`, `prices`, `images`, `attributes`, `isInStock`.
 //!
 //! Localized fields (`LocalizedString`s, also inside attribute values and enum labels) are maps
 //! `{locale: value}` ([`Localized::Maps`]), or, in a one-locale pass ([`Localized::One`]), that
 //! locale's value (`null` when the product has none; an empty object, all the API's
-//! `localeProjection` leaves of a LocalizedString without that locale, also becomes `null`). `categories` is then `{locale: [names]}`
-//! or `[names]`.
+//! `localeProjection` leaves of a LocalizedString without that locale, also becomes `null`).
 //!
 //! `prices` groups the variant's prices by currency: `{"EUR": {"min", "max", "priceValues":
 //! [{id, value, discountedValue, fractionDigits, country, channelID, customerGroupID, validFrom,
@@ -26,6 +26,8 @@ use bytes::Bytes;
 use ingest_core::{Position, Record, RecordRejection, SourceResult};
 use serde::Serialize;
 use serde_json::{Map, Value};
+
+use super::categories;
 
 /// How localized fields appear in records.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -54,7 +56,11 @@ struct VariantRecord<'a> {
     name: Value,
     description: Value,
     slug: Value,
-    categories: Value,
+    categories: &'a Value,
+    #[serde(rename = "categoryKeys")]
+    category_keys: &'a [String],
+    #[serde(rename = "categoryPageID")]
+    category_page_ids: &'a [String],
     #[serde(rename = "categoryIDs")]
     category_ids: Vec<&'a str>,
     #[serde(rename = "variantID")]
@@ -148,7 +154,7 @@ pub(crate) fn product_records(
         .flatten()
         .filter_map(|category| category.get("id").and_then(Value::as_str))
         .collect::<Vec<_>>();
-    let category_names = category_names(categories.map(Vec::as_slice).unwrap_or(&[]), localized);
+    let shaped = categories::categories(categories.map(Vec::as_slice).unwrap_or(&[]), localized);
     let name = localize_field(product.get("name"), localized);
     let description = localize_field(product.get("description"), localized);
     let slug = localize_field(product.get("slug"), localized);
@@ -174,7 +180,9 @@ pub(crate) fn product_records(
             name: name.clone(),
             description: description.clone(),
             slug: slug.clone(),
-            categories: category_names.clone(),
+            categories: &shaped.facets,
+            category_keys: &shaped.keys,
+            category_page_ids: &shaped.page_ids,
             category_ids: category_ids.clone(),
             variant_id,
             is_master_variant: master.is_some_and(|master| std::ptr::eq(master, variant)),
@@ -222,30 +230,6 @@ fn localize_field(value: Option<&Value>, localized: &Localized) -> Value {
             Value::Object(map) => map.get(locale).cloned().unwrap_or(Value::Null),
             other => other.clone(),
         },
-    }
-}
-
-/// Category names from expanded references (`categories[*]`): `{locale: [names]}` or `[names]`.
-fn category_names(categories: &[Value], localized: &Localized) -> Value {
-    let names = categories
-        .iter()
-        .filter_map(|category| category.pointer("/obj/name"));
-    match localized {
-        Localized::One(locale) => {
-            Value::Array(names.filter_map(|name| name.get(locale).cloned()).collect())
-        }
-        Localized::Maps => {
-            let mut by_locale: BTreeMap<String, Vec<Value>> = BTreeMap::new();
-            for name in names.filter_map(Value::as_object) {
-                for (locale, text) in name {
-                    by_locale
-                        .entry(locale.clone())
-                        .or_default()
-                        .push(text.clone());
-                }
-            }
-            serde_json::to_value(by_locale).unwrap_or(Value::Null)
-        }
     }
 }
 
