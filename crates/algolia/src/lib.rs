@@ -37,4 +37,4 @@ pub use insights::{
 pub use pusher::{
     MAX_LISTED_REJECTIONS, PushMode, PushPlan, PushSettings, Pusher, RejectionSummary, RunSummary,
 };
-pub use transport::{Request, Response, Transport, TransportSettings};
+pub use transport::{Compression, Request, Response, Transport, TransportSettings};

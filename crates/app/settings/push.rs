@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use ingest_algolia::{PushSettings, TransportSettings, WaitPolicy};
+use ingest_algolia::{Compression, PushSettings, TransportSettings, WaitPolicy};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
@@ -14,6 +14,7 @@ pub(super) struct RawAlgolia {
     write_timeout_ms: u64,
     host_down_for_ms: u64,
     max_attempts: u32,
+    compression: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -41,6 +42,13 @@ pub(super) fn validate_algolia(
     if hosts.iter().any(String::is_empty) {
         problems.push("algolia.hosts: a host is empty".to_owned());
     }
+    let compression = Compression::parse(raw.compression.trim());
+    if compression.is_none() {
+        problems.push(format!(
+            "algolia.compression: expected `none` or `gzip`, got `{}`",
+            raw.compression
+        ));
+    }
     (problems.len() == before).then(|| TransportSettings {
         hosts: (!hosts.is_empty()).then_some(hosts),
         connect_timeout: Duration::from_millis(raw.connect_timeout_ms),
@@ -48,6 +56,7 @@ pub(super) fn validate_algolia(
         write_timeout: Duration::from_millis(raw.write_timeout_ms),
         host_down_for: Duration::from_millis(raw.host_down_for_ms),
         max_attempts: raw.max_attempts,
+        compression: compression.unwrap_or_default(),
         ..TransportSettings::default()
     })
 }

@@ -200,3 +200,21 @@ fn unknown_keys_in_a_file_are_refused() {
     let error = Settings::load(Some(&file), env(&[])).unwrap_err();
     assert!(error.to_string().contains("max_recs"), "{error}");
 }
+
+#[test]
+fn algolia_compression() {
+    let settings =
+        Settings::load(None, env(&[("INGESTION__ALGOLIA__COMPRESSION", "gzip")])).unwrap();
+    assert_eq!(
+        settings.algolia.compression,
+        ingest_algolia::Compression::Gzip
+    );
+    let error =
+        Settings::load(None, env(&[("INGESTION__ALGOLIA__COMPRESSION", "brotli")])).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("algolia.compression: expected `none` or `gzip`, got `brotli`"),
+        "{error}"
+    );
+}

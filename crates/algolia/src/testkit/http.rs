@@ -3,13 +3,14 @@
 
 use std::io;
 use std::net::{SocketAddr, TcpListener};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::header::{CONTENT_TYPE, RETRY_AFTER};
+use axum::http::header::{CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -43,6 +44,8 @@ struct Context {
     faults: Mutex<Faults>,
     addr: SocketAddr,
     shutdown: watch::Receiver<bool>,
+    /// Requests received with a gzip body.
+    gzip_requests: AtomicU64,
 }
 
 impl FakeAlgolia {
@@ -69,6 +72,7 @@ impl FakeAlgolia {
             faults: Mutex::new(faults),
             addr,
             shutdown: stopped.clone(),
+            gzip_requests: AtomicU64::new(0),
         });
         let app = Router::new()
             .fallback(handle)
@@ -110,6 +114,12 @@ impl FakeServer {
     /// The fake this server serves.
     pub fn fake(&self) -> &FakeAlgolia {
         &self.context.fake
+    }
+
+    /// How many requests came with a gzip body (`Content-Encoding: gzip`), decoded as Algolia
+    /// decodes them.
+    pub fn gzip_requests(&self) -> u64 {
+        self.context.gzip_requests.load(Ordering::Relaxed)
     }
 
     /// Replaces this server's own fault plan.
@@ -173,6 +183,17 @@ async fn handle(
         let refusal = Answer::error(403, "Invalid Application-ID or API key");
         return render(fake.refuse(method.as_str(), path, Some(context.addr), refusal));
     }
+    let body = match headers.get(CONTENT_ENCODING).map(|value| value.as_bytes()) {
+        None | Some(b"identity") => body,
+        Some(b"gzip") => {
+            context.gzip_requests.fetch_add(1, Ordering::Relaxed);
+            match gunzip(&body) {
+                Ok(body) => body,
+                Err(_) => return render(Answer::error(400, "The request body is not valid gzip")),
+            }
+        }
+        Some(_) => return render(Answer::error(415, "Unsupported Content-Encoding")),
+    };
     let request = Request {
         method: method.as_str(),
         path,
@@ -191,6 +212,19 @@ async fn handle(
         }
         Outcome::Reset => reset(),
     }
+}
+
+/// A gzip body, decoded (at most [`BODY_LIMIT`] bytes).
+fn gunzip(body: &[u8]) -> io::Result<Bytes> {
+    use std::io::Read as _;
+    let mut decoded = Vec::new();
+    flate2::read::GzDecoder::new(body)
+        .take(BODY_LIMIT as u64 + 1)
+        .read_to_end(&mut decoded)?;
+    if decoded.len() > BODY_LIMIT {
+        return Err(io::Error::other("the decoded body is too large"));
+    }
+    Ok(Bytes::from(decoded))
 }
 
 /// A response whose body fails before its first byte: hyper drops the connection.

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use futures::stream::{self, StreamExt};
 use ingest_algolia::testkit::{CallKind, FakeAlgolia, Fault, Faults, RandomFaults, When};
 use ingest_algolia::{
-    HttpIndexingApi, PushMode, PushPlan, PushSettings, Pusher, RunSummary, Transport,
+    Compression, HttpIndexingApi, PushMode, PushPlan, PushSettings, Pusher, RunSummary, Transport,
     TransportSettings, WaitPolicy,
 };
 use ingest_core::{

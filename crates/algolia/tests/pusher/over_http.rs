@@ -136,3 +136,37 @@ async fn fails_over_hosts_during_a_run() {
     assert_eq!(fake.records("products").len(), 20);
     assert!(!fake.has_index(TMP));
 }
+
+#[tokio::test]
+async fn gzip_compression_sends_large_bodies_compressed_and_small_ones_as_they_are() {
+    for compression in [Compression::None, Compression::Gzip] {
+        let fake = FakeAlgolia::new();
+        seed_production(&fake);
+        let server = fake.serve();
+        let key = Secret::new(fake.api_key().to_owned());
+        let transport_settings = TransportSettings {
+            compression,
+            ..transport_settings(vec![server.url()])
+        };
+        let transport = Transport::new(fake.app_id(), &key, transport_settings).unwrap();
+        let pusher = Pusher::new(Arc::new(HttpIndexingApi::new(transport)), settings(100));
+        let summary = pusher
+            .run(
+                &plan(PushMode::Replace, 0),
+                stream::iter(records(250)).boxed(),
+                &MemoryRecorder::default(),
+            )
+            .await;
+        assert_eq!(summary.reason_code, RunReasonCode::Ok, "{summary:?}");
+        assert_eq!(fake.records("products").len(), 250, "{compression:?}");
+        let batches = fake.calls_of(CallKind::Batch).len() as u64;
+        assert_eq!(batches, 3);
+        // The batches are large; the copy and move bodies are a few dozen bytes.
+        let expected = if compression == Compression::Gzip {
+            batches
+        } else {
+            0
+        };
+        assert_eq!(server.gzip_requests(), expected, "{compression:?}");
+    }
+}
