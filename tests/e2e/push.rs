@@ -54,7 +54,10 @@ async fn a_csv_over_http_replaces_the_index() {
     let result = scratch
         .run(
             &["--task-file".as_ref(), file.as_os_str()],
-            &[("INGESTION__ALGOLIA__HOSTS", &algolia.url())],
+            &[
+                ("INGESTION__ALGOLIA__HOSTS", &algolia.url()),
+                ("RUST_LOG", "info"),
+            ],
         )
         .await;
     assert_eq!(result.status, 0, "{result:?}");

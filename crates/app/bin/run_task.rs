@@ -70,12 +70,16 @@ fn usage_error(message: impl std::fmt::Display) -> ExitCode {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    // On a terminal the run's story and its progress; otherwise (a pipe, a log file, a CI job)
+    // nothing but warnings and errors, unless `RUST_LOG` asks for more.
+    let terminal = std::io::stderr().is_terminal();
+    let default_level = if terminal { "info" } else { "warn" };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
+        .with_ansi(terminal)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
         )
         .init();
     let settings = match Settings::load(args.config.as_deref(), std::env::vars()) {
