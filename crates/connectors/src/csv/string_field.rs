@@ -52,12 +52,7 @@ pub(super) fn write_string_field<O: JsonOut>(
         // Inside quotes: delimiters and line breaks are text; a quote closes, or is `""`.
         loop {
             let Some(special) = next_special(input, from, None) else {
-                if !at_end {
-                    return None;
-                }
-                out.extend_from_slice(&input[copy_from..]);
-                out.push(b'"');
-                return Some((input.len(), true));
+                return end_of_input(input, copy_from, at_end, out);
             };
             let byte = input[special];
             out.extend_from_slice(&input[copy_from..special]);
@@ -98,12 +93,7 @@ pub(super) fn write_string_field<O: JsonOut>(
     // Outside quotes: the field ends at the delimiter or a line break; a quote is text.
     loop {
         let Some(special) = next_special(input, from, Some(delimiter)) else {
-            if !at_end {
-                return None;
-            }
-            out.extend_from_slice(&input[copy_from..]);
-            out.push(b'"');
-            return Some((input.len(), true));
+            return end_of_input(input, copy_from, at_end, out);
         };
         let byte = input[special];
         out.extend_from_slice(&input[copy_from..special]);
@@ -115,6 +105,22 @@ pub(super) fn write_string_field<O: JsonOut>(
         copy_from = special + 1;
         from = special + 1;
     }
+}
+
+/// The input ended inside the field: more is needed, or, at the very end, the field (and the
+/// row) ends there, with the bytes from `copy_from` still to copy.
+fn end_of_input<O: JsonOut>(
+    input: &[u8],
+    copy_from: usize,
+    at_end: bool,
+    out: &mut O,
+) -> Option<(usize, bool)> {
+    if !at_end {
+        return None;
+    }
+    out.extend_from_slice(&input[copy_from..]);
+    out.push(b'"');
+    Some((input.len(), true))
 }
 
 #[cfg(test)]

@@ -84,6 +84,25 @@ pub fn csv_rows(n: usize) -> String {
     out
 }
 
+/// A CSV body that trickles in: a header, then `rows` rows named `{name} {i}`, one every 100 ms.
+fn trickle(name: &'static str, rows: usize) -> Body {
+    let lines = futures::stream::unfold(0usize, move |i| async move {
+        if i > rows {
+            return None;
+        }
+        if i > 0 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let line = if i == 0 {
+            "id,name,price\n".to_owned()
+        } else {
+            format!("{i},{name} {i},1\n")
+        };
+        Some((Ok::<_, std::io::Error>(Bytes::from(line)), i + 1))
+    });
+    Body::from_stream(lines)
+}
+
 async fn csv_server() -> String {
     let app = Router::new()
         .route("/products.csv", get(|| async { csv_rows(25) }))
@@ -92,48 +111,10 @@ async fn csv_server() -> String {
             "/down.csv",
             get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "down").into_response() }),
         )
-        .route(
-            "/trickle.csv",
-            get(|| async {
-                // A header, then 40 rows, one every 100 ms: a run of about four seconds.
-                let rows = futures::stream::unfold(0usize, |i| async move {
-                    if i > 40 {
-                        return None;
-                    }
-                    if i > 0 {
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                    }
-                    let line = if i == 0 {
-                        "id,name,price\n".to_owned()
-                    } else {
-                        format!("{i},trickle {i},1\n")
-                    };
-                    Some((Ok::<_, std::io::Error>(Bytes::from(line)), i + 1))
-                });
-                Body::from_stream(rows)
-            }),
-        )
-        .route(
-            "/slow.csv",
-            get(|| async {
-                // A header, then one row every 100 ms, for a minute.
-                let rows = futures::stream::unfold(0usize, |i| async move {
-                    if i > 600 {
-                        return None;
-                    }
-                    if i > 0 {
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                    }
-                    let line = if i == 0 {
-                        "id,name,price\n".to_owned()
-                    } else {
-                        format!("{i},slow {i},1\n")
-                    };
-                    Some((Ok::<_, std::io::Error>(Bytes::from(line)), i + 1))
-                });
-                Body::from_stream(rows)
-            }),
-        );
+        // A header, then 40 rows, one every 100 ms: a run of about four seconds.
+        .route("/trickle.csv", get(|| async { trickle("trickle", 40) }))
+        // A header, then one row every 100 ms, for a minute.
+        .route("/slow.csv", get(|| async { trickle("slow", 600) }));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {

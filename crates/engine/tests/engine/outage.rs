@@ -92,6 +92,17 @@ async fn proxied_store(h: &harness::Harness) -> (Proxy, Arc<dyn Store>) {
     (proxy, through_proxy)
 }
 
+/// A `replace` task from the CSV at `path` into `index`, and a run of it in the queue.
+async fn queued_replace(h: &harness::Harness, path: &str, index: &str) -> Run {
+    let task = h
+        .task(path, index, "replace", json!({"type": "onDemand"}))
+        .await;
+    h.store
+        .create_run(APP, &task.task_id, h.now())
+        .await
+        .unwrap()
+}
+
 /// Waits until the run is finished, or panics after `seconds`.
 async fn finished(h: &harness::Harness, run_id: &str, seconds: u64) -> Run {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(seconds);
@@ -114,19 +125,7 @@ async fn workers_wait_out_a_store_outage_and_lose_no_run() {
         return;
     };
     let (proxy, through_proxy) = proxied_store(&h).await;
-    let task = h
-        .task(
-            "/products.csv",
-            "products",
-            "replace",
-            json!({"type": "onDemand"}),
-        )
-        .await;
-    let run = h
-        .store
-        .create_run(APP, &task.task_id, h.now())
-        .await
-        .unwrap();
+    let run = queued_replace(&h, "/products.csv", "products").await;
 
     proxy.cut();
     let (stop, stopped) = oneshot::channel::<()>();
@@ -152,19 +151,7 @@ async fn a_store_outage_mid_run_loses_no_record_and_no_event() {
         return;
     };
     let (proxy, through_proxy) = proxied_store(&h).await;
-    let task = h
-        .task(
-            "/trickle.csv",
-            "trickled",
-            "replace",
-            json!({"type": "onDemand"}),
-        )
-        .await;
-    let run = h
-        .store
-        .create_run(APP, &task.task_id, h.now())
-        .await
-        .unwrap();
+    let run = queued_replace(&h, "/trickle.csv", "trickled").await;
     // Five records a batch: a batch, and its record event, about every half second.
     let limits = BatchLimits::new(5, 1_000_000, 100_000).unwrap();
     let workers = Workers::new(
