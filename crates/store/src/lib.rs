@@ -51,6 +51,7 @@
 
 mod auth;
 mod backend;
+mod connector_table;
 mod db;
 mod destination;
 mod error;

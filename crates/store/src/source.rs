@@ -4,22 +4,10 @@
 use ingest_model::{Source, SourceCreate, SourceInput, SourceType, SourceUpdate, Timestamp};
 
 use crate::backend::Inner;
-use crate::db::{Row, Tx, args, new_id};
-use crate::filter::{Where, order_by, page, search};
-use crate::rows::{SOURCE_COLUMNS, source};
-use crate::{NO_AUTHENTICATION, Page, Resource, SourceQuery, StoreError, StoreResult, auth};
-
-async fn fetch(tx: &mut Tx, app: &str, id: &str, lock: &str) -> StoreResult<Row> {
-    tx.fetch_optional(
-        &format!(
-            "SELECT {SOURCE_COLUMNS} FROM sources \
-             WHERE app_id = $1 AND id = $2 AND deleted_at IS NULL{lock}"
-        ),
-        args![app, id],
-    )
-    .await?
-    .ok_or_else(|| StoreError::not_found(Resource::Source, id))
-}
+use crate::connector_table::{Listing, NewRow, SOURCES};
+use crate::db::{Tx, args, new_id};
+use crate::rows::source;
+use crate::{Page, SourceQuery, StoreError, StoreResult, auth};
 
 fn input_json(input: &SourceInput) -> StoreResult<String> {
     serde_json::to_string(input).map_err(|_| StoreError::internal("cannot serialize an input"))
@@ -46,7 +34,6 @@ pub(crate) async fn create(
     input: &SourceCreate,
     now: Timestamp,
 ) -> StoreResult<Source> {
-    let id = new_id();
     let mut tx = inner.pools.write().await?;
     check_auth(
         &mut tx,
@@ -55,29 +42,19 @@ pub(crate) async fn create(
         input.authentication_id.as_ref(),
     )
     .await?;
-    tx.execute(
-        "INSERT INTO sources \
-         (id, app_id, type, name, input, authentication_id, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
-        args![
-            &id,
-            app,
-            input.source_type.as_str(),
-            &input.name,
-            input_json(&input.input)?,
-            input.authentication_id.clone(),
-            now
-        ],
-    )
-    .await?;
-    let row = fetch(&mut tx, app, &id, "").await?;
+    let row = NewRow {
+        kind: input.source_type.as_str(),
+        name: &input.name,
+        input: input_json(&input.input)?,
+        authentication_id: input.authentication_id.clone(),
+    };
+    let created = SOURCES.insert(&mut tx, app, &new_id(), row, now).await?;
     tx.commit().await?;
-    source(&row)
+    Ok(created)
 }
 
 pub(crate) async fn get(inner: &Inner, app: &str, id: &str) -> StoreResult<Source> {
-    let mut tx = inner.pools.read().await?;
-    source(&fetch(&mut tx, app, id, "").await?)
+    SOURCES.get(inner, app, id).await
 }
 
 pub(crate) async fn list(
@@ -85,32 +62,14 @@ pub(crate) async fn list(
     app: &str,
     query: &SourceQuery,
 ) -> StoreResult<Page<Source>> {
-    use ingest_model::ResourceSortKeys as K;
-    let mut filter = Where::app(app, true);
-    filter.any_of("type", query.types.iter().map(|t| t.as_str()));
-    filter.any_of_or_null(
-        "authentication_id",
-        query.authentication_ids.iter().map(String::as_str),
-        Some(NO_AUTHENTICATION),
-    );
-    let sort = match query.sort {
-        K::Name => "name",
-        K::Type => "type",
-        K::UpdatedAt => "updated_at",
-        K::CreatedAt => "created_at",
+    let listing = Listing {
+        types: query.types.iter().map(|t| t.as_str()).collect(),
+        authentication_ids: &query.authentication_ids,
+        sort: query.sort,
+        order: query.order,
+        page: &query.page,
     };
-    let mut tx = inner.pools.read().await?;
-    let (rows, pagination) = page(
-        &mut tx,
-        "sources",
-        SOURCE_COLUMNS,
-        filter,
-        &order_by(sort, query.order),
-        &query.page,
-    )
-    .await?;
-    let items = rows.iter().map(source).collect::<StoreResult<_>>()?;
-    Ok(Page { items, pagination })
+    SOURCES.list(inner, app, listing).await
 }
 
 pub(crate) async fn search_ids(
@@ -118,12 +77,7 @@ pub(crate) async fn search_ids(
     app: &str,
     ids: &[String],
 ) -> StoreResult<Vec<Source>> {
-    let mut tx = inner.pools.read().await?;
-    search(&mut tx, "sources", SOURCE_COLUMNS, app, ids)
-        .await?
-        .iter()
-        .map(|(_, row)| source(row))
-        .collect()
+    SOURCES.search_ids(inner, app, ids).await
 }
 
 pub(crate) async fn update(
@@ -135,7 +89,7 @@ pub(crate) async fn update(
 ) -> StoreResult<Source> {
     let mut tx = inner.pools.write().await?;
     let lock = tx.for_update();
-    let stored = source(&fetch(&mut tx, app, id, lock).await?)?;
+    let stored = source(&SOURCES.fetch(&mut tx, app, id, lock).await?)?;
     check_auth(
         &mut tx,
         app,
@@ -175,42 +129,17 @@ pub(crate) async fn update(
         ],
     )
     .await?;
-    let row = fetch(&mut tx, app, id, "").await?;
+    let updated = SOURCES.fetch_resource(&mut tx, app, id).await?;
     tx.commit().await?;
-    source(&row)
+    Ok(updated)
 }
 
 pub(crate) async fn delete(inner: &Inner, app: &str, id: &str, now: Timestamp) -> StoreResult<()> {
-    let mut tx = inner.pools.write().await?;
-    let lock = tx.for_update();
-    fetch(&mut tx, app, id, lock).await?;
-    if let Some(task) = crate::task::first_user(&mut tx, "source_id", id).await? {
-        return Err(StoreError::InUse {
-            resource: Resource::Source,
-            id: id.to_owned(),
-            used_by: Resource::Task,
-            user_id: task,
-        });
-    }
-    tx.execute(
-        "UPDATE sources SET deleted_at = $1 WHERE id = $2",
-        args![now, id],
-    )
-    .await?;
-    tx.commit().await
+    SOURCES.delete(inner, app, id, now).await
 }
 
 /// Checks, inside a write transaction, that `id` is a live source of `app` (the `sourceID` of
 /// a task) and returns it, locked against a concurrent delete until commit.
 pub(crate) async fn reference(tx: &mut Tx, app: &str, id: &str) -> StoreResult<Source> {
-    let lock = tx.for_share();
-    match fetch(tx, app, id, lock).await {
-        Ok(row) => source(&row),
-        Err(StoreError::NotFound { .. }) => Err(StoreError::missing_reference(
-            "sourceID",
-            Resource::Source,
-            id,
-        )),
-        Err(e) => Err(e),
-    }
+    SOURCES.reference(tx, app, id).await
 }
