@@ -195,6 +195,7 @@ pub async fn run(
                 max_body_bytes: server.max_body_bytes,
                 request_timeout: server.request_timeout,
                 metrics: metrics.clone(),
+                webhook_client_secret: settings.webhook_client_secret.clone(),
             };
             Some((listener, ingest_api::router(store.clone(), &config)))
         }

@@ -27,6 +27,7 @@ use worker::{RawLog, RawScheduler, RawWorker, validate_log, validate_scheduler, 
 
 use endpoints::{
     RawBigCommerce, RawBigQuery, RawGoogle, RawInsights, validate_endpoints, validate_insights,
+    webhook_client_secret,
 };
 use ingest_connectors::Endpoints;
 use push::{RawAlgolia, RawPush, validate_algolia, validate_push};
@@ -144,6 +145,9 @@ pub struct Settings {
     pub push: PushSettings,
     /// Third-party API hosts that tasks do not name.
     pub endpoints: Endpoints,
+    /// The BigCommerce app's client secret: connector events posted to the webhook endpoint
+    /// must then be signed with it (Standard Webhooks).
+    pub webhook_client_secret: Option<Secret<String>>,
     /// Insights API hosts (destination type `insights`).
     pub insights_hosts: Vec<String>,
     /// Workers: concurrency, lease, heartbeat, reaper, shutdown.
@@ -246,7 +250,8 @@ fn validate(raw: RawSettings, problems: &mut Vec<String>) -> Option<Settings> {
     let server = validate_server(raw.server, raw.auth, raw.rate_limit, raw.store, problems);
     let algolia = validate_algolia(raw.algolia, problems);
     let push = validate_push(raw.push, problems);
-    let endpoints = validate_endpoints(raw.bigquery, raw.google, raw.bigcommerce, problems);
+    let endpoints = validate_endpoints(raw.bigquery, raw.google, &raw.bigcommerce, problems);
+    let webhook_client_secret = webhook_client_secret(raw.bigcommerce);
     let insights_hosts = validate_insights(raw.insights, problems);
     let worker = validate_worker(raw.worker, problems);
     let scheduler = validate_scheduler(raw.scheduler, problems);
@@ -263,6 +268,7 @@ fn validate(raw: RawSettings, problems: &mut Vec<String>) -> Option<Settings> {
             ..push?
         },
         endpoints,
+        webhook_client_secret,
         insights_hosts,
         worker,
         scheduler,

@@ -28,6 +28,9 @@ pub enum ApiError {
     /// An unknown or deleted resource, or one of another application (404).
     #[error("{0}")]
     NotFound(String),
+    /// A webhook whose signature is missing, wrong or stale (401, saying which).
+    #[error("{0}")]
+    Unverified(String),
     /// Missing or wrong credentials (403, always [`FORBIDDEN_MESSAGE`]).
     #[error("{FORBIDDEN_MESSAGE}")]
     Forbidden,
@@ -79,6 +82,7 @@ impl ApiError {
             Self::Invalid(_) | Self::Refused(_) => StatusCode::BAD_REQUEST,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Unverified(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NoRoute { status, .. } => *status,
             Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,

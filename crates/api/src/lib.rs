@@ -49,6 +49,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Extension, Json, Router};
+use ingest_core::Secret;
 use ingest_core::metrics::{self, Metrics};
 use ingest_store::{PageRequest, Store};
 
@@ -73,6 +74,9 @@ pub struct ApiConfig {
     pub request_timeout: Duration,
     /// The process's metrics registry (`GET /metrics`; requests are counted into it).
     pub metrics: Arc<Metrics>,
+    /// The BigCommerce app's client secret: with it, a connector event posted to
+    /// `/1/tasks/{taskID}/webhook` must carry a valid Standard Webhooks signature.
+    pub webhook_client_secret: Option<Secret<String>>,
 }
 
 impl Default for ApiConfig {
@@ -83,6 +87,7 @@ impl Default for ApiConfig {
             max_body_bytes: body::DEFAULT_MAX_BODY_BYTES,
             request_timeout: Duration::from_secs(30),
             metrics: Arc::new(Metrics::new()),
+            webhook_client_secret: None,
         }
     }
 }
@@ -96,6 +101,8 @@ pub struct ApiState {
     pub metrics: Arc<Metrics>,
     /// Recent webhook deliveries, to answer a redelivery with the run it already created.
     pub deliveries: Arc<webhook_dedup::Deliveries>,
+    /// The key connector events must be signed with, when one is configured.
+    pub webhook_secret: Option<Arc<Secret<String>>>,
 }
 
 /// The whole API: `/1/...` behind rate limits and authentication, `/health` and `/ready` open.
@@ -104,6 +111,7 @@ pub fn router(store: Arc<dyn Store>, config: &ApiConfig) -> Router {
         store,
         metrics: config.metrics.clone(),
         deliveries: Arc::default(),
+        webhook_secret: config.webhook_client_secret.clone().map(Arc::new),
     };
     let keys = Arc::new(AppKeys::new(&config.apps));
     let limits = Arc::new(rate_limit::RateLimits::new(&config.rate_limits));
@@ -177,6 +185,7 @@ pub fn ops_router(store: Arc<dyn Store>, metrics: Arc<Metrics>) -> Router {
         store,
         metrics,
         deliveries: Arc::default(),
+        webhook_secret: None,
     };
     ops_routes(state)
         .fallback(no_route)

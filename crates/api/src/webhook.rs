@@ -5,11 +5,17 @@
 //! limits it to those objects (sent as partial updates, `save` semantics); any other JSON object
 //! is the connector's own event payload (a BigCommerce webhook, ...), passed to the source as is.
 //! The payload is stored with the run; the response is the one of `POST .../run`.
+//!
+//! With a webhook client secret configured (`[bigcommerce] webhook_client_secret`), a connector
+//! event must also carry a valid Standard Webhooks signature of its raw body (`webhook-id`,
+//! `webhook-timestamp` within five minutes, `webhook-signature`), as BigCommerce signs them;
+//! otherwise 401, and no run. Empty bodies and `objectIDs` lists are not connector events.
 
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use axum::Json;
 use axum::extract::{Request, State};
+use ingest_connectors::bigcommerce::webhook::verify_signature;
 use ingest_model::{RunResponse, TriggerType};
 use serde_json::Value;
 
@@ -74,8 +80,19 @@ pub async fn webhook(
         .extensions()
         .get::<BodyLimit>()
         .map_or(crate::body::DEFAULT_MAX_BODY_BYTES, |l| l.0);
+    let headers = req.headers().clone();
     let body = read_limited(req, limit).await?;
     let payload = payload(&body)?;
+    let connector_event = payload
+        .as_ref()
+        .is_some_and(|payload| payload.get("objectIDs").is_none());
+    if let Some(secret) = &state.webhook_secret
+        && connector_event
+    {
+        let key = secret.expose().as_bytes();
+        verify_signature(&headers, &body, key, SystemTime::now())
+            .map_err(|error| ApiError::Unverified(error.to_string()))?;
+    }
     let task = state.store.get_task(&app, &id).await?;
     let trigger = task.trigger.trigger_type();
     if trigger != TriggerType::Subscription {

@@ -2,6 +2,7 @@
 //! not name, configurable for private deployments and tests.
 
 use ingest_connectors::Endpoints;
+use ingest_core::Secret;
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
@@ -20,6 +21,7 @@ pub(super) struct RawGoogle {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawBigCommerce {
     api_base: String,
+    webhook_client_secret: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -42,7 +44,7 @@ fn base_url(setting: &str, value: &str, problems: &mut Vec<String>) -> String {
 pub(super) fn validate_endpoints(
     bigquery: RawBigQuery,
     google: RawGoogle,
-    bigcommerce: RawBigCommerce,
+    bigcommerce: &RawBigCommerce,
     problems: &mut Vec<String>,
 ) -> Endpoints {
     Endpoints {
@@ -50,6 +52,12 @@ pub(super) fn validate_endpoints(
         google_token_url: base_url("google.token_url", &google.token_url, problems),
         bigcommerce_api_base: base_url("bigcommerce.api_base", &bigcommerce.api_base, problems),
     }
+}
+
+/// The BigCommerce app's client secret that webhooks are verified with; `None` when empty.
+pub(super) fn webhook_client_secret(bigcommerce: RawBigCommerce) -> Option<Secret<String>> {
+    let secret = bigcommerce.webhook_client_secret.trim();
+    (!secret.is_empty()).then(|| Secret::new(secret.to_owned()))
 }
 
 pub(super) fn validate_insights(insights: RawInsights, problems: &mut Vec<String>) -> Vec<String> {

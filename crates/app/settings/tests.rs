@@ -218,3 +218,22 @@ fn algolia_compression() {
         "{error}"
     );
 }
+
+#[test]
+fn a_webhook_client_secret_from_the_environment() {
+    let settings = Settings::load(None, env(&[])).unwrap();
+    assert!(settings.webhook_client_secret.is_none());
+    let settings = Settings::load(
+        None,
+        env(&[("INGESTION__BIGCOMMERCE__WEBHOOK_CLIENT_SECRET", "s3cret")]),
+    )
+    .unwrap();
+    assert_eq!(
+        settings
+            .webhook_client_secret
+            .as_ref()
+            .map(|s| s.expose().as_str()),
+        Some("s3cret")
+    );
+    assert!(!format!("{settings:?}").contains("s3cret"));
+}

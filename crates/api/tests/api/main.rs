@@ -7,4 +7,5 @@ mod lists;
 mod references;
 mod security;
 mod shapes;
+mod signed_webhooks;
 mod validation;

@@ -163,7 +163,10 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<&'a str, WebhookErro
         .ok_or(WebhookError::Unverified("signature"))
 }
 
-fn verify_signature(
+/// Verifies a Standard Webhooks signature (`webhook-id`, `webhook-timestamp` within five minutes
+/// of `now`, `webhook-signature` holding a matching `v1,…`) of the raw `body`, keyed with `key`
+/// (the app's client secret, its raw bytes).
+pub fn verify_signature(
     headers: &HeaderMap,
     body: &[u8],
     key: &[u8],
