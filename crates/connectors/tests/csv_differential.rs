@@ -104,7 +104,7 @@ fn decoded(
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(2000))]
+    #![proptest_config(ProptestConfig::with_cases(4000))]
 
     #[test]
     fn rows_split_as_csv_core_splits_them(

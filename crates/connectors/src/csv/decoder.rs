@@ -68,12 +68,10 @@ impl CsvDecoder {
     }
 
     fn parse(&mut self, input: &[u8], out: &mut VecDeque<SourceResult>) {
+        if self.failed {
+            return;
+        }
         let delimiter = self.options.delimiter;
-        // One check of the whole chunk is much cheaper than one per row.
-        let valid_up_to = match simdutf8::compat::from_utf8(input) {
-            Ok(_) => input.len(),
-            Err(error) => error.valid_up_to(),
-        };
         let mut at = 0;
         if self.carrying {
             match self.scan.find_end(input, delimiter) {
@@ -85,6 +83,12 @@ impl CsvDecoder {
                 }
             }
         }
+        // One check of the rest of the chunk (from a line break or the chunk's start) is much
+        // cheaper than one per row.
+        let valid_up_to = match simdutf8::compat::from_utf8(&input[at..]) {
+            Ok(_) => input.len(),
+            Err(error) => at + error.valid_up_to(),
+        };
         loop {
             if self.failed {
                 return;
@@ -278,6 +282,27 @@ mod tests {
                 items[0]
             );
             assert_eq!(items[1], r#"record {"a":"2","b":"ok"}"#, "chunk {chunk}");
+        }
+    }
+
+    #[test]
+    fn utf8_is_checked_per_field_when_the_raw_row_fails() {
+        // A quote taken out joins the halves of `é`: the field is valid, the raw row is not.
+        let joined = b"a,b\n\"\xC3\"\xA9,x\n";
+        // A half character left alone in a field is refused, naming the column.
+        let split = b"a,b\nok,\xC3\n\xA9,x\n";
+        for chunk in [1, 3, 64] {
+            let items: Vec<String> = decode(joined, chunk).iter().map(reason).collect();
+            assert_eq!(items, [r#"record {"a":"é","b":"x"}"#], "chunk {chunk}");
+            let items: Vec<String> = decode(split, chunk).iter().map(reason).collect();
+            assert_eq!(
+                items,
+                [
+                    "row 2: invalid UTF-8 in column `b`",
+                    "row 3: invalid UTF-8 in column `a`"
+                ],
+                "chunk {chunk}"
+            );
         }
     }
 
