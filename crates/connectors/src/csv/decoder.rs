@@ -7,7 +7,7 @@ use ingest_core::{Position, RecordRejection, SourceError, SourceItemError, Sourc
 use ingest_model::MappingTypeCsv;
 
 use super::plan::Plan;
-use super::row::{RowLimits, RowWriter};
+use super::row::{RowLimits, RowWriter, row_too_big};
 use super::split::{Fields, RowScan, split_row};
 use crate::decode::{BomStripper, RecordDecoder};
 
@@ -201,7 +201,7 @@ impl CsvDecoder {
             let message = format!("the CSV header row is too big: more than {limit} bytes");
             return Some(Err(SourceItemError::Fatal(SourceError::new(message))));
         }
-        self.reject(None, format!("row is too big: more than {limit} bytes"))
+        self.reject(None, row_too_big(limit))
     }
 
     fn reject(&self, object_id: Option<Arc<str>>, reason: String) -> Option<SourceResult> {

@@ -60,10 +60,12 @@ impl Plan {
             Some(_) => None,
             None => names.iter().position(|name| name == "objectID"),
         };
+        let id_source = unique_id.or(object_id_column);
         let mut first = unique_id.is_none();
-        let mut columns: Vec<Column> = names
+        let columns: Vec<Column> = names
             .into_iter()
-            .map(|name| {
+            .enumerate()
+            .map(|(index, name)| {
                 let skip = unique_id.is_some() && name == "objectID";
                 let mut key = Vec::with_capacity(name.len() + 4);
                 if !skip {
@@ -79,19 +81,16 @@ impl Plan {
                     .get(&name)
                     .copied()
                     .unwrap_or(MappingTypeCsv::String);
+                let direct = kind == MappingTypeCsv::String && !skip && id_source != Some(index);
                 Column {
                     name,
                     key,
                     kind,
                     skip,
-                    direct: false,
+                    direct,
                 }
             })
             .collect();
-        for (index, column) in columns.iter_mut().enumerate() {
-            let id_source = unique_id.or(object_id_column) == Some(index);
-            column.direct = column.kind == MappingTypeCsv::String && !column.skip && !id_source;
-        }
         let key_bytes = columns.iter().map(|column| column.key.len()).sum();
         Ok(Plan {
             columns,

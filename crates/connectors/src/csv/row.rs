@@ -6,10 +6,11 @@
 
 use std::sync::Arc;
 
+use bytes::BytesMut;
 use ingest_core::{Record, too_big_reason};
 
 use super::cell::write_cell;
-use super::plan::Plan;
+use super::plan::{Column, Plan};
 use super::split::{Fields, split_field, split_row};
 use super::string_field::write_string_field;
 use crate::arena::RecordArena;
@@ -36,6 +37,27 @@ pub(super) struct RowLimits {
     /// How many bytes at the start of the input are known to be valid UTF-8: a row within them
     /// (rows start after a line break, on a character boundary) needs no check of its own.
     pub(super) valid_up_to: usize,
+}
+
+/// Why a row of more than `limit` raw bytes is refused.
+pub(super) fn row_too_big(limit: usize) -> String {
+    format!("row is too big: more than {limit} bytes")
+}
+
+/// Appends `column`'s member with the value of `cell`, unless the column is skipped or the record
+/// has already failed; a cell that does not convert fails it.
+fn write_column(
+    json: &mut BytesMut,
+    column: &Column,
+    cell: &[u8],
+    validator: &mut Validator,
+    failure: &mut Option<String>,
+) {
+    if column.skip || failure.is_some() {
+        return;
+    }
+    json.extend_from_slice(&column.key);
+    *failure = write_cell(json, column.kind, &column.name, cell, validator).err();
 }
 
 /// Writes rows into records, reusing its buffers from row to row.
@@ -71,64 +93,56 @@ impl RowWriter {
         let columns = &plan.columns;
         let json = arena.writer(*last_row * 2 + plan.key_bytes + 16);
         json.extend_from_slice(b"{");
+        // The fields up to the uniqueIDColumn are split before anything is written: `objectID`
+        // opens the record. From there on, string columns are written as they are found.
+        let prefix = plan.unique_id.map_or(0, |id| id + 1);
         let mut at = start;
         let mut count = 0;
         let mut row_end = None;
         let mut failure: Option<String> = None;
         // The field of `fields` that holds the objectID's text.
         let mut id_field = None;
-        // The fields up to the uniqueIDColumn are split first: `objectID` opens the record.
-        if let Some(id) = plan.unique_id {
-            while count <= id && row_end.is_none() {
-                let (end, ends_row) = split_field(input, at, delimiter, at_end, fields)?;
-                count += 1;
-                if ends_row {
-                    row_end = Some(end);
-                } else {
-                    at = end + 1;
-                }
-            }
-            if count > id {
-                id_field = Some(id);
-                json.extend_from_slice(b"\"objectID\":");
-                write_string(json, fields.get(input, id));
-                for (index, column) in columns[..count].iter().enumerate() {
-                    if column.skip || failure.is_some() {
-                        continue;
-                    }
-                    json.extend_from_slice(&column.key);
-                    let cell = fields.get(input, index);
-                    let written = write_cell(json, column.kind, &column.name, cell, validator);
-                    failure = written.err();
-                }
-            }
-        }
         while row_end.is_none() {
             let column = columns.get(count);
-            let (end, ends_row) = match column {
-                Some(column) if column.direct && failure.is_none() => {
-                    json.extend_from_slice(&column.key);
-                    write_string_field(input, at, delimiter, at_end, json)?
+            let direct = column.filter(|c| c.direct && count >= prefix && failure.is_none());
+            let (end, ends_row) = if let Some(column) = direct {
+                json.extend_from_slice(&column.key);
+                write_string_field(input, at, delimiter, at_end, json)?
+            } else {
+                let field = fields.len();
+                let split = split_field(input, at, delimiter, at_end, fields)?;
+                if plan.object_id_column == Some(count) {
+                    id_field = Some(field);
                 }
-                _ => {
-                    let field = fields.len();
-                    let split = split_field(input, at, delimiter, at_end, fields)?;
-                    if plan.object_id_column == Some(count) {
-                        id_field = Some(field);
-                    }
-                    if let Some(column) = column
-                        && !column.skip
-                        && failure.is_none()
-                    {
-                        json.extend_from_slice(&column.key);
-                        let cell = fields.get(input, field);
-                        let written = write_cell(json, column.kind, &column.name, cell, validator);
-                        failure = written.err();
-                    }
-                    split
+                if count >= prefix
+                    && let Some(column) = column
+                {
+                    write_column(
+                        json,
+                        column,
+                        fields.get(input, field),
+                        validator,
+                        &mut failure,
+                    );
                 }
+                split
             };
             count += 1;
+            if count == prefix {
+                // Every field so far was split, so field `i` is column `i`.
+                id_field = plan.unique_id;
+                json.extend_from_slice(b"\"objectID\":");
+                write_string(json, fields.get(input, count - 1));
+                for (index, column) in columns[..count].iter().enumerate() {
+                    write_column(
+                        json,
+                        column,
+                        fields.get(input, index),
+                        validator,
+                        &mut failure,
+                    );
+                }
+            }
             if ends_row {
                 row_end = Some(end);
             } else {
@@ -144,8 +158,7 @@ impl RowWriter {
             Some((end, Err((object_id, reason))))
         };
         if end - start > limits.max_row_bytes {
-            let reason = format!("row is too big: more than {} bytes", limits.max_row_bytes);
-            return refuse(arena, None, reason);
+            return refuse(arena, None, row_too_big(limits.max_row_bytes));
         }
         if count != columns.len() {
             let reason = format!("row has {count} fields, the header has {}", columns.len());
