@@ -23,6 +23,12 @@ static NEEDS_ESCAPE: [bool; 256] = {
     table
 };
 
+/// Whether `byte` cannot appear raw inside a JSON string (the bytes [`escape_mask`] flags).
+#[inline(always)]
+pub(crate) fn needs_escape(byte: u8) -> bool {
+    NEEDS_ESCAPE[byte as usize]
+}
+
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// A growable byte buffer that JSON text is written into: a `Vec<u8>`, or the `BytesMut` that a
@@ -66,20 +72,47 @@ impl JsonOut for bytes::BytesMut {
     }
 }
 
-pub(crate) const LO: u64 = 0x0101_0101_0101_0101;
-pub(crate) const HI: u64 = 0x8080_8080_8080_8080;
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
 
 /// The high bit of each byte of `word` (eight bytes, little-endian) that is a control character,
 /// `"` or `\\`: the bytes a JSON string cannot hold raw. Bytes above a flagged one may be flagged
 /// wrongly (borrows), but the lowest flagged byte is always right.
 #[inline(always)]
 pub(crate) fn escape_mask(word: u64) -> u64 {
-    let control = word.wrapping_sub(LO * 0x20) & !word;
-    let quote = word ^ (LO * u64::from(b'"'));
-    let backslash = word ^ (LO * u64::from(b'\\'));
-    let zero_quote = quote.wrapping_sub(LO) & !quote;
-    let zero_backslash = backslash.wrapping_sub(LO) & !backslash;
-    (control | zero_quote | zero_backslash) & HI
+    let control = word.wrapping_sub(LO * 0x20) & !word & HI;
+    control | byte_mask(word, b'"') | byte_mask(word, b'\\')
+}
+
+/// The high bit of each byte of `word` equal to `byte` (bytes above a flagged one may be flagged
+/// wrongly, by borrows, but the lowest flagged byte is always right).
+#[inline(always)]
+pub(crate) fn byte_mask(word: u64, byte: u8) -> u64 {
+    let diff = word ^ (LO * u64::from(byte));
+    diff.wrapping_sub(LO) & !diff & HI
+}
+
+/// The index of the first byte from `input[from]` that `is_wanted`, eight bytes at a time with
+/// `mask` (which flags, in each word, the wanted bytes as [`byte_mask`] does).
+#[inline(always)]
+pub(crate) fn find(
+    input: &[u8],
+    mut from: usize,
+    mask: impl Fn(u64) -> u64,
+    is_wanted: impl Fn(u8) -> bool,
+) -> Option<usize> {
+    while let Some(word) = input.get(from..from + 8) {
+        let found = mask(u64::from_le_bytes(word.try_into().unwrap_or([0; 8])));
+        if found != 0 {
+            return Some(from + (found.trailing_zeros() / 8) as usize);
+        }
+        from += 8;
+    }
+    let offset = input
+        .get(from..)?
+        .iter()
+        .position(|&byte| is_wanted(byte))?;
+    Some(from + offset)
 }
 
 /// Appends `text` as a JSON string (with its quotes). `text` must be valid UTF-8 (it is taken
@@ -88,27 +121,11 @@ pub(crate) fn write_string<O: JsonOut>(out: &mut O, text: &[u8]) {
     out.reserve(text.len() + 2);
     out.push(b'"');
     let mut start = 0;
-    let mut i = 0;
-    // Eight bytes at a time, jumping straight to the first byte that needs an escape.
-    while let Some(word) = text.get(i..i + 8) {
-        let mask = escape_mask(u64::from_le_bytes(word.try_into().unwrap_or([0; 8])));
-        if mask == 0 {
-            i += 8;
-            continue;
-        }
-        let at = i + (mask.trailing_zeros() / 8) as usize;
+    // Eight bytes at a time, jumping straight to the next byte that needs an escape.
+    while let Some(at) = find(text, start, escape_mask, needs_escape) {
         out.extend_from_slice(&text[start..at]);
         write_escape(out, text[at]);
         start = at + 1;
-        i = at + 1;
-    }
-    for (offset, &byte) in text[i..].iter().enumerate() {
-        if NEEDS_ESCAPE[byte as usize] {
-            let at = i + offset;
-            out.extend_from_slice(&text[start..at]);
-            write_escape(out, byte);
-            start = at + 1;
-        }
     }
     out.extend_from_slice(&text[start..]);
     out.push(b'"');

@@ -11,40 +11,9 @@
 //! scratch buffer. Fields are scanned eight bytes at a time (SWAR), so a row costs a few word
 //! operations per eight bytes instead of a state transition per byte.
 
-use crate::json_text::{HI, LO};
+use crate::json_text::{byte_mask, find};
 
 const QUOTE: u8 = b'"';
-
-/// The high bit of each byte of `word` equal to `byte` (bytes above a flagged one may be flagged
-/// wrongly, by borrows, but the lowest flagged byte is always right).
-#[inline(always)]
-pub(super) fn byte_mask(word: u64, byte: u8) -> u64 {
-    let diff = word ^ (LO * u64::from(byte));
-    diff.wrapping_sub(LO) & !diff & HI
-}
-
-/// The index of the first byte from `input[from]` that `is_wanted`, eight bytes at a time with
-/// `mask` (which flags, in each word, the wanted bytes as [`byte_mask`] does).
-#[inline(always)]
-fn find(
-    input: &[u8],
-    mut from: usize,
-    mask: impl Fn(u64) -> u64,
-    is_wanted: impl Fn(u8) -> bool,
-) -> Option<usize> {
-    while let Some(word) = input.get(from..from + 8) {
-        let found = mask(u64::from_le_bytes(word.try_into().unwrap_or([0; 8])));
-        if found != 0 {
-            return Some(from + (found.trailing_zeros() / 8) as usize);
-        }
-        from += 8;
-    }
-    let offset = input
-        .get(from..)?
-        .iter()
-        .position(|&byte| is_wanted(byte))?;
-    Some(from + offset)
-}
 
 /// The index of the first delimiter or line break from `input[from]`.
 #[inline(always)]

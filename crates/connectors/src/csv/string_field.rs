@@ -1,8 +1,7 @@
 //! A CSV field written straight as a JSON string: one pass finds where the field ends, takes its
 //! quotes out and escapes what JSON must escape, with the grammar of [`super::split`].
 
-use super::split::byte_mask;
-use crate::json_text::{JsonOut, escape_mask, write_escape};
+use crate::json_text::{JsonOut, byte_mask, escape_mask, find, needs_escape, write_escape};
 
 const QUOTE: u8 = b'"';
 
@@ -10,24 +9,16 @@ const QUOTE: u8 = b'"';
 /// character, line breaks included, `"` or `\`), or, when `delimiter` is given, that is the
 /// delimiter.
 #[inline(always)]
-fn next_special(input: &[u8], mut from: usize, delimiter: Option<u8>) -> Option<usize> {
-    while let Some(word) = input.get(from..from + 8) {
-        let word = u64::from_le_bytes(word.try_into().unwrap_or([0; 8]));
-        let mut mask = escape_mask(word);
-        if let Some(delimiter) = delimiter {
-            mask |= byte_mask(word, delimiter);
-        }
-        if mask != 0 {
-            return Some(from + (mask.trailing_zeros() / 8) as usize);
-        }
-        from += 8;
+fn next_special(input: &[u8], from: usize, delimiter: Option<u8>) -> Option<usize> {
+    match delimiter {
+        Some(delimiter) => find(
+            input,
+            from,
+            |word| escape_mask(word) | byte_mask(word, delimiter),
+            |byte| needs_escape(byte) || byte == delimiter,
+        ),
+        None => find(input, from, escape_mask, needs_escape),
     }
-    let special =
-        |byte: u8| byte < 0x20 || byte == QUOTE || byte == b'\\' || Some(byte) == delimiter;
-    input[from..]
-        .iter()
-        .position(|&byte| special(byte))
-        .map(|offset| from + offset)
 }
 
 /// Writes the field that starts at `input[at]` to `out` as a JSON string (with its quotes).
