@@ -23,7 +23,7 @@ use ingest_model::{ActionType, AuthInput, DestinationType, RunOutcome};
 use ingestion::dry_run::DryRunApi;
 use ingestion::progress::Progress;
 use ingestion::run_log::LogRecorder;
-use ingestion::settings::Settings;
+use ingestion::settings::{LogFormat, Settings};
 use ingestion::task_file::TaskFile;
 
 #[path = "run_task/stored.rs"]
@@ -72,16 +72,12 @@ fn main() -> ExitCode {
     let args = Args::parse();
     // On a terminal the run's story and its progress; otherwise (a pipe, a log file, a CI job)
     // nothing but warnings and errors, unless `RUST_LOG` asks for more.
-    let terminal = std::io::stderr().is_terminal();
-    let default_level = if terminal { "info" } else { "warn" };
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(terminal)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
-        )
-        .init();
+    let default_level = if std::io::stderr().is_terminal() {
+        "info"
+    } else {
+        "warn"
+    };
+    ingestion::telemetry::init(LogFormat::Text, default_level);
     let settings = match Settings::load(args.config.as_deref(), std::env::vars()) {
         Ok(settings) => settings,
         Err(error) => return usage_error(error),
