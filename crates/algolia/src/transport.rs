@@ -84,7 +84,8 @@ async fn wire_body(body: &Bytes, compression: Compression) -> Result<WireBody, A
     let body = body.clone();
     let compressed = tokio::task::spawn_blocking(move || gzip(&body))
         .await
-        .map_err(|e| AlgoliaError::Config(format!("cannot compress the request body: {e}")))?
+        .map_err(std::io::Error::other)
+        .flatten()
         .map_err(|e| AlgoliaError::Config(format!("cannot compress the request body: {e}")))?;
     Ok(WireBody {
         bytes: compressed,
