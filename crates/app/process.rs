@@ -137,8 +137,8 @@ pub enum HttpRole {
     },
 }
 
-/// Runs `roles` (and serves `http`) until `signal` resolves, then stops each (the API drains requests, workers
-/// release their runs) and returns when all have stopped.
+/// Runs `roles` (and serves `http`) until `signal` resolves, then stops each (the API drains
+/// requests, workers release their runs) and returns when all have stopped.
 pub async fn run(
     roles: Roles,
     settings: &Settings,
