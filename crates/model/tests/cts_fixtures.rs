@@ -1,4 +1,4 @@
-//! Every request body of Algolia's client test suite (`/work/shared/cts-ingestion`) parses with
+//! Every request body of Algolia's client test suite (`tests/fixtures/cts-ingestion`) parses with
 //! our types, chosen by the request's method and path.
 
 use std::path::Path;
@@ -11,7 +11,10 @@ use ingest_model::{
 };
 use serde_json::Value;
 
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/cts-ingestion");
+const FIXTURES: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../tests/fixtures/cts-ingestion"
+);
 
 /// Parses `body` as the request body of `method path`; the name of the type used.
 fn parse_body(method: &str, path: &str, body: &Value) -> Result<&'static str, ValidationError> {
@@ -81,7 +84,7 @@ fn parse_body(method: &str, path: &str, body: &Value) -> Result<&'static str, Va
 #[test]
 fn every_cts_request_body_parses() {
     let mut files: Vec<_> = std::fs::read_dir(Path::new(FIXTURES))
-        .expect("the shared fixtures are beside the checkout")
+        .expect("the fixtures are in the repository")
         .map(|e| e.expect("dir entry").path())
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
         .collect();

@@ -1,5 +1,5 @@
-//! Replays every request of Algolia's client test suite (`shared/cts-ingestion/`, one file per
-//! operation) after creating what it refers to, and checks the response is a 200 with the shape
+//! Replays every request of Algolia's client test suite (`tests/fixtures/cts-ingestion/`, one file
+//! per operation) after creating what it refers to, and checks the response is a 200 with the shape
 //! of the operation (parsed by the model's strict types).
 
 use std::path::PathBuf;
@@ -17,22 +17,11 @@ const PLACEHOLDER: &str = "6c02aeb1-775e-418e-870b-1faccd4b2c0f";
 const EVENT_PLACEHOLDER: &str = "6c02aeb1-775e-418e-870b-1faccd4b2c0c";
 
 fn fixtures_dir() -> PathBuf {
-    if let Ok(dir) = std::env::var("CTS_INGESTION_DIR") {
-        return PathBuf::from(dir);
-    }
-    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    // crates/api -> repository root; shared/ sits beside the repository (or inside it).
-    for base in here.ancestors() {
-        for candidate in [
-            base.join("shared/cts-ingestion"),
-            base.join("../shared/cts-ingestion"),
-        ] {
-            if candidate.is_dir() {
-                return candidate;
-            }
-        }
-    }
-    PathBuf::from("/work/shared/cts-ingestion")
+    // crates/api -> the repository's own copy of the suite.
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/fixtures/cts-ingestion"
+    ))
 }
 
 /// IDs created for one case.
