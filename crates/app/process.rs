@@ -9,7 +9,8 @@ use ingest_api::{ApiConfig, AppCredentials};
 use ingest_connectors::http::SourceHttpClient;
 use ingest_core::Secret;
 use ingest_core::metrics::Metrics;
-use ingest_engine::{Engine, EngineSettings, Scheduler, SystemClock, Workers, reaper};
+use ingest_core::time::SystemClock;
+use ingest_engine::{Engine, EngineSettings, Scheduler, Workers, reaper};
 use ingest_store::{PostgresStore, SecretKey, SqliteStore, Store};
 use tokio::sync::watch;
 
@@ -196,6 +197,7 @@ pub async fn run(
                 request_timeout: server.request_timeout,
                 metrics: metrics.clone(),
                 webhook_client_secret: settings.webhook_client_secret.clone(),
+                clock: clock.clone(),
             };
             Some((listener, ingest_api::router(store.clone(), &config)))
         }

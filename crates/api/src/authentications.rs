@@ -12,7 +12,7 @@ use ingest_store::AuthenticationQuery;
 
 use crate::body::JsonBody;
 use crate::error::ApiError;
-use crate::extract::{App, Ids, QueryParams, now};
+use crate::extract::{App, Ids, QueryParams};
 use crate::{ApiState, page_request};
 
 /// `GET /1/authentications`.
@@ -44,7 +44,7 @@ pub async fn create(
 ) -> Result<Json<AuthenticationCreateResponse>, ApiError> {
     let created = state
         .store
-        .create_authentication(&app, &input, now())
+        .create_authentication(&app, &input, state.clock.now())
         .await?;
     tracing::info!(app, id = created.authentication_id, kind = %created.auth_type, "authentication created");
     Ok(Json(AuthenticationCreateResponse {
@@ -87,7 +87,7 @@ pub async fn update(
 ) -> Result<Json<AuthenticationUpdateResponse>, ApiError> {
     let updated = state
         .store
-        .update_authentication(&app, &id, &update, now())
+        .update_authentication(&app, &id, &update, state.clock.now())
         .await?;
     tracing::info!(app, id, "authentication updated");
     Ok(Json(AuthenticationUpdateResponse {
@@ -103,7 +103,7 @@ pub async fn delete(
     App(app): App,
     Ids(id): Ids<String>,
 ) -> Result<Json<DeleteResponse>, ApiError> {
-    let at = now();
+    let at = state.clock.now();
     state.store.delete_authentication(&app, &id, at).await?;
     tracing::info!(app, id, "authentication deleted");
     Ok(Json(DeleteResponse {

@@ -11,7 +11,7 @@ use ingest_store::DestinationQuery;
 
 use crate::body::JsonBody;
 use crate::error::ApiError;
-use crate::extract::{App, Ids, QueryParams, now};
+use crate::extract::{App, Ids, QueryParams};
 use crate::{ApiState, page_request};
 
 /// `GET /1/destinations`.
@@ -41,7 +41,10 @@ pub async fn create(
     App(app): App,
     JsonBody(input): JsonBody<DestinationCreate>,
 ) -> Result<Json<DestinationCreateResponse>, ApiError> {
-    let created = state.store.create_destination(&app, &input, now()).await?;
+    let created = state
+        .store
+        .create_destination(&app, &input, state.clock.now())
+        .await?;
     tracing::info!(app, id = created.destination_id, "destination created");
     Ok(Json(DestinationCreateResponse {
         destination_id: created.destination_id,
@@ -83,7 +86,7 @@ pub async fn update(
 ) -> Result<Json<DestinationUpdateResponse>, ApiError> {
     let updated = state
         .store
-        .update_destination(&app, &id, &update, now())
+        .update_destination(&app, &id, &update, state.clock.now())
         .await?;
     tracing::info!(app, id, "destination updated");
     Ok(Json(DestinationUpdateResponse {
@@ -99,7 +102,7 @@ pub async fn delete(
     App(app): App,
     Ids(id): Ids<String>,
 ) -> Result<Json<DeleteResponse>, ApiError> {
-    let at = now();
+    let at = state.clock.now();
     state.store.delete_destination(&app, &id, at).await?;
     tracing::info!(app, id, "destination deleted");
     Ok(Json(DeleteResponse {

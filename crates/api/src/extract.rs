@@ -1,11 +1,8 @@
 //! Small extractors shared by the resource modules: path IDs with JSON errors, the parsed query
-//! string, the authenticated application, and the current time.
-
-use std::time::{SystemTime, UNIX_EPOCH};
+//! string and the authenticated application.
 
 use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
-use ingest_model::Timestamp;
 use serde::de::DeserializeOwned;
 
 use crate::auth::AppId;
@@ -63,15 +60,4 @@ impl<S: Send + Sync> FromRequestParts<S> for App {
             .map(|app| Self(app.0.clone()))
             .ok_or(ApiError::Forbidden)
     }
-}
-
-/// The current time.
-pub fn now() -> Timestamp {
-    let since = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    Timestamp::from_unix(
-        i64::try_from(since.as_secs()).unwrap_or(i64::MAX),
-        since.subsec_nanos(),
-    )
 }

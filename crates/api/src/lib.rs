@@ -51,6 +51,7 @@ use axum::routing::{get, post, put};
 use axum::{Extension, Json, Router};
 use ingest_core::Secret;
 use ingest_core::metrics::{self, Metrics};
+use ingest_core::time::{Clock, SystemClock};
 use ingest_store::{PageRequest, Store};
 
 pub use auth::{AppCredentials, AppId, AppKeys};
@@ -77,6 +78,8 @@ pub struct ApiConfig {
     /// The BigCommerce app's client secret: with it, a connector event posted to
     /// `/1/tasks/{taskID}/webhook` must carry a valid Standard Webhooks signature.
     pub webhook_client_secret: Option<Secret<String>>,
+    /// Where handlers read the current time (the system's clock outside tests).
+    pub clock: Arc<dyn Clock>,
 }
 
 impl Default for ApiConfig {
@@ -88,6 +91,7 @@ impl Default for ApiConfig {
             request_timeout: Duration::from_secs(30),
             metrics: Arc::new(Metrics::new()),
             webhook_client_secret: None,
+            clock: Arc::new(SystemClock),
         }
     }
 }
@@ -103,6 +107,8 @@ pub struct ApiState {
     pub deliveries: Arc<webhook_dedup::Deliveries>,
     /// The key connector events must be signed with, when one is configured.
     pub webhook_secret: Option<Arc<Secret<String>>>,
+    /// The current time.
+    pub clock: Arc<dyn Clock>,
 }
 
 /// The whole API: `/1/...` behind rate limits and authentication, `/health` and `/ready` open.
@@ -112,6 +118,7 @@ pub fn router(store: Arc<dyn Store>, config: &ApiConfig) -> Router {
         metrics: config.metrics.clone(),
         deliveries: Arc::default(),
         webhook_secret: config.webhook_client_secret.clone().map(Arc::new),
+        clock: config.clock.clone(),
     };
     let keys = Arc::new(AppKeys::new(&config.apps));
     let limits = Arc::new(rate_limit::RateLimits::new(&config.rate_limits));
@@ -186,6 +193,7 @@ pub fn ops_router(store: Arc<dyn Store>, metrics: Arc<Metrics>) -> Router {
         metrics,
         deliveries: Arc::default(),
         webhook_secret: None,
+        clock: Arc::new(SystemClock),
     };
     ops_routes(state)
         .fallback(no_route)

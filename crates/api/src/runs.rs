@@ -10,12 +10,15 @@ use ingest_model::{
 use ingest_store::{EventQuery, RunQuery};
 
 use crate::error::ApiError;
-use crate::extract::{App, Ids, QueryParams, now};
+use crate::extract::{App, Ids, QueryParams};
 use crate::query::Params;
 use crate::{ApiState, page_request};
 
 /// The `startDate`/`endDate` parameters, checked for order, and the window they give.
-fn window(params: &Params) -> Result<(Option<Timestamp>, Option<Timestamp>, Window), ApiError> {
+fn window(
+    params: &Params,
+    now: Timestamp,
+) -> Result<(Option<Timestamp>, Option<Timestamp>, Window), ApiError> {
     let start = params.timestamp("startDate")?;
     let end = params.timestamp("endDate")?;
     if let (Some(s), Some(e)) = (start, end)
@@ -28,7 +31,7 @@ fn window(params: &Params) -> Result<(Option<Timestamp>, Option<Timestamp>, Wind
     }
     let window = Window {
         start_date: start.unwrap_or(Timestamp::from_unix(0, 0)).to_rfc3339(),
-        end_date: end.unwrap_or_else(now).to_rfc3339(),
+        end_date: end.unwrap_or(now).to_rfc3339(),
     };
     Ok((start, end, window))
 }
@@ -40,7 +43,7 @@ pub async fn list(
     QueryParams(params): QueryParams,
 ) -> Result<Json<RunListResponse>, ApiError> {
     let paging = params.paging(Some(RunSortKeys::CreatedAt))?;
-    let (start_date, end_date, window) = window(&params)?;
+    let (start_date, end_date, window) = window(&params, state.clock.now())?;
     let query = RunQuery {
         page: page_request(&paging),
         sort: paging.sort.unwrap_or(RunSortKeys::CreatedAt),
@@ -75,7 +78,7 @@ pub async fn list_events(
     QueryParams(params): QueryParams,
 ) -> Result<Json<ListEventsResponse>, ApiError> {
     let paging = params.paging(Some(EventSortKeys::PublishedAt))?;
-    let (start_date, end_date, window) = window(&params)?;
+    let (start_date, end_date, window) = window(&params, state.clock.now())?;
     let query = EventQuery {
         page: page_request(&paging),
         sort: paging.sort.unwrap_or(EventSortKeys::PublishedAt),

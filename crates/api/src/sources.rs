@@ -12,7 +12,7 @@ use ingest_store::SourceQuery;
 
 use crate::body::JsonBody;
 use crate::error::ApiError;
-use crate::extract::{App, Ids, QueryParams, now};
+use crate::extract::{App, Ids, QueryParams};
 use crate::{ApiState, page_request};
 
 /// `GET /1/sources`.
@@ -42,7 +42,10 @@ pub async fn create(
     App(app): App,
     JsonBody(input): JsonBody<SourceCreate>,
 ) -> Result<Json<SourceCreateResponse>, ApiError> {
-    let created = state.store.create_source(&app, &input, now()).await?;
+    let created = state
+        .store
+        .create_source(&app, &input, state.clock.now())
+        .await?;
     tracing::info!(app, id = created.source_id, "source created");
     Ok(Json(SourceCreateResponse {
         source_id: created.source_id,
@@ -79,7 +82,10 @@ pub async fn update(
     Ids(id): Ids<String>,
     JsonBody(update): JsonBody<SourceUpdate>,
 ) -> Result<Json<SourceUpdateResponse>, ApiError> {
-    let updated = state.store.update_source(&app, &id, &update, now()).await?;
+    let updated = state
+        .store
+        .update_source(&app, &id, &update, state.clock.now())
+        .await?;
     tracing::info!(app, id, "source updated");
     Ok(Json(SourceUpdateResponse {
         source_id: updated.source_id,
@@ -94,7 +100,7 @@ pub async fn delete(
     App(app): App,
     Ids(id): Ids<String>,
 ) -> Result<Json<DeleteResponse>, ApiError> {
-    let at = now();
+    let at = state.clock.now();
     state.store.delete_source(&app, &id, at).await?;
     tracing::info!(app, id, "source deleted");
     Ok(Json(DeleteResponse {

@@ -15,23 +15,22 @@ use ingest_store::TaskQuery;
 
 use crate::body::JsonBody;
 use crate::error::ApiError;
-use crate::extract::{App, Ids, QueryParams, now};
+use crate::extract::{App, Ids, QueryParams};
 use crate::{ApiState, page_request};
 use ingest_model::cron::Schedule;
 
 /// The next fire time of a schedule trigger (`None` for other triggers); 400 on a bad cron.
-fn next_run(trigger: Option<&TaskCreateTrigger>) -> Result<Option<Timestamp>, ApiError> {
+fn next_run(
+    trigger: Option<&TaskCreateTrigger>,
+    now: Timestamp,
+) -> Result<Option<Timestamp>, ApiError> {
     let Some(TaskCreateTrigger::Schedule { cron }) = trigger else {
         return Ok(None);
     };
-    let schedule = Schedule::parse(cron)?;
-    let next = schedule
-        .next_after(chrono::Utc::now())
+    let next = Schedule::parse(cron)?
+        .next_after_timestamp(now)
         .ok_or_else(|| ApiError::invalid("trigger.cron", "never fires"))?;
-    Ok(Some(Timestamp::from_unix(
-        next.timestamp(),
-        next.timestamp_subsec_nanos(),
-    )))
+    Ok(Some(next))
 }
 
 /// `GET /1/tasks`.
@@ -64,8 +63,9 @@ pub async fn create(
     App(app): App,
     JsonBody(input): JsonBody<TaskCreate>,
 ) -> Result<Json<TaskCreateResponse>, ApiError> {
-    let next = next_run(Some(&input.trigger))?;
-    let created = state.store.create_task(&app, &input, next, now()).await?;
+    let now = state.clock.now();
+    let next = next_run(Some(&input.trigger), now)?;
+    let created = state.store.create_task(&app, &input, next, now).await?;
     tracing::info!(app, id = created.task_id, action = %created.action, "task created");
     Ok(Json(TaskCreateResponse {
         task_id: created.task_id,
@@ -99,10 +99,11 @@ pub async fn update(
     Ids(id): Ids<String>,
     JsonBody(update): JsonBody<TaskUpdate>,
 ) -> Result<Json<TaskUpdateResponse>, ApiError> {
-    let next = next_run(update.trigger.as_ref())?;
+    let now = state.clock.now();
+    let next = next_run(update.trigger.as_ref(), now)?;
     let updated = state
         .store
-        .update_task(&app, &id, &update, next, now())
+        .update_task(&app, &id, &update, next, now)
         .await?;
     tracing::info!(app, id, "task updated");
     Ok(Json(TaskUpdateResponse {
@@ -117,7 +118,7 @@ pub async fn delete(
     App(app): App,
     Ids(id): Ids<String>,
 ) -> Result<Json<DeleteResponse>, ApiError> {
-    let at = now();
+    let at = state.clock.now();
     state.store.delete_task(&app, &id, at).await?;
     tracing::info!(app, id, "task deleted");
     Ok(Json(DeleteResponse {
@@ -131,7 +132,7 @@ pub async fn run(
     App(app): App,
     Ids(id): Ids<String>,
 ) -> Result<Json<RunResponse>, ApiError> {
-    let run = state.store.create_run(&app, &id, now()).await?;
+    let run = state.store.create_run(&app, &id, state.clock.now()).await?;
     tracing::info!(app, task_id = id, run_id = run.run_id, "run requested");
     Ok(Json(RunResponse {
         run_id: run.run_id,
@@ -147,7 +148,7 @@ async fn set_enabled(
 ) -> Result<Json<TaskUpdateResponse>, ApiError> {
     let task = state
         .store
-        .set_task_enabled(app, id, enabled, now())
+        .set_task_enabled(app, id, enabled, state.clock.now())
         .await?;
     tracing::info!(app, id, enabled, "task enabled flag set");
     Ok(Json(TaskUpdateResponse {

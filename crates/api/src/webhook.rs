@@ -11,7 +11,7 @@
 //! `webhook-timestamp` within five minutes, `webhook-signature`), as BigCommerce signs them;
 //! otherwise 401, and no run. Empty bodies and `objectIDs` lists are not connector events.
 
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::Json;
 use axum::extract::{Request, State};
@@ -22,7 +22,7 @@ use serde_json::Value;
 use crate::ApiState;
 use crate::body::{BodyLimit, read_limited};
 use crate::error::ApiError;
-use crate::extract::{App, Ids, now};
+use crate::extract::{App, Ids};
 
 /// The most objectIDs one webhook may name.
 const MAX_OBJECT_IDS: usize = 1000;
@@ -69,6 +69,13 @@ fn payload(body: &[u8]) -> Result<Option<Value>, ApiError> {
     Ok(Some(value))
 }
 
+/// `now` as a [`SystemTime`], for the signature's age check (the epoch for a time before it).
+fn system_time(now: ingest_model::Timestamp) -> SystemTime {
+    u64::try_from(now.unix_seconds()).map_or(UNIX_EPOCH, |seconds| {
+        UNIX_EPOCH + Duration::new(seconds, now.nanos())
+    })
+}
+
 /// `POST /1/tasks/{taskID}/webhook`.
 pub async fn webhook(
     State(state): State<ApiState>,
@@ -90,7 +97,7 @@ pub async fn webhook(
         && connector_event
     {
         let key = secret.expose().as_bytes();
-        verify_signature(&headers, &body, key, SystemTime::now())
+        verify_signature(&headers, &body, key, system_time(state.clock.now()))
             .map_err(|error| ApiError::Unverified(error.to_string()))?;
     }
     let task = state.store.get_task(&app, &id).await?;
@@ -122,11 +129,11 @@ pub async fn webhook(
         return Ok(Json(run));
     }
     let run = match &payload {
-        None => state.store.create_run(&app, &id, now()).await?,
+        None => state.store.create_run(&app, &id, state.clock.now()).await?,
         Some(payload) => {
             state
                 .store
-                .create_triggered_run(&app, &id, payload, now())
+                .create_triggered_run(&app, &id, payload, state.clock.now())
                 .await?
         }
     };

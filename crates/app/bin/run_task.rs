@@ -18,7 +18,8 @@ use ingest_algolia::{
 use ingest_connectors::SourceContext;
 use ingest_connectors::http::SourceHttpClient;
 use ingest_core::RecordStream;
-use ingest_engine::{Clock, SystemClock, passes};
+use ingest_core::time::{Clock, SystemClock};
+use ingest_engine::passes;
 use ingest_model::{ActionType, AuthInput, DestinationType, RunOutcome};
 use ingestion::dry_run::DryRunApi;
 use ingestion::progress::Progress;

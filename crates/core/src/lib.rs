@@ -10,13 +10,15 @@
 //! comes first, and rejecting any record larger than the per-record limit. [`retry`] classifies
 //! HTTP outcomes for every client of the engine (sources and the Algolia transport alike), and
 //! [`Secret`] keeps credentials out of `Debug` output. [`metrics::Metrics`] is the process's
-//! Prometheus registry, shared by the API and the engine.
+//! Prometheus registry, shared by the API and the engine. [`time`] holds [`Timestamp`] and the
+//! [`time::Clock`] both read the wall clock through.
 
 mod batch;
 pub mod metrics;
 mod record;
 pub mod retry;
 mod secret;
+pub mod time;
 
 pub use batch::{
     Batch, BatchAction, BatchEntry, BatchLimits, BatchLimitsError, Batcher, PushOutcome,
@@ -27,3 +29,4 @@ pub use record::{
     SourceResult,
 };
 pub use secret::Secret;
+pub use time::{InvalidTimestamp, Timestamp};

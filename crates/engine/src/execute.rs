@@ -30,9 +30,9 @@ use ingest_store::{ClaimedRun, FinishedRun, RunFinish, Store, StoreError};
 use serde_json::Value;
 use tracing::Instrument;
 
-use crate::clock::{Clock, sub};
 use crate::fence::{FencedApi, Lease};
 use crate::recorder::StoreRecorder;
+use ingest_core::time::{Clock, sub};
 
 mod passes;
 

@@ -23,7 +23,7 @@ use ingest_store::{Store, StoreError};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use crate::clock::Clock;
+use ingest_core::time::Clock;
 
 /// A worker's hold on one claimed run: see the [module documentation](self).
 #[derive(Debug)]

@@ -20,18 +20,16 @@
 //! - The **[`Scheduler`]** fires cron schedules exactly once across replicas (a conditional
 //!   update of `nextRun`), with at most one catch-up run after downtime.
 //!
-//! Wall-clock time comes from a [`Clock`] (tests use [`ManualClock`]); durations from
+//! Wall-clock time comes from an [`ingest_core::time::Clock`] (tests use its `ManualClock`); durations from
 //! `tokio::time`. Metrics go to an [`ingest_core::metrics::Metrics`] registry.
 
 mod abandoned;
-pub mod clock;
 mod execute;
 pub mod fence;
 mod recorder;
 mod scheduler;
 mod worker;
 
-pub use clock::{Clock, ManualClock, SystemClock};
 pub use execute::{
     Ending, Engine, EngineSettings, Pass, index_name, passes, send_insights, trigger, window,
 };

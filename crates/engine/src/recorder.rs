@@ -19,8 +19,8 @@ use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use crate::clock::Clock;
 use crate::fence::Lease;
+use ingest_core::time::Clock;
 
 /// Events waiting to be written, at most.
 const CHANNEL: usize = 4096;

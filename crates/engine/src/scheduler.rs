@@ -17,7 +17,7 @@ use ingest_model::cron::Schedule;
 use ingest_model::{Run, Trigger};
 use ingest_store::{Store, StoreResult};
 
-use crate::clock::Clock;
+use ingest_core::time::Clock;
 
 /// How the scheduler behaves (`[scheduler]` settings).
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -19,9 +19,9 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use crate::clock::Clock;
 use crate::execute::{Ending, Engine};
 use crate::fence::Lease;
+use ingest_core::time::Clock;
 
 /// How workers behave (`[worker]` settings).
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -56,16 +56,6 @@ impl Schedule {
         self.next_after(at)
             .map(|t| Timestamp::from_unix(t.timestamp(), t.timestamp_subsec_nanos()))
     }
-
-    /// `nextRun` as the API returns it: the next occurrence after now, RFC 3339 in UTC.
-    pub fn next_run(&self) -> Option<String> {
-        self.next_after(Utc::now()).map(to_rfc3339)
-    }
-}
-
-/// Formats a UTC time the way the API's other timestamps are written.
-pub fn to_rfc3339(t: DateTime<Utc>) -> String {
-    Timestamp::from_unix(t.timestamp(), t.timestamp_subsec_nanos()).to_rfc3339()
 }
 
 fn lower_first(s: &str) -> String {
@@ -80,6 +70,10 @@ fn lower_first(s: &str) -> String {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    fn to_rfc3339(t: DateTime<Utc>) -> String {
+        Timestamp::from_unix(t.timestamp(), t.timestamp_subsec_nanos()).to_rfc3339()
+    }
 
     #[test]
     fn five_fields_only() {

@@ -57,7 +57,6 @@ mod event;
 mod list;
 mod parse;
 mod recorder;
-mod rfc3339;
 mod run;
 mod source;
 mod source_input;
@@ -77,6 +76,7 @@ pub use enums::{
 };
 pub use error::{ErrorResponse, ValidationError};
 pub use event::Event;
+pub use ingest_core::{InvalidTimestamp, Timestamp};
 pub use list::{
     AuthenticationCreateResponse, AuthenticationSearch, AuthenticationUpdateResponse,
     DeleteResponse, DestinationCreateResponse, DestinationSearch, DestinationUpdateResponse,
@@ -86,7 +86,6 @@ pub use list::{
 };
 pub use parse::{from_slice, from_value};
 pub use recorder::{MemoryRecorder, RunEvent, RunRecorder};
-pub use rfc3339::{InvalidTimestamp, Timestamp};
 pub use run::{Run, RunProgress, RunResponse};
 pub use source::{Source, SourceCreate, SourceUpdate};
 pub use source_input::{

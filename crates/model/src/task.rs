@@ -7,9 +7,9 @@
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::Timestamp;
 use crate::error::into_de_error;
 use crate::parse::{failure_threshold, immutable, non_empty, opt_failure_threshold, opt_non_empty};
-use crate::rfc3339::Timestamp;
 use crate::{ActionType, TriggerType, ValidationError};
 
 /// A task's trigger as stored and returned.

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use ingest_core::Secret;
 use ingest_core::metrics::Metrics;
-use ingest_engine::{Ending, SystemClock, run_claimed};
+use ingest_core::time::SystemClock;
+use ingest_engine::{Ending, run_claimed};
 use ingest_model::RunOutcome;
 use ingest_store::SecretKey;
 use ingestion::process::{engine, open_store};
@@ -75,7 +76,7 @@ impl StoredTask {
             Err(error) => return usage_error(format!("{error:#}")),
         };
         let clock = SystemClock;
-        use ingest_engine::Clock as _;
+        use ingest_core::time::Clock as _;
         let run = match store.create_run(&app, &self.task_id, clock.now()).await {
             Ok(run) => run,
             Err(error) => return usage_error(format!("--task-id: {error}")),

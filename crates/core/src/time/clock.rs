@@ -1,14 +1,14 @@
-//! [`Clock`]: where the engine reads the wall-clock time it writes into the store. Durations
-//! (leases, heartbeats, poll intervals) use `tokio::time`; only timestamps come from here, so
-//! tests drive them with a [`ManualClock`].
+//! [`Clock`]: where the API and the engine read the wall-clock time they write into the store.
+//! Durations (leases, heartbeats, poll intervals) use `tokio::time`; only timestamps come from
+//! here, so tests drive them with a [`ManualClock`] (feature `testkit`).
 
-use std::sync::Mutex;
-use std::sync::PoisonError;
+#[cfg(any(test, feature = "testkit"))]
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use ingest_model::Timestamp;
+use super::Timestamp;
 
-/// The current time, as the engine writes it.
+/// The current time, as the API and the engine write it.
 pub trait Clock: Send + Sync + std::fmt::Debug + 'static {
     /// Now.
     fn now(&self) -> Timestamp;
@@ -29,11 +29,13 @@ impl Clock for SystemClock {
 }
 
 /// A clock that only moves when told: for tests.
+#[cfg(any(test, feature = "testkit"))]
 #[derive(Debug)]
 pub struct ManualClock {
     now: Mutex<Timestamp>,
 }
 
+#[cfg(any(test, feature = "testkit"))]
 impl ManualClock {
     /// A clock showing `start`.
     pub fn new(start: Timestamp) -> Self {
@@ -55,6 +57,7 @@ impl ManualClock {
     }
 }
 
+#[cfg(any(test, feature = "testkit"))]
 impl Clock for ManualClock {
     fn now(&self) -> Timestamp {
         *self.now.lock().unwrap_or_else(PoisonError::into_inner)

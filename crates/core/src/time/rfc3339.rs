@@ -1,5 +1,7 @@
-//! A small RFC 3339 date-time parser and formatter, enough to validate and compare the API's
-//! timestamps (`startDate` < `endDate`) without a date library.
+//! [`Timestamp`]: an instant in UTC with an RFC 3339 parser and formatter (no date library). The
+//! API validates and compares its date-times with it (`startDate` < `endDate`), the store keeps
+//! it as milliseconds, and every response formats it the way Algolia does
+//! (`2023-07-01T12:00:00.000Z`).
 
 use std::fmt;
 

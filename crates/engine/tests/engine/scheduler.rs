@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use ingest_engine::{Clock as _, Scheduler, SchedulerSettings};
+use ingest_core::time::Clock as _;
+use ingest_engine::{Scheduler, SchedulerSettings};
 use ingest_model::{RunStatus, Timestamp, Trigger};
 use serde_json::json;
 
