@@ -16,6 +16,7 @@
 //!   reporting and summarized the same way.
 
 mod api;
+mod credentials;
 mod error;
 mod hosts;
 mod http_api;
@@ -28,6 +29,7 @@ mod transport;
 pub use api::{
     BatchResponse, IndexingApi, Operation, Scope, TaskId, TaskStatus, WaitPolicy, wait_task,
 };
+pub use credentials::{AlgoliaCredentials, temporary_index};
 pub use error::AlgoliaError;
 pub use hosts::CallKind;
 pub use http_api::HttpIndexingApi;

@@ -12,15 +12,15 @@ use std::sync::Arc;
 
 use clap::Parser;
 use ingest_algolia::{
-    HttpIndexingApi, IndexingApi, PushMode, PushPlan, PushSettings, Pusher, RunSummary, Transport,
-    TransportSettings,
+    AlgoliaCredentials, HttpIndexingApi, IndexingApi, PushMode, PushPlan, PushSettings, Pusher,
+    RunSummary, Transport, TransportSettings,
 };
 use ingest_connectors::SourceContext;
 use ingest_connectors::http::SourceHttpClient;
 use ingest_core::RecordStream;
 use ingest_core::time::{Clock, SystemClock};
 use ingest_engine::passes;
-use ingest_model::{ActionType, AuthInput, DestinationType, RunOutcome};
+use ingest_model::{ActionType, DestinationType, RunOutcome};
 use ingestion::dry_run::DryRunApi;
 use ingestion::progress::Progress;
 use ingestion::run_log::LogRecorder;
@@ -165,7 +165,11 @@ async fn run(
             Err(error) => return usage_error(error),
         },
         None => {
-            let Some(AuthInput::Algolia { app_id, api_key }) = &task.destination_auth else {
+            let Some(credentials) = task
+                .destination_auth
+                .as_ref()
+                .and_then(AlgoliaCredentials::from_auth)
+            else {
                 return usage_error(
                     "destination.authentication: an `algolia` authentication (appID, apiKey) is needed to push; use --dry-run OUT to push nothing",
                 );
@@ -178,7 +182,7 @@ async fn run(
             } else {
                 settings.algolia.clone()
             };
-            match Transport::new(app_id, api_key, transport_settings) {
+            match credentials.transport(transport_settings) {
                 Ok(transport) if insights => Destination::Insights(Arc::new(transport)),
                 Ok(transport) => Destination::Algolia(Arc::new(HttpIndexingApi::new(transport))),
                 Err(error) => return usage_error(error),

@@ -6,8 +6,8 @@
 //! every index the run wrote (one per locale for a per-locale commercetools run), and records a
 //! `log` event saying so. The production index is never touched.
 
-use ingest_algolia::{HttpIndexingApi, IndexingApi, Transport};
-use ingest_model::{ActionType, AuthInput, DestinationType, EventStatus, EventType};
+use ingest_algolia::{HttpIndexingApi, IndexingApi, temporary_index};
+use ingest_model::{ActionType, DestinationType, EventStatus, EventType};
 use ingest_store::NewEvent;
 use serde_json::{Map, Value};
 
@@ -59,35 +59,26 @@ impl Engine {
         if task.action != ActionType::Replace {
             return Ok(Vec::new());
         }
-        let source = store
-            .get_source(app, &task.source_id)
+        let resources = self
+            .load_task_resources(app, &task)
             .await
             .map_err(|e| e.to_string())?;
-        let destination = store
-            .get_destination(app, &task.destination_id)
-            .await
-            .map_err(|e| e.to_string())?;
-        if destination.destination_type != DestinationType::Search {
+        if resources.destination.destination_type != DestinationType::Search {
             return Ok(Vec::new());
         }
-        let auth_id = destination
-            .authentication_id
-            .as_deref()
-            .ok_or("the destination has no authentication")?;
-        let credentials = store
-            .authentication_with_secrets(app, auth_id)
-            .await
-            .map_err(|e| e.to_string())?;
-        let AuthInput::Algolia { app_id, api_key } = credentials.input else {
-            return Err("the destination's authentication is not of type `algolia`".into());
-        };
-        let indices = indices(&source.input, &destination.input, &source.name);
-        let transport = Transport::new(&app_id, &api_key, self.settings().algolia.clone())
+        let indices = indices(
+            &resources.source.input,
+            &resources.destination.input,
+            &resources.source.name,
+        );
+        let transport = resources
+            .algolia
+            .transport(self.settings().algolia.clone())
             .map_err(|e| e.to_string())?;
         let api = HttpIndexingApi::new(transport);
         let mut deleted = Vec::new();
         for index in indices {
-            let temporary = format!("{index}_tmp_{run_id}");
+            let temporary = temporary_index(&index, run_id);
             api.delete_index(&temporary)
                 .await
                 .map_err(|e| format!("deleting `{temporary}`: {e}"))?;

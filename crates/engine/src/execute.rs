@@ -15,15 +15,15 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use ingest_algolia::{
-    HttpIndexingApi, IndexingApi, PushMode, PushPlan, PushSettings, Pusher, RunSummary, Transport,
-    TransportSettings, wait_task,
+    AlgoliaCredentials, HttpIndexingApi, IndexingApi, PushMode, PushPlan, PushSettings, Pusher,
+    RunSummary, TransportSettings, wait_task,
 };
 use ingest_connectors::http::SourceHttpClient;
 use ingest_connectors::{DateWindow, Endpoints, SourceContext};
 use ingest_core::metrics::{self, Metrics};
 use ingest_core::{RecordStream, SourceError, SourceItemError};
 use ingest_model::{
-    ActionType, AuthInput, DestinationInput, DestinationType, RunEvent, RunOutcome, RunReasonCode,
+    ActionType, DestinationInput, DestinationType, RunEvent, RunOutcome, RunReasonCode,
     RunRecorder, Source, SourceInput, TaskInput, Timestamp,
 };
 use ingest_store::{ClaimedRun, FinishedRun, RunFinish, Store, StoreError};
@@ -31,6 +31,7 @@ use serde_json::Value;
 use tracing::Instrument;
 
 use crate::fence::{FencedApi, Lease};
+use crate::load::{LoadError, TaskResources};
 use crate::recorder::StoreRecorder;
 use ingest_core::time::{Clock, sub};
 
@@ -95,24 +96,12 @@ fn fail(reason: impl Into<String>) -> Stop {
     })
 }
 
-/// A store error while loading the task's resources: gone resources fail the run, an outage
-/// leaves it for a retry.
-fn load_error(what: &str, id: &str) -> impl FnOnce(StoreError) -> Stop {
-    move |error| match error {
-        StoreError::NotFound { .. } => fail(format!(
-            "the task's {what} `{id}` no longer exists: update or delete the task"
-        )),
-        other => Stop::Store(other),
-    }
-}
-
 /// Everything a run needs, loaded and checked.
 struct Prepared {
     passes: Vec<Pass>,
     insights: bool,
     source_input: SourceInput,
-    app_id: String,
-    api_key: ingest_core::Secret<String>,
+    algolia: AlgoliaCredentials,
     only: Option<HashSet<String>>,
 }
 
@@ -260,51 +249,19 @@ impl Engine {
     ) -> Result<Prepared, Stop> {
         let app = claimed.run.app_id.as_str();
         let task = &claimed.task;
-        let source = self
-            .store
-            .get_source(app, &task.source_id)
+        let TaskResources {
+            source,
+            destination,
+            algolia,
+            source_auth,
+        } = self
+            .load_task_resources(app, task)
             .await
-            .map_err(load_error("source", &task.source_id))?;
+            .map_err(|error| match error {
+                LoadError::Unusable(reason) => fail(reason),
+                LoadError::Store(error) => Stop::Store(error),
+            })?;
         span.record("source_type", source.source_type.as_str());
-        let destination = self
-            .store
-            .get_destination(app, &task.destination_id)
-            .await
-            .map_err(load_error("destination", &task.destination_id))?;
-        match destination.destination_type {
-            DestinationType::Search | DestinationType::Insights => {}
-            other => {
-                return Err(fail(format!(
-                    "`{}` destinations are not supported by this engine: use a `search` destination",
-                    other.as_str()
-                )));
-            }
-        }
-        let Some(auth_id) = destination.authentication_id.as_deref() else {
-            return Err(fail(
-                "the destination has no authentication: give it an `algolia` authentication (appID, apiKey)",
-            ));
-        };
-        let credentials = self
-            .store
-            .authentication_with_secrets(app, auth_id)
-            .await
-            .map_err(load_error("destination authentication", auth_id))?;
-        let AuthInput::Algolia { app_id, api_key } = credentials.input else {
-            return Err(fail(
-                "the destination's authentication is not of type `algolia`",
-            ));
-        };
-        let source_auth = match source.authentication_id.as_deref() {
-            None => None,
-            Some(id) => Some(
-                self.store
-                    .authentication_with_secrets(app, id)
-                    .await
-                    .map_err(load_error("source authentication", id))?
-                    .input,
-            ),
-        };
         let index = index_name(&destination.input, &source);
         span.record("index", index.as_str());
         let (trigger_event, only) = trigger(claimed.trigger_payload.as_ref());
@@ -342,8 +299,7 @@ impl Engine {
             passes,
             insights: destination.destination_type == DestinationType::Insights,
             source_input: source.input.clone(),
-            app_id,
-            api_key,
+            algolia,
             only,
         })
     }
@@ -364,7 +320,7 @@ impl Engine {
         } else {
             self.settings.algolia.clone()
         };
-        let transport = match Transport::new(&prepared.app_id, &prepared.api_key, algolia) {
+        let transport = match prepared.algolia.transport(algolia) {
             Ok(transport) => transport,
             Err(error) => return Some(finish_failed(format!("cannot reach Algolia: {error}"))),
         };

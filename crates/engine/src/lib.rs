@@ -26,6 +26,7 @@
 mod abandoned;
 mod execute;
 pub mod fence;
+mod load;
 mod recorder;
 mod scheduler;
 mod worker;

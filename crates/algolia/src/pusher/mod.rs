@@ -83,7 +83,7 @@ impl PushPlan {
             .temporary_suffix
             .clone()
             .unwrap_or_else(|| rand::random_range(100_000..1_100_000u32).to_string());
-        format!("{}_tmp_{suffix}", self.index)
+        crate::temporary_index(&self.index, &suffix)
     }
 }
 
