@@ -85,7 +85,9 @@ pub use list::{
     SourceUpdateResponse, TaskCreateResponse, TaskSearch, TaskUpdateResponse, Window,
 };
 pub use parse::{from_slice, from_value};
-pub use recorder::{MemoryRecorder, RunEvent, RunRecorder};
+#[cfg(any(test, feature = "testkit"))]
+pub use recorder::MemoryRecorder;
+pub use recorder::{RunEvent, RunRecorder};
 pub use run::{Run, RunProgress, RunResponse};
 pub use source::{Source, SourceCreate, SourceUpdate};
 pub use source_input::{

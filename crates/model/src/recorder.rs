@@ -63,13 +63,15 @@ pub trait RunRecorder: Send + Sync {
     fn progress(&self, progress: RunProgress);
 }
 
-/// A recorder that keeps everything in memory, for tests and summaries.
+/// A recorder that keeps everything in memory, for tests (feature `testkit`).
+#[cfg(any(test, feature = "testkit"))]
 #[derive(Debug, Default)]
 pub struct MemoryRecorder {
     events: std::sync::Mutex<Vec<RunEvent>>,
     progress: std::sync::Mutex<RunProgress>,
 }
 
+#[cfg(any(test, feature = "testkit"))]
 impl MemoryRecorder {
     /// The events so far.
     pub fn events(&self) -> Vec<RunEvent> {
@@ -82,6 +84,7 @@ impl MemoryRecorder {
     }
 }
 
+#[cfg(any(test, feature = "testkit"))]
 impl RunRecorder for MemoryRecorder {
     fn event(&self, event: RunEvent) {
         if let Ok(mut events) = self.events.lock() {
