@@ -4,9 +4,14 @@
 //!
 //! The client IP is the connection's peer address, unless the peer is a configured trusted
 //! proxy: then `X-Forwarded-For` is read from the right, skipping trusted proxies, and the first
-//! address that is not one is the client.
+//! address that is not one is the client. An IPv6 client is counted by its /64 prefix (one
+//! host's interface usually owns a whole /64, so rotating addresses in it buys nothing).
+//!
+//! Memory and time stay bounded whatever the number of clients: each check drops the windows
+//! that expired (oldest first, amortised O(1): every window is queued once when it opens and
+//! dropped once), and past [`MAX_CLIENTS`] live windows the oldest are dropped too.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -74,50 +79,123 @@ pub struct Decision {
     pub reset_after: u64,
 }
 
-/// Fixed-window counters keyed by client IP.
+/// Who a window counts: an IPv4 address, or the /64 prefix of an IPv6 one (IPv4-mapped IPv6
+/// addresses count as their IPv4 address).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ClientKey {
+    /// An IPv4 client.
+    V4(Ipv4Addr),
+    /// The /64 prefix of an IPv6 client.
+    V6(u64),
+}
+
+impl From<IpAddr> for ClientKey {
+    fn from(ip: IpAddr) -> Self {
+        match ip {
+            IpAddr::V4(v4) => Self::V4(v4),
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => Self::V4(v4),
+                None => Self::V6((u128::from(v6) >> 64) as u64),
+            },
+        }
+    }
+}
+
+/// Live windows at most; past it the oldest are dropped (their clients start afresh).
+pub const MAX_CLIENTS: usize = 100_000;
+
+/// The live windows, and their keys in the order they opened.
+#[derive(Debug, Default)]
+struct Windows {
+    by_client: HashMap<ClientKey, Window>,
+    opened: VecDeque<(ClientKey, Instant)>,
+}
+
+impl Windows {
+    /// Drops the oldest opened window, if it is still the client's current one.
+    fn drop_oldest(&mut self) {
+        if let Some((key, started)) = self.opened.pop_front()
+            && self
+                .by_client
+                .get(&key)
+                .is_some_and(|w| w.started == started)
+        {
+            self.by_client.remove(&key);
+        }
+    }
+}
+
+/// Fixed-window counters keyed by client ([`ClientKey`]).
 #[derive(Debug)]
 pub struct Limiter {
     limit: Limit,
-    windows: Mutex<HashMap<IpAddr, Window>>,
+    windows: Mutex<Windows>,
 }
-
-/// Past this many tracked clients, expired windows are dropped on the next insert.
-const PRUNE_ABOVE: usize = 10_000;
 
 impl Limiter {
     /// A limiter enforcing `limit`.
     pub fn new(limit: Limit) -> Self {
         Self {
             limit,
-            windows: Mutex::new(HashMap::new()),
+            windows: Mutex::new(Windows::default()),
         }
+    }
+
+    /// How many clients have a live window.
+    pub fn tracked(&self) -> usize {
+        self.windows
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .by_client
+            .len()
     }
 
     /// Counts one request from `ip` at `now`.
     pub fn check(&self, ip: IpAddr, now: Instant) -> Decision {
         let period = self.limit.period;
+        let key = ClientKey::from(ip);
         let mut windows = self
             .windows
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if windows.len() > PRUNE_ABOVE && !windows.contains_key(&ip) {
-            windows.retain(|_, w| now.duration_since(w.started) < period);
+        while windows
+            .opened
+            .front()
+            .is_some_and(|(_, started)| now.saturating_duration_since(*started) >= period)
+        {
+            windows.drop_oldest();
         }
-        let window = windows.entry(ip).or_insert(Window {
-            started: now,
-            count: 0,
-        });
-        if now.duration_since(window.started) >= period {
-            *window = Window {
-                started: now,
-                count: 0,
+        let expired = windows
+            .by_client
+            .get(&key)
+            .is_none_or(|w| now.saturating_duration_since(w.started) >= period);
+        if expired {
+            while windows.by_client.len() >= MAX_CLIENTS && !windows.opened.is_empty() {
+                windows.drop_oldest();
+            }
+            windows.by_client.insert(
+                key,
+                Window {
+                    started: now,
+                    count: 0,
+                },
+            );
+            windows.opened.push_back((key, now));
+        }
+        let Some(window) = windows.by_client.get_mut(&key) else {
+            // Just inserted: unreachable, but never panic in the request path.
+            return Decision {
+                allowed: true,
+                limit: self.limit.requests,
+                remaining: self.limit.requests,
+                reset_after: period.as_secs().max(1),
             };
-        }
+        };
         let allowed = window.count < self.limit.requests;
         if allowed {
             window.count += 1;
         }
-        let left = period.saturating_sub(now.duration_since(window.started));
+        let left = period.saturating_sub(now.saturating_duration_since(window.started));
         Decision {
             allowed,
             limit: self.limit.requests,
@@ -245,6 +323,62 @@ mod tests {
                 .check(ip("127.0.0.2"), t0 + Duration::from_secs(60))
                 .allowed
         );
+    }
+
+    #[test]
+    fn ipv6_clients_count_by_their_64_prefix() {
+        let limiter = Limiter::new(Limit {
+            requests: 2,
+            period: Duration::from_secs(60),
+        });
+        let t0 = Instant::now();
+        assert!(limiter.check(ip("2001:db8:1:2::1"), t0).allowed);
+        assert!(limiter.check(ip("2001:db8:1:2:ffff::9"), t0).allowed);
+        assert!(!limiter.check(ip("2001:db8:1:2:abcd::7"), t0).allowed);
+        assert!(limiter.check(ip("2001:db8:1:3::1"), t0).allowed);
+        assert_eq!(
+            ClientKey::from(ip("::ffff:127.0.0.9")),
+            ClientKey::from(ip("127.0.0.9"))
+        );
+        assert_eq!(limiter.tracked(), 2);
+    }
+
+    #[test]
+    fn expired_windows_are_dropped_as_time_goes_on() {
+        let limiter = Limiter::new(Limit {
+            requests: 5,
+            period: Duration::from_secs(60),
+        });
+        let t0 = Instant::now();
+        for i in 0..50_000u32 {
+            let client = IpAddr::V4(Ipv4Addr::from(0x7f01_0000 + i));
+            assert!(limiter.check(client, t0).allowed);
+        }
+        assert_eq!(limiter.tracked(), 50_000);
+        // One request a period later drops every expired window.
+        limiter.check(ip("10.0.0.1"), t0 + Duration::from_secs(60));
+        assert_eq!(limiter.tracked(), 1);
+    }
+
+    #[test]
+    fn the_number_of_tracked_clients_is_capped() {
+        let limiter = Limiter::new(Limit {
+            requests: 1,
+            period: Duration::from_secs(3600),
+        });
+        let t0 = Instant::now();
+        for i in 0..(MAX_CLIENTS as u32 + 1_000) {
+            let client = IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + i));
+            limiter.check(client, t0 + Duration::from_millis(u64::from(i)));
+        }
+        assert_eq!(limiter.tracked(), MAX_CLIENTS);
+        let windows = limiter.windows.lock().unwrap();
+        assert_eq!(windows.opened.len(), MAX_CLIENTS);
+        // The oldest went first: the newest client is still counted.
+        let newest = ClientKey::from(IpAddr::V4(Ipv4Addr::from(
+            0x0a00_0000 + MAX_CLIENTS as u32 + 999,
+        )));
+        assert!(windows.by_client.contains_key(&newest));
     }
 
     #[test]
