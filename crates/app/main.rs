@@ -65,6 +65,10 @@ struct ServeArgs {
     /// The parts to run: any of api, scheduler, worker, comma-separated.
     #[arg(long, value_name = "ROLES", default_value = "api,scheduler,worker")]
     role: String,
+    /// Serve `/health`, `/ready` and `/metrics` on this address instead, and `/metrics` no
+    /// longer on `--listen` (e.g. to keep metrics off a public listener).
+    #[arg(long, value_name = "ADDR")]
+    metrics_listen: Option<SocketAddr>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -78,9 +82,14 @@ struct WorkerArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let (common, serve, listen) = match cli.command {
-        Command::Serve(args) => (args.common, Some(args.role), Some(args.listen)),
-        Command::Worker(args) => (args.common, None, args.listen),
+    let (common, serve, listen, metrics_listen) = match cli.command {
+        Command::Serve(args) => (
+            args.common,
+            Some(args.role),
+            Some(args.listen),
+            args.metrics_listen,
+        ),
+        Command::Worker(args) => (args.common, None, args.listen, None),
     };
     let settings = match Settings::load(common.config.as_deref(), std::env::vars()) {
         Ok(settings) => settings,
@@ -111,6 +120,12 @@ fn main() -> ExitCode {
             ..Roles::default()
         },
     };
+    if metrics_listen.is_some() && !roles.api {
+        eprintln!(
+            "ingestion: --metrics-listen moves /metrics off the API's listener; without the api role, --listen serves /metrics already"
+        );
+        return ExitCode::from(2);
+    }
     let url = common
         .database_url
         .clone()
@@ -132,7 +147,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(start(common, settings, url, roles, listen)) {
+    let listeners = Listeners {
+        main: listen,
+        metrics: metrics_listen,
+    };
+    match runtime.block_on(start(common, settings, url, roles, listeners)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!("{error:#}");
@@ -142,12 +161,26 @@ fn main() -> ExitCode {
     }
 }
 
+/// The addresses a process listens on.
+struct Listeners {
+    /// `--listen`.
+    main: Option<SocketAddr>,
+    /// `serve --metrics-listen`.
+    metrics: Option<SocketAddr>,
+}
+
+async fn bind(address: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {address}: {e}"))
+}
+
 async fn start(
     common: Common,
     settings: Settings,
     url: Option<Secret<String>>,
     roles: Roles,
-    listen: Option<SocketAddr>,
+    listeners: Listeners,
 ) -> anyhow::Result<()> {
     let data_dir = &common.data_dir;
     std::fs::create_dir_all(data_dir)
@@ -164,11 +197,9 @@ async fn start(
         None => SecretKey::load_or_generate(key_file)?,
     };
     let store = open_store(url.as_ref(), data_dir, key).await?;
-    let http = match listen {
+    let http = match listeners.main {
         Some(listen) => {
-            let listener = tokio::net::TcpListener::bind(listen)
-                .await
-                .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+            let listener = bind(listen).await?;
             if roles.api {
                 let mut apps = settings.server.apps.clone();
                 if apps.is_empty() {
@@ -180,7 +211,15 @@ async fn start(
                     }
                     apps.push(app);
                 }
-                Some(HttpRole::Api { listener, apps })
+                let metrics = match listeners.metrics {
+                    Some(address) => Some(bind(address).await?),
+                    None => None,
+                };
+                Some(HttpRole::Api {
+                    listener,
+                    apps,
+                    metrics,
+                })
             } else {
                 Some(HttpRole::Ops { listener })
             }

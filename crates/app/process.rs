@@ -129,6 +129,9 @@ pub enum HttpRole {
         listener: tokio::net::TcpListener,
         /// The applications and their keys.
         apps: Vec<AppCredentials>,
+        /// A separate listener for `/health`, `/ready` and `/metrics` (`--metrics-listen`):
+        /// `/metrics` then leaves the API's listener.
+        metrics: Option<tokio::net::TcpListener>,
     },
     /// Only `/health`, `/ready` and `/metrics`: a process that runs workers or the scheduler
     /// without the API, so that it can be probed and scraped.
@@ -188,8 +191,13 @@ pub async fn run(
         tasks.spawn(scheduler.run(until_stopped()));
     }
     let server = &settings.server;
-    let served = match http {
-        Some(HttpRole::Api { listener, apps }) => {
+    let mut served = Vec::new();
+    match http {
+        Some(HttpRole::Api {
+            listener,
+            apps,
+            metrics: metrics_listener,
+        }) => {
             let config = ApiConfig {
                 apps,
                 rate_limits: server.rate_limits.clone(),
@@ -198,16 +206,23 @@ pub async fn run(
                 metrics: metrics.clone(),
                 webhook_client_secret: settings.webhook_client_secret.clone(),
                 clock: clock.clone(),
+                serve_metrics: metrics_listener.is_none(),
             };
-            Some((listener, ingest_api::router(store.clone(), &config)))
+            served.push((listener, ingest_api::router(store.clone(), &config)));
+            if let Some(listener) = metrics_listener {
+                served.push((
+                    listener,
+                    ingest_api::ops_router(store.clone(), metrics.clone()),
+                ));
+            }
         }
-        Some(HttpRole::Ops { listener }) => Some((
+        Some(HttpRole::Ops { listener }) => served.push((
             listener,
             ingest_api::ops_router(store.clone(), metrics.clone()),
         )),
-        None => None,
-    };
-    if let Some((listener, router)) = served {
+        None => {}
+    }
+    for (listener, router) in served {
         let address: SocketAddr = listener.local_addr()?;
         tracing::info!(%address, "listening");
         tasks.spawn(ingest_api::serve(

@@ -22,6 +22,10 @@ fn free_port() -> u16 {
 }
 
 async fn start(data_dir: &Path, env: &[(&str, &str)]) -> Serve {
+    start_with(data_dir, env, &[]).await
+}
+
+async fn start_with(data_dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Serve {
     let port = free_port();
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_ingestion"));
     command
@@ -33,6 +37,7 @@ async fn start(data_dir: &Path, env: &[(&str, &str)]) -> Serve {
         .arg(data_dir)
         .arg("--listen")
         .arg(format!("127.0.0.1:{port}"))
+        .args(args)
         .env_remove("INGESTION__STORE__URL")
         .env("RUST_LOG", "info")
         .stdout(Stdio::null())
@@ -101,6 +106,48 @@ async fn stop(mut serve: Serve) -> String {
         .await
         .unwrap();
     log
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_move_to_their_own_listener() {
+    let dir = tempfile::tempdir().unwrap();
+    let metrics_port = free_port();
+    let metrics_address = format!("127.0.0.1:{metrics_port}");
+    let serve = start_with(dir.path(), &[], &["--metrics-listen", &metrics_address]).await;
+    let http = reqwest::Client::new();
+    let on_api = http
+        .get(format!("{}/metrics", serve.base))
+        .send()
+        .await
+        .unwrap();
+    // Without credentials an unknown path is refused like any API path.
+    assert_eq!(on_api.status(), 403, "/metrics left the API's listener");
+    let health = http
+        .get(format!("{}/health", serve.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    let metrics = http
+        .get(format!("http://{metrics_address}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(metrics.status(), 200);
+    let text = metrics.text().await.unwrap();
+    assert!(text.contains("# TYPE"), "{text}");
+    let api_on_metrics = http
+        .get(format!("http://{metrics_address}/1/tasks"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        api_on_metrics.status(),
+        404,
+        "the API is not on the metrics listener"
+    );
+    stop(serve).await;
 }
 
 #[cfg(unix)]

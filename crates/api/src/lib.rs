@@ -80,6 +80,9 @@ pub struct ApiConfig {
     pub webhook_client_secret: Option<Secret<String>>,
     /// Where handlers read the current time (the system's clock outside tests).
     pub clock: Arc<dyn Clock>,
+    /// Whether `GET /metrics` is served beside the API (`false` when a separate metrics
+    /// listener serves it).
+    pub serve_metrics: bool,
 }
 
 impl Default for ApiConfig {
@@ -92,6 +95,7 @@ impl Default for ApiConfig {
             metrics: Arc::new(Metrics::new()),
             webhook_client_secret: None,
             clock: Arc::new(SystemClock),
+            serve_metrics: true,
         }
     }
 }
@@ -172,7 +176,7 @@ pub fn router(store: Arc<dyn Store>, config: &ApiConfig) -> Router {
         .with_state(state.clone())
         .layer(middleware::from_fn_with_state(keys, auth::require_app))
         .layer(middleware::from_fn_with_state(limits, rate_limit::limit));
-    ops_routes(state)
+    ops_routes(state, config.serve_metrics)
         .merge(api)
         .layer(middleware::from_fn_with_state(
             config.metrics.clone(),
@@ -195,17 +199,21 @@ pub fn ops_router(store: Arc<dyn Store>, metrics: Arc<Metrics>) -> Router {
         webhook_secret: None,
         clock: Arc::new(SystemClock),
     };
-    ops_routes(state)
+    ops_routes(state, true)
         .fallback(no_route)
         .method_not_allowed_fallback(no_method)
 }
 
-fn ops_routes(state: ApiState) -> Router {
-    Router::new()
+fn ops_routes(state: ApiState, metrics: bool) -> Router {
+    let routes = Router::new()
         .route("/health", get(health))
-        .route("/ready", get(ready))
-        .route("/metrics", get(render_metrics))
-        .with_state(state)
+        .route("/ready", get(ready));
+    let routes = if metrics {
+        routes.route("/metrics", get(render_metrics))
+    } else {
+        routes
+    };
+    routes.with_state(state)
 }
 
 /// The store's page request for validated paging.
