@@ -73,6 +73,14 @@ impl HostList {
     /// The official list for `app_id`: writes to `{app}.algolia.net`, reads from
     /// `{app}-dsn.algolia.net`, then `{app}-1/2/3.algolianet.com` for both, shuffled once.
     pub fn official(app_id: &str, expiry: Duration) -> Result<Self, String> {
+        // The ID becomes part of a host name: anything that could end one is refused here too,
+        // whatever the caller checked.
+        if !ingest_model::is_app_id(app_id) {
+            return Err(
+                "the application ID must be 1 to 64 letters, digits or `_` (it names Algolia's hosts)"
+                    .into(),
+            );
+        }
         let mut shared: Vec<String> = (1..=3)
             .map(|n| format!("https://{app_id}-{n}.algolianet.com"))
             .collect();
@@ -223,6 +231,14 @@ mod tests {
             .iter()
             .map(|&i| list.url(i).host_str().unwrap().to_owned())
             .collect()
+    }
+
+    #[test]
+    fn an_application_id_cannot_name_another_host() {
+        for bad in ["evil.example.com:8443#", "a/b", "x@evil", "", "a.b"] {
+            let error = HostList::official(bad, EXPIRY).unwrap_err();
+            assert!(error.contains("application ID"), "{bad}: {error}");
+        }
     }
 
     #[test]

@@ -11,7 +11,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::error::into_de_error;
-use crate::parse::{from_value, non_empty, opt_non_empty};
+use crate::parse::{app_id, from_value, non_empty, opt_non_empty};
 use crate::{AuthenticationType, Platform, ValidationError};
 
 /// The names of every secret field across the [`AuthInput`] variants.
@@ -105,7 +105,7 @@ struct RawOAuth {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, expecting = "an algolia input object")]
 struct RawAlgolia {
-    #[serde(rename = "appID", deserialize_with = "non_empty")]
+    #[serde(rename = "appID", deserialize_with = "app_id")]
     app_id: String,
     #[serde(rename = "apiKey", deserialize_with = "non_empty_secret")]
     api_key: Secret<String>,

@@ -84,7 +84,7 @@ pub use list::{
     ListTasksResponse, Pagination, RunListResponse, SourceCreateResponse, SourceSearch,
     SourceUpdateResponse, TaskCreateResponse, TaskSearch, TaskUpdateResponse, Window,
 };
-pub use parse::{from_slice, from_value};
+pub use parse::{from_slice, from_value, is_app_id};
 #[cfg(any(test, feature = "testkit"))]
 pub use recorder::MemoryRecorder;
 pub use recorder::{RunEvent, RunRecorder};

@@ -104,6 +104,71 @@ pub(crate) fn non_empty<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Er
     Ok(s)
 }
 
+/// Whether `s` can be an Algolia application ID: 1 to 64 ASCII letters, digits or `_`. The
+/// engine builds hosts from it (`{appID}.algolia.net`), so nothing that could end a host name or
+/// start a port, a path or a user (`.`, `:`, `/`, `#`, `@`, …) may be in it. (Real IDs are
+/// uppercase letters and digits; `_` is accepted for the placeholders of Algolia's own client
+/// tests, such as `ALGOLIA_APPLICATION_ID`.)
+pub fn is_app_id(s: &str) -> bool {
+    (1..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// `deserialize_with` for an Algolia application ID ([`is_app_id`]).
+pub(crate) fn app_id<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let s = String::deserialize(d)?;
+    if !is_app_id(&s) {
+        return Err(D::Error::custom(
+            "must be an Algolia application ID: 1 to 64 letters, digits or `_`",
+        ));
+    }
+    Ok(s)
+}
+
+/// Whether `s` is a key that may be put into a URL path as one segment: 1 to 256 ASCII letters,
+/// digits, `_` or `-` (commercetools project and store keys).
+fn is_url_key(s: &str) -> bool {
+    (1..=256).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// `deserialize_with` for a key put into URL paths ([`is_url_key`]).
+pub(crate) fn url_key<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let s = String::deserialize(d)?;
+    if !is_url_key(&s) {
+        return Err(D::Error::custom(
+            "must be 1 to 256 letters, digits, `_` or `-`",
+        ));
+    }
+    Ok(s)
+}
+
+/// `deserialize_with` for an optional list of keys put into URL paths ([`is_url_key`]); the
+/// error names the entry (`storeKeys[1]`).
+pub(crate) fn opt_url_keys<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Vec<String>>, D::Error> {
+    let Some(keys) = Option::<Vec<String>>::deserialize(d)? else {
+        return Ok(None);
+    };
+    if let Some((i, _)) = keys.iter().enumerate().find(|(_, k)| !is_url_key(k)) {
+        return Err(D::Error::custom(format!(
+            "entry {i} must be 1 to 256 letters, digits, `_` or `-`"
+        )));
+    }
+    Ok(Some(keys))
+}
+
+/// `deserialize_with` for a BigCommerce store hash: 1 to 64 ASCII letters or digits (it names
+/// the store in API paths).
+pub(crate) fn store_hash<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let s = String::deserialize(d)?;
+    if !(1..=64).contains(&s.len()) || !s.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(D::Error::custom("must be 1 to 64 letters or digits"));
+    }
+    Ok(s)
+}
+
 /// `deserialize_with` for an optional string that, when given, must not be blank.
 pub(crate) fn opt_non_empty<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     match Option::<String>::deserialize(d)? {

@@ -11,7 +11,7 @@ use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
-use crate::parse::{from_value, non_empty, opt_non_empty};
+use crate::parse::{from_value, non_empty, opt_non_empty, opt_url_keys, store_hash, url_key};
 use crate::{BigQueryDataType, MappingTypeCsv, MethodType, SourceType, ValidationError};
 
 /// `commercetools` input.
@@ -19,7 +19,12 @@ use crate::{BigQueryDataType, MappingTypeCsv, MethodType, SourceType, Validation
 #[serde(deny_unknown_fields, expecting = "a commercetools input object")]
 pub struct SourceCommercetools {
     /// `storeKeys`: one pass per store when set.
-    #[serde(rename = "storeKeys", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "storeKeys",
+        default,
+        deserialize_with = "opt_url_keys",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub store_keys: Option<Vec<String>>,
     /// `locales`, each matching `^[a-z]{2}(-[A-Z]{2})?$`.
     #[serde(
@@ -32,7 +37,7 @@ pub struct SourceCommercetools {
     #[serde(deserialize_with = "non_empty")]
     pub url: String,
     /// `projectKey` (required).
-    #[serde(rename = "projectKey", deserialize_with = "non_empty")]
+    #[serde(rename = "projectKey", deserialize_with = "url_key")]
     pub project_key: String,
 }
 
@@ -41,7 +46,7 @@ pub struct SourceCommercetools {
 #[serde(deny_unknown_fields, expecting = "a bigcommerce input object")]
 pub struct SourceBigCommerce {
     /// `storeHash`: names the store (required: the 2023 spec lists `store_hash` by mistake).
-    #[serde(rename = "storeHash", deserialize_with = "non_empty")]
+    #[serde(rename = "storeHash", deserialize_with = "store_hash")]
     pub store_hash: String,
     /// `channel`: only products of that channel.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -266,7 +271,12 @@ impl SourceInput {
 #[serde(deny_unknown_fields, expecting = "a commercetools update object")]
 pub struct SourceUpdateCommercetools {
     /// `storeKeys`.
-    #[serde(rename = "storeKeys", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "storeKeys",
+        default,
+        deserialize_with = "opt_url_keys",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub store_keys: Option<Vec<String>>,
     /// `locales`, each matching `^[a-z]{2}(-[A-Z]{2})?$`.
     #[serde(

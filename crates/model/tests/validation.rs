@@ -45,6 +45,21 @@ fn task(extra: Value) -> Value {
 fn source_create_failures() {
     let cases: Vec<(Value, &str)> = vec![
         (
+            json!({"type": "commercetools", "name": "ct", "input": {
+                "url": "https://api.commercetools.example", "projectKey": "../other"}}),
+            "input.projectKey: must be 1 to 256 letters, digits, `_` or `-`",
+        ),
+        (
+            json!({"type": "commercetools", "name": "ct", "input": {
+                "url": "https://api.commercetools.example", "projectKey": "shop",
+                "storeKeys": ["eu", "a/b"]}}),
+            "input.storeKeys: entry 1 must be 1 to 256 letters, digits, `_` or `-`",
+        ),
+        (
+            json!({"type": "bigcommerce", "name": "bc", "input": {"storeHash": "abc/../x"}}),
+            "input.storeHash: must be 1 to 64 letters or digits",
+        ),
+        (
             csv(json!({"url": "https://x/a.csv", "delimiter": ";;"})),
             "input.delimiter: must be one character",
         ),
@@ -435,6 +450,17 @@ fn authentication_failures() {
             "input.appID: invalid type: integer `1`, expected a string",
         ),
         (
+            auth(
+                "algolia",
+                json!({"appID": "evil.example.com:8443#", "apiKey": "k"}),
+            ),
+            "input.appID: must be an Algolia application ID: 1 to 64 letters, digits or `_`",
+        ),
+        (
+            auth("algolia", json!({"appID": "APP@h", "apiKey": "k"})),
+            "input.appID: must be an Algolia application ID: 1 to 64 letters, digits or `_`",
+        ),
+        (
             auth("googleServiceAccount", json!({"clientEmail": "a@b"})),
             "input.privateKey: missing field",
         ),
@@ -456,6 +482,12 @@ fn authentication_failures() {
         error_of::<AuthenticationUpdate>(&json!({"input": "x"})),
         "input: must be an object"
     );
+    for good in ["MYAPP1", "latency", "ALGOLIA_APPLICATION_ID"] {
+        assert!(ingest_model::is_app_id(good), "{good}");
+    }
+    for bad in ["", "a.b", "a:1", "a/b", "a#", "a b", "é", &"A".repeat(65)] {
+        assert!(!ingest_model::is_app_id(bad), "{bad}");
+    }
 }
 
 #[test]
