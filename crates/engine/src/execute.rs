@@ -72,6 +72,10 @@ pub enum Ending {
     StoreUnavailable(StoreError),
 }
 
+/// Wraps each source's record stream (feature `testkit`: tests use it to plant faults, such as
+/// a source that panics mid-stream).
+pub type StreamHook = Arc<dyn Fn(RecordStream) -> RecordStream + Send + Sync>;
+
 /// Runs claimed runs: see the [module documentation](self).
 #[derive(Clone)]
 pub struct Engine {
@@ -79,6 +83,23 @@ pub struct Engine {
     settings: EngineSettings,
     clock: Arc<dyn Clock>,
     metrics: Arc<Metrics>,
+    stream_hook: Option<StreamHook>,
+}
+
+/// Counts a run in progress until dropped (also when the run panics).
+struct InProgress(Arc<Metrics>);
+
+impl InProgress {
+    fn count(metrics: &Arc<Metrics>) -> Self {
+        metrics.shift(metrics::RUNS_IN_PROGRESS, &[], 1.0);
+        Self(metrics.clone())
+    }
+}
+
+impl Drop for InProgress {
+    fn drop(&mut self) {
+        self.0.shift(metrics::RUNS_IN_PROGRESS, &[], -1.0);
+    }
 }
 
 /// Why a run stops before its records are pushed.
@@ -118,6 +139,23 @@ impl Engine {
             settings,
             clock,
             metrics,
+            stream_hook: None,
+        }
+    }
+
+    /// The same engine, with every source's record stream passed through `hook` first.
+    #[cfg(feature = "testkit")]
+    pub fn with_stream_hook(mut self, hook: StreamHook) -> Self {
+        self.stream_hook = Some(hook);
+        self
+    }
+
+    /// A pass's records, through the stream hook when there is one.
+    fn records_of(&self, pass: &Pass) -> RecordStream {
+        let records = pass.source.records();
+        match &self.stream_hook {
+            Some(hook) => hook(records),
+            None => records,
         }
     }
 
@@ -163,7 +201,7 @@ impl Engine {
         span: tracing::Span,
     ) -> Ending {
         tracing::info!("run started");
-        self.metrics.shift(metrics::RUNS_IN_PROGRESS, &[], 1.0);
+        let _in_progress = InProgress::count(&self.metrics);
         let recorder = Arc::new(StoreRecorder::start(
             self.store.clone(),
             lease.clone(),
@@ -174,14 +212,12 @@ impl Engine {
             Err(Stop::Fail(finish)) => Some(finish),
             Err(Stop::Store(error)) => {
                 recorder.close().await;
-                self.metrics.shift(metrics::RUNS_IN_PROGRESS, &[], -1.0);
                 tracing::warn!(%error, "the store failed while loading the run; it will be retried");
                 return Ending::StoreUnavailable(error);
             }
             Ok(prepared) => self.push(claimed, prepared, &lease, &recorder).await,
         };
         recorder.close().await;
-        self.metrics.shift(metrics::RUNS_IN_PROGRESS, &[], -1.0);
         let Some(finish) = finish else {
             self.metrics.inc(metrics::LEASES_LOST, &[]);
             tracing::warn!("lease lost: another worker owns the run now");
@@ -202,6 +238,20 @@ impl Engine {
             };
         }
         self.finish(lease.as_ref(), finish).await
+    }
+
+    /// Finishes a run whose execution panicked with `message`: `failure`, reason code
+    /// `internal`.
+    pub(crate) async fn finish_after_panic(&self, lease: &Lease, message: &str) -> Ending {
+        let finish = RunFinish {
+            outcome: RunOutcome::Failure,
+            reason_code: RunReasonCode::Internal,
+            reason: Some(format!(
+                "an internal error stopped the run (please report it): {message}"
+            )),
+            progress: None,
+        };
+        self.finish(lease, finish).await
     }
 
     async fn finish(&self, lease: &Lease, finish: RunFinish) -> Ending {
@@ -337,7 +387,7 @@ impl Engine {
                 let mut finishes = Vec::new();
                 for pass in passes {
                     let records = cut_on_drain(
-                        filter_ids(pass.source.records(), only.clone(), recorder.clone()),
+                        filter_ids(self.records_of(&pass), only.clone(), recorder.clone()),
                         lease.clone(),
                     );
                     let summary = send_insights(
@@ -368,7 +418,7 @@ impl Engine {
         let work = async {
             let mut finishes = Vec::new();
             for pass in passes {
-                let plan = pass.plan;
+                let plan = pass.plan.clone();
                 if plan.mode == PushMode::Replace && claimed.attempt > 1 {
                     let temporary = plan.temporary_index();
                     let deleted = match api.delete_index(&temporary).await {
@@ -388,7 +438,7 @@ impl Engine {
                     )));
                 }
                 let records = cut_on_drain(
-                    filter_ids(pass.source.records(), only.clone(), recorder.clone()),
+                    filter_ids(self.records_of(&pass), only.clone(), recorder.clone()),
                     lease.clone(),
                 );
                 let pusher = Pusher::new(api.clone(), self.settings.push);

@@ -32,7 +32,8 @@ mod scheduler;
 mod worker;
 
 pub use execute::{
-    Ending, Engine, EngineSettings, Pass, index_name, passes, send_insights, trigger, window,
+    Ending, Engine, EngineSettings, Pass, StreamHook, index_name, passes, send_insights, trigger,
+    window,
 };
 pub use fence::{FencedApi, Lease};
 pub use recorder::StoreRecorder;

@@ -8,10 +8,18 @@
 //! stops claiming, drains its runs (in-flight batches finish, nothing new starts, each run is
 //! released back to the queue so another worker resumes it at once) and returns within
 //! `shutdown_grace`; what is still running then is abandoned, and its leases expire.
+//!
+//! A panic while a run executes (a bug, or a peer's input reaching one) is caught at the run's
+//! boundary ([`run_claimed`]): the run finishes `failure` with reason code `internal`, its
+//! heartbeat and every task spawned for it stop (they are aborted when their handles drop), and
+//! the worker goes on claiming. A panicking run can never hold its lease, and its task, forever.
 
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
+
+use futures::FutureExt;
 
 use ingest_core::metrics;
 use ingest_store::{ClaimedRun, Store, StoreError};
@@ -176,24 +184,61 @@ pub async fn run_claimed(
         settings.lease,
         asked,
     ));
-    let heartbeat = tokio::spawn(heartbeat(
+    // Both stop when this function returns or unwinds.
+    let _heartbeat = AbortOnDrop(tokio::spawn(heartbeat(
         engine.store().clone(),
         engine.clock().clone(),
         lease.clone(),
         settings.heartbeat,
-    ));
-    let watch = {
+    )));
+    let _watch = {
         let lease = lease.clone();
-        tokio::spawn(async move {
+        AbortOnDrop(tokio::spawn(async move {
             if draining.wait_for(|d| *d).await.is_ok() {
                 lease.drain();
             }
-        })
+        }))
     };
-    let ending = engine.execute(&claimed, lease).await;
-    heartbeat.abort();
-    watch.abort();
-    ending
+    let executed = AssertUnwindSafe(engine.execute(&claimed, lease.clone()))
+        .catch_unwind()
+        .await;
+    match executed {
+        Ok(ending) => ending,
+        Err(panic) => {
+            let message = panic_message(panic.as_ref());
+            tracing::error!(
+                run_id = claimed.run.run_id,
+                panic = message,
+                "the run panicked: it fails, the worker goes on"
+            );
+            let ending = engine.finish_after_panic(&lease, &message).await;
+            // A `replace` may have left its temporary index: nothing else will delete it.
+            engine
+                .clean_up_abandoned(&claimed.run.app_id, &claimed.run.run_id)
+                .await;
+            ending
+        }
+    }
+}
+
+/// Aborts a spawned task when dropped (also while unwinding from a panic).
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// The text of a panic's payload.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(text) = payload.downcast_ref::<&str>() {
+        (*text).to_owned()
+    } else if let Some(text) = payload.downcast_ref::<String>() {
+        text.clone()
+    } else {
+        "a panic without a message".to_owned()
+    }
 }
 
 /// Extends the lease every `every` until it is lost.

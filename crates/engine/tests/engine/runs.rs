@@ -5,7 +5,11 @@
 use std::time::Duration;
 
 use ingest_core::metrics;
-use ingest_engine::Workers;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use futures::StreamExt;
+use ingest_engine::{Engine, Workers};
 use ingest_model::{EventStatus, EventType, Run, RunOutcome, RunReasonCode, RunStatus};
 use ingest_store::{EventQuery, PageRequest, RunQuery};
 use serde_json::json;
@@ -22,12 +26,18 @@ both!(
     shutdown_releases_the_lease,
     subscription_runs_are_limited_to_object_ids,
     an_event_run_never_replaces_the_index,
+    a_panicking_run_fails_and_the_worker_goes_on,
 );
 
-/// Runs workers until `done` says every run of `runs` is finished (or 30 s pass).
+/// Runs workers until every run of `runs` is finished (or 30 s pass).
 async fn work_until_finished(h: &Harness, runs: &[&str]) -> Vec<Run> {
+    work_until_finished_with(h, h.engine(), runs).await
+}
+
+/// [`work_until_finished`] with workers over `engine`.
+async fn work_until_finished_with(h: &Harness, engine: Engine, runs: &[&str]) -> Vec<Run> {
     let (stop, stopped) = oneshot::channel::<()>();
-    let workers = Workers::new(h.engine(), h.worker_settings());
+    let workers = Workers::new(engine, h.worker_settings());
     let handle = tokio::spawn(workers.run(async {
         let _ = stopped.await;
     }));
@@ -471,4 +481,56 @@ async fn an_event_run_never_replaces_the_index(h: &Harness) {
             .iter()
             .all(|c| !matches!(c.kind, ingest_algolia::testkit::CallKind::Move))
     );
+}
+
+/// A run whose source panics mid-stream fails with `internal`; the same workers then run the
+/// next one to success (its heartbeat did not keep the panicked run's lease alive).
+async fn a_panicking_run_fails_and_the_worker_goes_on(h: &Harness) {
+    let armed = Arc::new(AtomicBool::new(true));
+    let hook_armed = armed.clone();
+    let engine = h.engine().with_stream_hook(Arc::new(move |records| {
+        if !hook_armed.swap(false, Ordering::SeqCst) {
+            return records;
+        }
+        records
+            .enumerate()
+            .map(|(i, item)| {
+                assert!(i < 5, "planted: the source panics at its sixth record");
+                item
+            })
+            .boxed()
+    }));
+    let task = h
+        .task(
+            "/products.csv",
+            "products",
+            "replace",
+            json!({"type": "onDemand"}),
+        )
+        .await;
+    let first = h
+        .store
+        .create_run(APP, &task.task_id, h.now())
+        .await
+        .unwrap();
+    let second = h
+        .store
+        .create_run(APP, &task.task_id, h.now())
+        .await
+        .unwrap();
+    let [first, second] = work_until_finished_with(h, engine, &[&first.run_id, &second.run_id])
+        .await
+        .try_into()
+        .unwrap();
+    assert!(!armed.load(Ordering::SeqCst));
+    assert_eq!(first.outcome, Some(RunOutcome::Failure), "{first:?}");
+    assert_eq!(first.reason_code, Some(RunReasonCode::Internal));
+    let reason = first.reason.as_deref().unwrap();
+    assert!(
+        reason.contains("internal error") && reason.contains("planted"),
+        "{reason}"
+    );
+    assert_eq!(second.outcome, Some(RunOutcome::Success), "{second:?}");
+    assert_eq!(h.fake.record_count("products"), 25);
+    assert!(temporary_indices(h).is_empty(), "{:?}", temporary_indices(h));
 }
