@@ -15,6 +15,7 @@ pub(super) struct RawWorker {
     max_attempts: u32,
     poll_ms: u64,
     shutdown_grace_ms: u64,
+    max_run_ms: u64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -63,6 +64,9 @@ pub(super) fn validate_worker(raw: RawWorker, problems: &mut Vec<String>) -> Wor
                 .to_owned(),
         );
     }
+    if raw.max_run_ms == 0 {
+        problems.push("worker.max_run_ms: must be at least 1 ms".to_owned());
+    }
     if raw.max_attempts == 0 {
         problems.push("worker.max_attempts: must be at least 1".to_owned());
     }
@@ -74,6 +78,7 @@ pub(super) fn validate_worker(raw: RawWorker, problems: &mut Vec<String>) -> Wor
         max_attempts: raw.max_attempts,
         poll: Duration::from_millis(raw.poll_ms),
         shutdown_grace: Duration::from_millis(raw.shutdown_grace_ms),
+        max_run: Duration::from_millis(raw.max_run_ms),
         owner: default_owner(),
     }
 }

@@ -18,6 +18,7 @@ pub mod metrics;
 mod record;
 pub mod retry;
 mod secret;
+pub mod text;
 pub mod time;
 
 pub use batch::{

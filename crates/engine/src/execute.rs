@@ -254,7 +254,29 @@ impl Engine {
         self.finish(lease, finish).await
     }
 
-    async fn finish(&self, lease: &Lease, finish: RunFinish) -> Ending {
+    /// Finishes a run stopped after `max_run` (`worker.max_run_ms`): `failure`, reason code
+    /// `critical`.
+    pub(crate) async fn finish_overtime(&self, lease: &Lease, max_run: Duration) -> Ending {
+        let finish = RunFinish {
+            outcome: RunOutcome::Failure,
+            reason_code: RunReasonCode::Critical,
+            reason: Some(format!(
+                "the run was stopped after {}: it took longer than `worker.max_run_ms` allows",
+                human_duration(max_run)
+            )),
+            progress: None,
+        };
+        self.finish(lease, finish).await
+    }
+
+    async fn finish(&self, lease: &Lease, mut finish: RunFinish) -> Ending {
+        // A reason may quote a peer (an error message): never let it break the store.
+        if let Some(reason) = &finish.reason
+            && let std::borrow::Cow::Owned(clean) =
+                ingest_core::text::sanitize(reason, ingest_core::text::MAX_TEXT_BYTES)
+        {
+            finish.reason = Some(clean);
+        }
         let result = lease
             .while_held("finishing the run", || {
                 self.store
@@ -576,6 +598,20 @@ fn cut_on_drain(records: RecordStream, lease: Arc<Lease>) -> RecordStream {
     })
     .filter_map(futures::future::ready);
     records.take_until(Box::pin(stop)).chain(cut).boxed()
+}
+
+/// `90 s`, `15 min`, `6 h` (the largest whole unit).
+fn human_duration(duration: Duration) -> String {
+    let seconds = duration.as_secs();
+    if seconds >= 3600 && seconds % 3600 == 0 {
+        format!("{} h", seconds / 3600)
+    } else if seconds >= 60 && seconds % 60 == 0 {
+        format!("{} min", seconds / 60)
+    } else if seconds >= 1 {
+        format!("{seconds} s")
+    } else {
+        format!("{} ms", duration.as_millis())
+    }
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use ingest_core::metrics::{self, Metrics};
+use ingest_core::text;
 use ingest_model::{EventStatus, EventType, RunEvent, RunProgress, RunRecorder};
 use ingest_store::{NewEvent, Store, StoreError};
 use serde_json::Value;
@@ -109,12 +110,16 @@ impl StoreRecorder {
         }
     }
 
+    /// The event as stored: every string in its data sanitized (a peer's message may hold NUL
+    /// characters, which PostgreSQL refuses, or be very long).
     fn new_event(&self, event: RunEvent) -> NewEvent {
+        let mut data = event.data;
+        text::sanitize_object(&mut data, text::MAX_TEXT_BYTES);
         NewEvent {
             parent_id: None,
             status: event.status,
             event_type: event.event_type,
-            data: Some(event.data),
+            data: Some(data),
             batch_size: event.batch_size,
             published_at: self.clock.now(),
         }

@@ -48,6 +48,8 @@ pub struct WorkerSettings {
     pub poll: Duration,
     /// How long a shutdown may take.
     pub shutdown_grace: Duration,
+    /// The longest a run may take: past it the run fails (`worker.max_run_ms`, 6 h).
+    pub max_run: Duration,
     /// This worker's name in the store (`lease_owner`).
     pub owner: String,
 }
@@ -62,6 +64,7 @@ impl Default for WorkerSettings {
             max_attempts: 3,
             poll: Duration::from_millis(500),
             shutdown_grace: Duration::from_secs(30),
+            max_run: Duration::from_secs(6 * 3600),
             owner: default_owner(),
         }
     }
@@ -199,12 +202,23 @@ pub async fn run_claimed(
             }
         }))
     };
-    let executed = AssertUnwindSafe(engine.execute(&claimed, lease.clone()))
-        .catch_unwind()
-        .await;
+    let execution = AssertUnwindSafe(engine.execute(&claimed, lease.clone())).catch_unwind();
+    let executed = tokio::time::timeout(settings.max_run, execution).await;
     match executed {
-        Ok(ending) => ending,
-        Err(panic) => {
+        Ok(Ok(ending)) => ending,
+        Err(_elapsed) => {
+            tracing::warn!(
+                run_id = claimed.run.run_id,
+                max_run_ms = settings.max_run.as_millis(),
+                "the run took longer than worker.max_run_ms: it fails"
+            );
+            let ending = engine.finish_overtime(&lease, settings.max_run).await;
+            engine
+                .clean_up_abandoned(&claimed.run.app_id, &claimed.run.run_id)
+                .await;
+            ending
+        }
+        Ok(Err(panic)) => {
             let message = panic_message(panic.as_ref());
             tracing::error!(
                 run_id = claimed.run.run_id,

@@ -27,6 +27,7 @@ both!(
     subscription_runs_are_limited_to_object_ids,
     an_event_run_never_replaces_the_index,
     a_panicking_run_fails_and_the_worker_goes_on,
+    a_run_past_max_run_fails,
 );
 
 /// Runs workers until every run of `runs` is finished (or 30 s pass).
@@ -532,5 +533,61 @@ async fn a_panicking_run_fails_and_the_worker_goes_on(h: &Harness) {
     );
     assert_eq!(second.outcome, Some(RunOutcome::Success), "{second:?}");
     assert_eq!(h.fake.record_count("products"), 25);
-    assert!(temporary_indices(h).is_empty(), "{:?}", temporary_indices(h));
+    assert!(
+        temporary_indices(h).is_empty(),
+        "{:?}",
+        temporary_indices(h)
+    );
+}
+
+/// A run still reading after `max_run` fails with a reason naming the setting.
+async fn a_run_past_max_run_fails(h: &Harness) {
+    let task = h
+        .task(
+            "/trickle.csv",
+            "trickled",
+            "replace",
+            json!({"type": "onDemand"}),
+        )
+        .await;
+    let run = h
+        .store
+        .create_run(APP, &task.task_id, h.now())
+        .await
+        .unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let workers = Workers::new(
+        h.engine(),
+        ingest_engine::WorkerSettings {
+            max_run: Duration::from_millis(300),
+            ..h.worker_settings()
+        },
+    );
+    let handle = tokio::spawn(workers.run(async {
+        let _ = stopped.await;
+    }));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let finished = loop {
+        let current = h.store.get_run(APP, &run.run_id).await.unwrap();
+        if current.status == RunStatus::Finished {
+            break current;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{current:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let _ = stop.send(());
+    handle.await.unwrap();
+    assert_eq!(finished.outcome, Some(RunOutcome::Failure), "{finished:?}");
+    assert_eq!(finished.reason_code, Some(RunReasonCode::Critical));
+    let reason = finished.reason.as_deref().unwrap();
+    assert!(
+        reason.contains("300 ms") && reason.contains("worker.max_run_ms"),
+        "{reason}"
+    );
+    assert!(
+        temporary_indices(h).is_empty(),
+        "{:?}",
+        temporary_indices(h)
+    );
+    assert_eq!(h.fake.record_count("trickled"), 0, "production untouched");
 }
