@@ -108,6 +108,11 @@ async fn csv_server() -> String {
     let app = Router::new()
         .route("/products.csv", get(|| async { csv_rows(25) }))
         .route("/empty.csv", get(|| async { "id,name,price\n" }))
+        // A rejected row whose objectID holds a NUL character (PostgreSQL refuses NUL in text).
+        .route(
+            "/nul.csv",
+            get(|| async { "id,name,price\na\u{0}b,x,not a number\n2,y,1\n" }),
+        )
         .route(
             "/down.csv",
             get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "down").into_response() }),

@@ -28,6 +28,7 @@ both!(
     an_event_run_never_replaces_the_index,
     a_panicking_run_fails_and_the_worker_goes_on,
     a_run_past_max_run_fails,
+    text_from_outside_is_sanitized_before_it_is_stored,
 );
 
 /// Runs workers until every run of `runs` is finished (or 30 s pass).
@@ -590,4 +591,35 @@ async fn a_run_past_max_run_fails(h: &Harness) {
         temporary_indices(h)
     );
     assert_eq!(h.fake.record_count("trickled"), 0, "production untouched");
+}
+
+/// A rejected record's objectID with a NUL character reaches the run's events sanitized, and
+/// the run finishes (before, PostgreSQL refused the event and the finish).
+async fn text_from_outside_is_sanitized_before_it_is_stored(h: &Harness) {
+    let task = h
+        .task("/nul.csv", "nul", "save", json!({"type": "onDemand"}))
+        .await;
+    let run = h
+        .store
+        .create_run(APP, &task.task_id, h.now())
+        .await
+        .unwrap();
+    let [run] = work_until_finished(h, &[&run.run_id])
+        .await
+        .try_into()
+        .unwrap();
+    assert_eq!(run.outcome, Some(RunOutcome::Failure), "{run:?}");
+    assert_eq!(run.reason_code, Some(RunReasonCode::TooManyErrors));
+    let events = events(h, &run.run_id).await;
+    let rejected = events
+        .iter()
+        .filter(|e| e.event_type == EventType::Record && e.status == EventStatus::Failed)
+        .find_map(|e| {
+            e.data
+                .as_ref()?
+                .get("objectID")?
+                .as_str()
+                .map(str::to_owned)
+        });
+    assert_eq!(rejected.as_deref(), Some("a\u{FFFD}b"), "{events:?}");
 }
