@@ -28,6 +28,9 @@ WORKDIR /var/lib/ingestion
 VOLUME ["/var/lib/ingestion"]
 EXPOSE 8080
 ENV RUST_LOG=info
+# Sources may reach no internal network (the embedded default allows loopback, for a local
+# `serve`); list the internal networks your sources live on, comma-separated.
+ENV INGESTION__SOURCES__ALLOW_NETWORKS=""
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
     CMD curl -fsS http://127.0.0.1:8080/health || exit 1
 ENTRYPOINT []

@@ -161,6 +161,19 @@ fn main() -> ExitCode {
     }
 }
 
+/// A server listening beyond this machine while sources may reach its loopback: anyone who can
+/// create a source could read services bound to 127.0.0.1 (the embedded default suits a local
+/// `serve`, not a shared one).
+fn warn_if_loopback_is_reachable(settings: &Settings, listen: SocketAddr) {
+    let loopback = std::net::IpAddr::from([127, 0, 0, 1]);
+    if !listen.ip().is_loopback() && settings.url_policy.check_addr(loopback, Some(80)).is_ok() {
+        tracing::warn!(
+            %listen,
+            "sources may read this machine's loopback (sources.allow_networks lists it) while the API listens beyond it: set INGESTION__SOURCES__ALLOW_NETWORKS= (empty) unless every API user is trusted"
+        );
+    }
+}
+
 /// The addresses a process listens on.
 struct Listeners {
     /// `--listen`.
@@ -196,6 +209,9 @@ async fn start(
         Some(key) => key,
         None => SecretKey::load_or_generate(key_file)?,
     };
+    if let Some(listen) = listeners.main {
+        warn_if_loopback_is_reachable(&settings, listen);
+    }
     let store = open_store(url.as_ref(), data_dir, key).await?;
     let http = match listeners.main {
         Some(listen) => {
