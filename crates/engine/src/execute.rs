@@ -74,7 +74,7 @@ pub enum Ending {
 /// Runs claimed runs: see the [module documentation](self).
 #[derive(Clone)]
 pub struct Engine {
-    store: Arc<dyn Store>,
+    store: Store,
     settings: EngineSettings,
     clock: Arc<dyn Clock>,
     metrics: Arc<Metrics>,
@@ -119,7 +119,7 @@ struct Prepared {
 impl Engine {
     /// An engine over `store`.
     pub fn new(
-        store: Arc<dyn Store>,
+        store: Store,
         settings: EngineSettings,
         clock: Arc<dyn Clock>,
         metrics: Arc<Metrics>,
@@ -133,7 +133,7 @@ impl Engine {
     }
 
     /// The store.
-    pub fn store(&self) -> &Arc<dyn Store> {
+    pub fn store(&self) -> &Store {
         &self.store
     }
 

@@ -197,12 +197,7 @@ pub async fn run_claimed(
 }
 
 /// Extends the lease every `every` until it is lost.
-async fn heartbeat(
-    store: Arc<dyn Store>,
-    clock: Arc<dyn Clock>,
-    lease: Arc<Lease>,
-    every: Duration,
-) {
+async fn heartbeat(store: Store, clock: Arc<dyn Clock>, lease: Arc<Lease>, every: Duration) {
     let mut ticks = tokio::time::interval_at(Instant::now() + every, every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -228,7 +223,7 @@ async fn heartbeat(
 /// after `max_attempts`), until `shutdown` resolves. With an `engine`, the temporary indices of
 /// the runs it fails are deleted ([`Engine::clean_up_abandoned`]).
 pub async fn reaper(
-    store: Arc<dyn Store>,
+    store: Store,
     clock: Arc<dyn Clock>,
     settings: WorkerSettings,
     engine: Option<Engine>,
