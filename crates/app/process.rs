@@ -11,7 +11,7 @@ use ingest_core::Secret;
 use ingest_core::metrics::Metrics;
 use ingest_core::time::SystemClock;
 use ingest_engine::{Engine, EngineSettings, Scheduler, Workers, reaper};
-use ingest_store::{PostgresStore, SecretKey, SqliteStore, Store};
+use ingest_store::{PostgresConfig, SecretKey, SqliteConfig, Store};
 use tokio::sync::watch;
 
 use crate::settings::Settings;
@@ -65,15 +65,15 @@ pub async fn open_store(
     url: Option<&Secret<String>>,
     data_dir: &Path,
     key: SecretKey,
-) -> anyhow::Result<Arc<dyn Store>> {
+) -> anyhow::Result<Store> {
     let url = url.map(|u| u.expose().trim()).filter(|u| !u.is_empty());
     match url {
         Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-            let store = PostgresStore::connect(url, key)
+            let store = Store::connect_postgres(&PostgresConfig::new(url), key)
                 .await
                 .map_err(|e| anyhow::anyhow!("cannot open the PostgreSQL database: {e}"))?;
             tracing::info!("store: postgresql");
-            Ok(Arc::new(store))
+            Ok(store)
         }
         Some(url) => {
             let path = url
@@ -88,20 +88,16 @@ pub async fn open_store(
     }
 }
 
-async fn open_sqlite(path: &Path, key: SecretKey) -> anyhow::Result<Arc<dyn Store>> {
-    let store = SqliteStore::open(path, key)
+async fn open_sqlite(path: &Path, key: SecretKey) -> anyhow::Result<Store> {
+    let store = Store::open_sqlite(&SqliteConfig::new(path), key)
         .await
         .map_err(|e| anyhow::anyhow!("cannot open the SQLite database {}: {e}", path.display()))?;
     tracing::info!(path = %path.display(), "store: sqlite");
-    Ok(Arc::new(store))
+    Ok(store)
 }
 
 /// The engine for `settings` over `store`.
-pub fn engine(
-    settings: &Settings,
-    store: Arc<dyn Store>,
-    metrics: Arc<Metrics>,
-) -> anyhow::Result<Engine> {
+pub fn engine(settings: &Settings, store: Store, metrics: Arc<Metrics>) -> anyhow::Result<Engine> {
     let http = SourceHttpClient::new(settings.url_policy.clone(), settings.http.clone())
         .map_err(|e| anyhow::anyhow!("cannot build the source HTTP client: {e}"))?;
     let engine_settings = EngineSettings {
@@ -146,7 +142,7 @@ pub enum HttpRole {
 pub async fn run(
     roles: Roles,
     settings: &Settings,
-    store: Arc<dyn Store>,
+    store: Store,
     http: Option<HttpRole>,
     signal: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {

@@ -3,31 +3,20 @@
 //! created through the store.
 
 use std::process::Stdio;
-use std::sync::Arc;
 use std::time::Duration;
 
 use ingest_algolia::testkit::{FakeAlgolia, FakeServer};
 use ingest_model::{Run, RunStatus, Timestamp, from_value};
-use ingest_store::{PostgresConfig, PostgresStore, SecretKey, Store};
+use ingest_store::{PostgresConfig, SecretKey, Store};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 pub const APP: &str = "FLEETAPP";
 const KEY_HEX: &str = "0101010101010101010101010101010101010101010101010101010101010101";
 
-/// `TEST_DATABASE_URL`, or `None` outside CI (these tests need PostgreSQL).
-pub fn database_url() -> Option<String> {
-    match std::env::var("TEST_DATABASE_URL") {
-        Ok(url) => Some(url),
-        Err(_) => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "TEST_DATABASE_URL must be set in CI: the worker fleet tests cannot be skipped"
-            );
-            None
-        }
-    }
-}
+/// `TEST_DATABASE_URL`; `None` (the test says it is skipped) when unset outside CI, a failure
+/// with `CI=true`: these tests need PostgreSQL.
+pub use ingest_store::testkit::postgres_url as database_url;
 
 pub fn now() -> Timestamp {
     let since = std::time::SystemTime::now()
@@ -37,7 +26,7 @@ pub fn now() -> Timestamp {
 }
 
 pub struct Fleet {
-    pub store: Arc<dyn Store>,
+    pub store: Store,
     pub fake: FakeAlgolia,
     pub server: FakeServer,
     pub csv: String,
@@ -55,13 +44,13 @@ impl Fleet {
             schema: Some(schema.clone()),
             max_connections: 8,
         };
-        let store = PostgresStore::connect_with(&config, SecretKey::parse(KEY_HEX).unwrap())
+        let store = Store::connect_postgres(&config, SecretKey::parse(KEY_HEX).unwrap())
             .await
             .unwrap();
         let fake = FakeAlgolia::new();
         let server = fake.serve();
         Self {
-            store: Arc::new(store),
+            store,
             fake,
             server,
             csv: trickle_server().await,

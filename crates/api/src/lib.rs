@@ -104,7 +104,7 @@ impl Default for ApiConfig {
 #[derive(Clone)]
 pub struct ApiState {
     /// The store.
-    pub store: Arc<dyn Store>,
+    pub store: Store,
     /// The metrics registry.
     pub metrics: Arc<Metrics>,
     /// Recent webhook deliveries, to answer a redelivery with the run it already created.
@@ -116,7 +116,7 @@ pub struct ApiState {
 }
 
 /// The whole API: `/1/...` behind rate limits and authentication, `/health` and `/ready` open.
-pub fn router(store: Arc<dyn Store>, config: &ApiConfig) -> Router {
+pub fn router(store: Store, config: &ApiConfig) -> Router {
     let state = ApiState {
         store,
         metrics: config.metrics.clone(),
@@ -191,7 +191,7 @@ pub fn router(store: Arc<dyn Store>, config: &ApiConfig) -> Router {
 
 /// The operations endpoints alone, for a process that runs workers or the scheduler without the
 /// API: `GET /health`, `GET /ready` and `GET /metrics`, open like they are beside the API.
-pub fn ops_router(store: Arc<dyn Store>, metrics: Arc<Metrics>) -> Router {
+pub fn ops_router(store: Store, metrics: Arc<Metrics>) -> Router {
     let state = ApiState {
         store,
         metrics,

@@ -79,7 +79,7 @@ pub type StreamHook = Arc<dyn Fn(RecordStream) -> RecordStream + Send + Sync>;
 /// Runs claimed runs: see the [module documentation](self).
 #[derive(Clone)]
 pub struct Engine {
-    store: Arc<dyn Store>,
+    store: Store,
     settings: EngineSettings,
     clock: Arc<dyn Clock>,
     metrics: Arc<Metrics>,
@@ -129,7 +129,7 @@ struct Prepared {
 impl Engine {
     /// An engine over `store`.
     pub fn new(
-        store: Arc<dyn Store>,
+        store: Store,
         settings: EngineSettings,
         clock: Arc<dyn Clock>,
         metrics: Arc<Metrics>,
@@ -160,7 +160,7 @@ impl Engine {
     }
 
     /// The store.
-    pub fn store(&self) -> &Arc<dyn Store> {
+    pub fn store(&self) -> &Store {
         &self.store
     }
 

@@ -185,18 +185,13 @@ impl Lease {
 pub struct FencedApi<A> {
     inner: Arc<A>,
     lease: Arc<Lease>,
-    store: Arc<dyn Store>,
+    store: Store,
     clock: Arc<dyn Clock>,
 }
 
 impl<A> FencedApi<A> {
     /// `inner`, fenced by `lease`; `store` and `clock` renew the lease before a move.
-    pub fn new(
-        inner: Arc<A>,
-        lease: Arc<Lease>,
-        store: Arc<dyn Store>,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
+    pub fn new(inner: Arc<A>, lease: Arc<Lease>, store: Store, clock: Arc<dyn Clock>) -> Self {
         Self {
             inner,
             lease,

@@ -58,7 +58,7 @@ impl std::fmt::Debug for Message {
 impl StoreRecorder {
     /// A recorder for the run `lease` holds; spawns its writer task.
     pub fn start(
-        store: Arc<dyn Store>,
+        store: Store,
         lease: Arc<Lease>,
         clock: Arc<dyn Clock>,
         metrics: Arc<Metrics>,
@@ -153,7 +153,7 @@ impl RunRecorder for StoreRecorder {
 }
 
 struct Writer {
-    store: Arc<dyn Store>,
+    store: Store,
     lease: Arc<Lease>,
     clock: Arc<dyn Clock>,
     progress: Arc<Mutex<Option<RunProgress>>>,

@@ -40,7 +40,7 @@ impl Default for SchedulerSettings {
 /// See the [module documentation](self).
 #[derive(Clone)]
 pub struct Scheduler {
-    store: Arc<dyn Store>,
+    store: Store,
     clock: Arc<dyn Clock>,
     metrics: Arc<Metrics>,
     settings: SchedulerSettings,
@@ -49,7 +49,7 @@ pub struct Scheduler {
 impl Scheduler {
     /// A scheduler over `store`.
     pub fn new(
-        store: Arc<dyn Store>,
+        store: Store,
         clock: Arc<dyn Clock>,
         metrics: Arc<Metrics>,
         settings: SchedulerSettings,

@@ -256,12 +256,7 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 }
 
 /// Extends the lease every `every` until it is lost.
-async fn heartbeat(
-    store: Arc<dyn Store>,
-    clock: Arc<dyn Clock>,
-    lease: Arc<Lease>,
-    every: Duration,
-) {
+async fn heartbeat(store: Store, clock: Arc<dyn Clock>, lease: Arc<Lease>, every: Duration) {
     let mut ticks = tokio::time::interval_at(Instant::now() + every, every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -287,7 +282,7 @@ async fn heartbeat(
 /// after `max_attempts`), until `shutdown` resolves. With an `engine`, the temporary indices of
 /// the runs it fails are deleted ([`Engine::clean_up_abandoned`]).
 pub async fn reaper(
-    store: Arc<dyn Store>,
+    store: Store,
     clock: Arc<dyn Clock>,
     settings: WorkerSettings,
     engine: Option<Engine>,

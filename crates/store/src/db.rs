@@ -350,6 +350,20 @@ impl Row {
         serde_json::from_str(&text)
             .map_err(|_| StoreError::internal(format!("column `{column}` holds invalid JSON")))
     }
+
+    /// A text column holding the JSON of a `T`.
+    pub(crate) fn json_as<T: serde::de::DeserializeOwned>(&self, column: &str) -> StoreResult<T> {
+        from_json(column, self.json(column)?)
+    }
+}
+
+/// The `T` a JSON value of `column` holds.
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(
+    column: &str,
+    value: serde_json::Value,
+) -> StoreResult<T> {
+    serde_json::from_value(value)
+        .map_err(|_| StoreError::internal(format!("column `{column}` holds an unexpected value")))
 }
 
 /// A new resource ID: a UUID v4 string.

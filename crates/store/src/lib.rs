@@ -1,5 +1,5 @@
 //! The control plane's storage: the six resources of the Ingestion API, scoped by application,
-//! in SQLite or PostgreSQL behind one [`Store`] trait.
+//! in SQLite or PostgreSQL, through one concrete [`Store`].
 //!
 //! # The model
 //!
@@ -41,52 +41,86 @@
 //!
 //! # Backends
 //!
-//! [`SqliteStore`] opens a file (WAL, foreign keys, busy timeout; one writer connection and a
-//! pool of readers); [`PostgresStore`] connects to a URL (optionally in a schema). Both run their
-//! own migrations at start (`migrations/sqlite`, `migrations/postgres`) and share every query:
-//! the SQL is written once, with `$n` parameters both databases understand. Text holding a NUL
-//! character is refused on both ([`StoreError::Invalid`]), since PostgreSQL cannot store it.
-//! Connection and IO failures are [`StoreError::Unavailable`]; [`Store::ping`] checks the
-//! database answers.
+//! [`Store`] is one concrete type over either database, chosen when it is opened:
+//! [`Store::open_sqlite`] opens a file (WAL, foreign keys, busy timeout; one writer connection
+//! and a pool of readers); [`Store::connect_postgres`] connects to a URL (optionally in a
+//! schema). Both run their own migrations at start (`migrations/sqlite`, `migrations/postgres`)
+//! and share every query: the SQL is written once, with `$n` parameters both databases
+//! understand; the few differences (row locks, `SKIP LOCKED`) are asked of the transaction, and
+//! only PostgreSQL tells other processes of queued runs (`NOTIFY`). Text holding a NUL character
+//! is refused on both ([`StoreError::Invalid`]), since PostgreSQL cannot store it. Connection and IO failures are [`StoreError::Unavailable`]; [`Store::ping`] checks
+//! the database answers.
+//!
+//! A `Store` is a cheap handle (`Clone` shares the connections, the key and the queue signal):
+//! callers hold it by value.
+//!
+//! # Layout
+//!
+//! - `store`: the [`Store`] type (its pools, key and queue signal), `ping`, `close`, and the
+//!   wake-up of workers when runs are queued; `sqlite` and `postgres`: the constructors and
+//!   their configurations.
+//! - One module per resource or area, each with its own `impl Store` block, its query type, its
+//!   row columns and the reads of its rows: `authentications`, `sources_destinations` (what the
+//!   two share is written once, over a table descriptor), `tasks`, `runs` (runs and their
+//!   events), `workers` (claims, leases, finishing, requeue), `schedule` (due schedules, firing).
+//! - Under them, what every resource uses and nothing dispatches through: `db` (one SQL text
+//!   for both databases: `Pools`, the transaction `Tx`, bound `Arg`s, typed `Row` reads),
+//!   `filter` (`WHERE`, `ORDER BY`, one page, search by IDs), `query` (paging), `key` (sealing
+//!   secrets), `signal` (waking workers), `migrate`, `error`.
+//!
+//! Resource modules import `store::Store` and the layer under it; neither `store` nor this file
+//! imports a resource module's functions, so there is no dispatcher to keep in step.
+//!
+//! ## Adding a resource
+//!
+//! 1. A migration per backend (`migrations/sqlite/NNNN_name.sql`, `migrations/postgres/…`, the
+//!    same tables and columns; timestamps as milliseconds, an `app_id`, a `seq` for stable
+//!    sorts, `deleted_at` for soft deletes), listed in `migrate.rs`.
+//! 2. One module here: its query type (with the API's defaults), its columns and row reader,
+//!    and an `impl Store` block whose methods each open one transaction (`self.pools.write()` or
+//!    `read()`), check references inside it (the other resources' `check_reference`/`reference`
+//!    helpers) and commit. Declare it below, re-export its public types, and add a
+//!    [`Resource`] variant for its errors.
+//! 3. Tests in the conformance suite (`tests/conformance/`, one file per resource), declared
+//!    with `both_backends!` so they run on both databases.
+//!
+//! # Testing
+//!
+//! With the `testkit` feature, `testkit` opens a fresh database per test (a SQLite file, or a
+//! PostgreSQL schema in `TEST_DATABASE_URL`, dropped afterwards) and `both_backends!` declares a
+//! test on each backend. The store's conformance suite and the API and engine tests use them.
 
-mod auth;
-mod backend;
-mod connector_table;
+mod authentications;
 mod db;
-mod destination;
 mod error;
-mod event;
 mod filter;
 mod key;
 mod migrate;
 mod postgres;
 mod query;
-mod rows;
-mod run;
+mod runs;
 mod schedule;
 mod signal;
-mod source;
+mod sources_destinations;
 mod sqlite;
 mod store;
-mod task;
-mod types;
-mod worker;
+mod tasks;
+#[cfg(feature = "testkit")]
+pub mod testkit;
+mod workers;
 
+pub use authentications::{AuthenticationQuery, AuthenticationWithSecrets};
 pub use error::{BoxError, Resource, StoreError, StoreResult};
 pub use key::{KeyError, SecretKey};
-pub use postgres::{PostgresConfig, PostgresStore};
-pub use query::{
-    AuthenticationQuery, DEFAULT_ITEMS_PER_PAGE, DestinationQuery, EventQuery, MAX_ITEMS_PER_PAGE,
-    NO_AUTHENTICATION, Page, PageRequest, RunQuery, SourceQuery, TaskQuery,
-};
-pub use sqlite::{SqliteConfig, SqliteStore};
+pub use postgres::PostgresConfig;
+pub use query::{DEFAULT_ITEMS_PER_PAGE, MAX_ITEMS_PER_PAGE, NO_AUTHENTICATION, Page, PageRequest};
+pub use runs::{EventQuery, NewEvent, RunQuery};
+pub use schedule::DueSchedule;
+pub use sources_destinations::{DestinationQuery, SourceQuery};
+pub use sqlite::SqliteConfig;
 pub use store::Store;
-pub use types::{
-    AuthenticationWithSecrets, ClaimedRun, DueSchedule, FinishedRun, NewEvent, Requeued, RunFinish,
-};
-
-/// How many failed runs in a row disable a task (Part C 14).
-pub const AUTO_DISABLE_AFTER: i64 = 5;
+pub use tasks::TaskQuery;
+pub use workers::{AUTO_DISABLE_AFTER, ClaimedRun, FinishedRun, Requeued, RunFinish};
 
 #[doc(no_inline)]
 pub use ingest_model::Timestamp;

@@ -1,15 +1,16 @@
-//! [`PostgresStore`]: the shared backend of distributed deployments (API replicas and worker
-//! containers on one database).
+//! The shared backend of distributed deployments, API replicas and worker containers on one
+//! PostgreSQL database ([`Store::connect_postgres`]).
 
 use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
-use crate::backend::{Inner, sealed::Backend};
 use crate::db::Pools;
+use crate::key::SecretKey;
 use crate::signal::QueueSignal;
-use crate::{SecretKey, StoreError, StoreResult, migrate};
+use crate::store::Store;
+use crate::{StoreError, StoreResult, migrate};
 
 /// How to connect a PostgreSQL store.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,21 +35,12 @@ impl PostgresConfig {
     }
 }
 
-/// The store in a PostgreSQL database. Claims use `FOR UPDATE SKIP LOCKED`, so any number of
-/// workers can share it.
-#[derive(Debug, Clone)]
-pub struct PostgresStore {
-    inner: Inner,
-}
-
-impl PostgresStore {
-    /// Connects to `url` with the default [`PostgresConfig`], and migrates the database.
-    pub async fn connect(url: &str, key: SecretKey) -> StoreResult<Self> {
-        Self::connect_with(&PostgresConfig::new(url), key).await
-    }
-
-    /// Connects as `config` says, creates the schema if one is named, and migrates it.
-    pub async fn connect_with(config: &PostgresConfig, key: SecretKey) -> StoreResult<Self> {
+impl Store {
+    /// Connects to the PostgreSQL database described by `config`, creates the schema if one is
+    /// named, and migrates it. Claims use `FOR UPDATE SKIP LOCKED`, so any number of workers can
+    /// share the database; the queue signal also hears the runs other processes queue
+    /// (`LISTEN`/`NOTIFY`).
+    pub async fn connect_postgres(config: &PostgresConfig, key: SecretKey) -> StoreResult<Self> {
         let mut options =
             PgConnectOptions::from_str(&config.url).map_err(|e| StoreError::Internal {
                 reason: "invalid PostgreSQL URL".to_owned(),
@@ -85,22 +77,9 @@ impl PostgresStore {
         }
         migrate::postgres().run(&pool).await?;
         Ok(Self {
-            inner: Inner {
-                pools: Pools::Postgres(pool),
-                key,
-                queue: QueueSignal::listening(listen),
-            },
+            pools: Pools::Postgres(pool),
+            key,
+            queue: QueueSignal::listening(listen),
         })
-    }
-
-    /// Closes every connection (pending operations finish first).
-    pub async fn close(&self) {
-        self.inner.pools.close().await;
-    }
-}
-
-impl Backend for PostgresStore {
-    fn inner(&self) -> &Inner {
-        &self.inner
     }
 }

@@ -1,15 +1,16 @@
-//! [`SqliteStore`]: the embedded backend of `ingestion serve`, one database file.
+//! The embedded backend of `ingestion serve`: one SQLite database file ([`Store::open_sqlite`]).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
-use crate::backend::{Inner, sealed::Backend};
 use crate::db::Pools;
+use crate::key::SecretKey;
 use crate::signal::QueueSignal;
-use crate::{SecretKey, StoreError, StoreResult, migrate};
+use crate::store::Store;
+use crate::{StoreError, StoreResult, migrate};
 
 /// How to open a SQLite store.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,23 +35,12 @@ impl SqliteConfig {
     }
 }
 
-/// The store in a SQLite file: WAL journal, foreign keys on, a busy timeout, one writer
-/// connection (every write transaction starts with `BEGIN IMMEDIATE`) and a pool of readers.
-#[derive(Debug, Clone)]
-pub struct SqliteStore {
-    inner: Inner,
-}
-
-impl SqliteStore {
-    /// Opens (or creates) the database at `path` with the default [`SqliteConfig`], and migrates
-    /// it.
-    pub async fn open(path: impl AsRef<Path>, key: SecretKey) -> StoreResult<Self> {
-        Self::open_with(&SqliteConfig::new(path.as_ref()), key).await
-    }
-
-    /// Opens (or creates, with its parent directories) the database described by `config`, and
-    /// migrates it.
-    pub async fn open_with(config: &SqliteConfig, key: SecretKey) -> StoreResult<Self> {
+impl Store {
+    /// Opens (or creates, with its parent directories) the SQLite database described by
+    /// `config`, and migrates it: WAL journal, foreign keys on, a busy timeout, one writer
+    /// connection (every write transaction starts with `BEGIN IMMEDIATE`) and a pool of readers.
+    /// Its queue signal wakes the workers of this process only.
+    pub async fn open_sqlite(config: &SqliteConfig, key: SecretKey) -> StoreResult<Self> {
         if let Some(dir) = config.path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| StoreError::Unavailable(Box::new(e)))?;
         }
@@ -73,22 +63,9 @@ impl SqliteStore {
             .connect_with(options)
             .await?;
         Ok(Self {
-            inner: Inner {
-                pools: Pools::Sqlite { write, read },
-                key,
-                queue: QueueSignal::local(),
-            },
+            pools: Pools::Sqlite { write, read },
+            key,
+            queue: QueueSignal::local(),
         })
-    }
-
-    /// Closes every connection (pending operations finish first).
-    pub async fn close(&self) {
-        self.inner.pools.close().await;
-    }
-}
-
-impl Backend for SqliteStore {
-    fn inner(&self) -> &Inner {
-        &self.inner
     }
 }

@@ -1,15 +1,15 @@
 //! The test server: the real router over real HTTP on a loopback port, on a fresh SQLite file
-//! or a fresh PostgreSQL schema (`TEST_DATABASE_URL`), with two applications configured.
+//! or a fresh PostgreSQL schema (`TEST_DATABASE_URL`, dropped after the test), with two
+//! applications configured. Tests run on both backends with [`ingest_store::both_backends!`],
+//! which starts a [`Server`] per test ([`TestHarness`]).
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use ingest_api::rate_limit::Limit;
 use ingest_api::{ApiConfig, AppCredentials, RateLimitSettings, ServeSettings};
 use ingest_core::Secret;
+use ingest_store::testkit::{TestDatabase, TestHarness};
 use ingest_store::{SecretKey, Store};
-
-use crate::backends::Concrete;
 use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
@@ -23,15 +23,6 @@ pub const KEY_A: &str = "key-of-application-a";
 pub const APP_B: &str = "APPBBBBBBB";
 /// Application B's key.
 pub const KEY_B: &str = "key-of-application-b";
-
-/// Which database a test runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    /// A SQLite file in a temporary directory.
-    Sqlite,
-    /// A fresh schema in `TEST_DATABASE_URL`.
-    Postgres,
-}
 
 /// A response: status, headers and JSON body (`Value::Null` when the body is not JSON).
 #[derive(Debug)]
@@ -107,9 +98,8 @@ pub fn assert_keys(value: &Value, expected: &[&str]) {
 pub struct Server {
     pub base: String,
     pub http: reqwest::Client,
-    pub store: Arc<dyn Store>,
-    pub concrete: Concrete,
-    pub dir: tempfile::TempDir,
+    pub store: Store,
+    pub db: TestDatabase,
     app: (String, String),
     shutdown: Option<oneshot::Sender<()>>,
 }
@@ -158,31 +148,30 @@ pub fn secret_key() -> SecretKey {
     SecretKey::from_bytes([7u8; 32])
 }
 
-/// Opens the store of `backend` in `dir`; `None` for PostgreSQL without `TEST_DATABASE_URL`.
-pub async fn open_store(backend: Backend, dir: &std::path::Path) -> Option<Concrete> {
-    crate::backends::open(backend, dir, secret_key()).await
+impl TestHarness for Server {
+    async fn start(db: TestDatabase) -> Self {
+        Self::serve(db, config()).await
+    }
+
+    fn database(&self) -> &TestDatabase {
+        &self.db
+    }
 }
 
 impl Server {
-    /// A server on `backend` with [`config`]; `None` when the backend is not available.
-    pub async fn start(backend: Backend) -> Option<Self> {
-        Self::start_with(backend, config()).await
+    /// A server on a fresh SQLite file with [`config`].
+    pub async fn sqlite() -> Self {
+        Self::sqlite_with(config()).await
     }
 
-    /// A server on `backend` with `config`.
-    pub async fn start_with(backend: Backend, config: ApiConfig) -> Option<Self> {
-        let dir = tempfile::tempdir().unwrap();
-        let concrete = open_store(backend, dir.path()).await?;
-        Some(Self::serve_store(concrete, dir, config).await)
+    /// A server on a fresh SQLite file with `config`.
+    pub async fn sqlite_with(config: ApiConfig) -> Self {
+        Self::serve(TestDatabase::sqlite(), config).await
     }
 
-    /// A server over an already opened store.
-    pub async fn serve_store(
-        concrete: Concrete,
-        dir: tempfile::TempDir,
-        config: ApiConfig,
-    ) -> Self {
-        let store = concrete.shared();
+    /// A server with `config` over a store opened on `db`.
+    pub async fn serve(db: TestDatabase, config: ApiConfig) -> Self {
+        let store = db.open(secret_key()).await.expect("open the store");
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let router = ingest_api::router(store.clone(), &config);
@@ -202,8 +191,7 @@ impl Server {
             base: format!("http://{addr}"),
             http: reqwest::Client::builder().no_proxy().build().unwrap(),
             store,
-            concrete,
-            dir,
+            db,
             app: (APP_A.into(), KEY_A.into()),
             shutdown: Some(tx),
         }
@@ -351,36 +339,4 @@ impl Server {
         .expect(200)
         .str("taskID")
     }
-}
-
-/// Declares each async test function `name(server: Server)` twice: on SQLite, and on PostgreSQL
-/// when `TEST_DATABASE_URL` is set (skipped otherwise).
-#[macro_export]
-macro_rules! backend_tests {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let server = $crate::common::Server::start($crate::common::Backend::Sqlite)
-                        .await
-                        .expect("sqlite");
-                    super::$name(server).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let Some(server) =
-                        $crate::common::Server::start($crate::common::Backend::Postgres).await
-                    else {
-                        return;
-                    };
-                    super::$name(server).await;
-                }
-            )*
-        }
-    };
 }

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::common::{APP_A, Server, assert_keys};
 
-crate::backend_tests!(every_cts_request_is_accepted);
+ingest_store::both_backends!(every_cts_request_is_accepted);
 
 const PLACEHOLDER: &str = "6c02aeb1-775e-418e-870b-1faccd4b2c0f";
 const EVENT_PLACEHOLDER: &str = "6c02aeb1-775e-418e-870b-1faccd4b2c0c";
@@ -206,7 +206,7 @@ fn check_shape(op: &str, body: &Value) {
     }
 }
 
-async fn every_cts_request_is_accepted(s: Server) {
+async fn every_cts_request_is_accepted(s: &Server) {
     let dir = fixtures_dir();
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
@@ -220,7 +220,7 @@ async fn every_cts_request_is_accepted(s: Server) {
         let op = file.file_stem().unwrap().to_str().unwrap().to_owned();
         let cases: Vec<Value> = serde_json::from_slice(&std::fs::read(file).unwrap()).unwrap();
         for case in cases {
-            let w = world(&s).await;
+            let w = world(s).await;
             let request = &case["request"];
             let method =
                 Method::from_bytes(request["method"].as_str().unwrap().as_bytes()).unwrap();

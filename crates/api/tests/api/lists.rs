@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 
 use crate::common::Server;
 
-crate::backend_tests!(
+ingest_store::both_backends!(
     paging_defaults_and_bounds,
     sorting,
     filters_in_both_array_forms
@@ -19,7 +19,7 @@ fn names(list: &Value, key: &str, field: &str) -> Vec<String> {
         .collect()
 }
 
-async fn paging_defaults_and_bounds(s: Server) {
+async fn paging_defaults_and_bounds(s: &Server) {
     let empty = s.get("/1/tasks").await.expect(200);
     assert_eq!(
         empty.body["pagination"],
@@ -71,7 +71,7 @@ async fn paging_defaults_and_bounds(s: Server) {
         .expect(200);
 }
 
-async fn sorting(s: Server) {
+async fn sorting(s: &Server) {
     for name in ["banana", "apple", "cherry"] {
         s.json_source(name, false).await;
     }
@@ -120,7 +120,7 @@ async fn sorting(s: Server) {
     s.get("/1/runs?sort=name").await.error(400, "sort");
 }
 
-async fn filters_in_both_array_forms(s: Server) {
+async fn filters_in_both_array_forms(s: &Server) {
     let algolia = s.algolia_auth().await;
     let oauth = s.oauth_auth().await;
     let d1 = s.destination("one").await;

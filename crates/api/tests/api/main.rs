@@ -1,6 +1,5 @@
 //! The API over real HTTP, on SQLite and (with `TEST_DATABASE_URL`) PostgreSQL.
 
-mod backends;
 mod common;
 mod cts;
 mod lists;

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use crate::common::Server;
 
-crate::backend_tests!(
+ingest_store::both_backends!(
     references_and_deletes,
     applications_are_isolated,
     concurrent_creates
@@ -14,7 +14,7 @@ crate::backend_tests!(
 
 const UNKNOWN: &str = "00000000-0000-4000-8000-000000000000";
 
-async fn references_and_deletes(s: Server) {
+async fn references_and_deletes(s: &Server) {
     let algolia = s.algolia_auth().await;
     let oauth = s.oauth_auth().await;
     // A destination's authentication must exist, be live, and be an `algolia` one.
@@ -161,7 +161,7 @@ async fn references_and_deletes(s: Server) {
     }
 }
 
-async fn applications_are_isolated(s: Server) {
+async fn applications_are_isolated(s: &Server) {
     let auth = s.algolia_auth().await;
     let dest = s.destination("a-index").await;
     let source = s.json_source("a-source", true).await;
@@ -233,26 +233,21 @@ async fn applications_are_isolated(s: Server) {
     assert_eq!(s.get("/1/sources").await.body["pagination"]["nbItems"], 1);
 }
 
-async fn concurrent_creates(s: Server) {
-    let s = std::sync::Arc::new(s);
+async fn concurrent_creates(s: &Server) {
     let dest = s.destination("concurrent").await;
     let source = s.json_source("concurrent", true).await;
-    let mut handles = Vec::new();
-    for i in 0..40 {
-        let s = s.clone();
-        let (dest, source) = (dest.clone(), source.clone());
-        handles.push(tokio::spawn(async move {
+    // Forty requests in flight at once: the server handles each connection on a task of its own.
+    let creates = (0..40).map(|i| {
+        let (dest, source) = (&dest, &source);
+        async move {
             if i % 2 == 0 {
-                s.task(&source, &dest).await
+                s.task(source, dest).await
             } else {
                 s.json_source(&format!("s{i}"), false).await
             }
-        }));
-    }
-    let mut ids = Vec::new();
-    for h in handles {
-        ids.push(h.await.unwrap());
-    }
+        }
+    });
+    let mut ids = futures::future::join_all(creates).await;
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), 40, "every create got its own ID");

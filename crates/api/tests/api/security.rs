@@ -10,9 +10,9 @@ use reqwest::Method;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::common::{APP_A, APP_B, Backend, KEY_A, KEY_B, Server, config};
+use crate::common::{APP_A, APP_B, KEY_A, KEY_B, Server, config};
 
-crate::backend_tests!(
+ingest_store::both_backends!(
     auth_failures_are_identical,
     store_outage_is_503,
     hostile_input_never_5xx
@@ -48,7 +48,7 @@ impl std::io::Write for LogWriter {
     }
 }
 
-async fn auth_failures_are_identical(s: Server) {
+async fn auth_failures_are_identical(s: &Server) {
     let long = "k".repeat(10 * 1024);
     let cases: Vec<(Option<&str>, Option<&str>)> = vec![
         (None, None),
@@ -90,10 +90,10 @@ async fn auth_failures_are_identical(s: Server) {
     assert_eq!(ready.status, 200, "{}", ready.text);
 }
 
-async fn store_outage_is_503(s: Server) {
+async fn store_outage_is_503(s: &Server) {
     let source = s.json_source("before outage", true).await;
     // Closing the store's connections is an outage as the handlers see it.
-    s.concrete.close().await;
+    s.store.close().await;
     for resp in [
         s.get("/1/tasks").await,
         s.get(&format!("/1/sources/{source}")).await,
@@ -111,7 +111,7 @@ async fn store_outage_is_503(s: Server) {
     assert_eq!(health.status, 200);
 }
 
-async fn hostile_input_never_5xx(s: Server) {
+async fn hostile_input_never_5xx(s: &Server) {
     let source = s.json_source("src", true).await;
     let dest = s.destination("idx").await;
     let seeds = [
@@ -220,7 +220,7 @@ async fn hostile_input_never_5xx(s: Server) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_canary_secret_is_nowhere() {
     let logs = captured_logs();
-    let s = Server::start(Backend::Sqlite).await.unwrap();
+    let s = Server::sqlite().await;
     let canary = "CANARY-5ecret-7c1f9e";
     let id = s
         .create_auth(json!({"type": "basic", "name": "canary", "input": {"username": "u", "password": canary}}))
@@ -283,8 +283,12 @@ async fn the_canary_secret_is_nowhere() {
     );
     // The database file (and its write-ahead log) never holds it in clear.
     s.store.search_tasks(APP_A, &[]).await.unwrap();
+    let dir =
+        s.db.sqlite_path()
+            .and_then(std::path::Path::parent)
+            .expect("a SQLite server");
     for file in ["ingestion.db", "ingestion.db-wal"] {
-        if let Ok(bytes) = std::fs::read(s.dir.path().join(file)) {
+        if let Ok(bytes) = std::fs::read(dir.join(file)) {
             assert!(
                 !bytes.windows(canary.len()).any(|w| w == canary.as_bytes()),
                 "{file} holds the canary"
@@ -314,7 +318,7 @@ async fn rate_limits_per_client_ip_behind_a_trusted_proxy() {
         trusted_proxies: vec!["127.0.0.1/32".parse().unwrap()],
         ..RateLimitSettings::default()
     };
-    let s = Server::start_with(Backend::Sqlite, config).await.unwrap();
+    let s = Server::sqlite_with(config).await;
     let from = |ip: &str, path: &str, authenticated: bool| {
         let req = if authenticated {
             s.request(Method::GET, path)
@@ -385,7 +389,7 @@ async fn rate_limits_per_client_ip_behind_a_trusted_proxy() {
 async fn forwarded_for_is_ignored_from_untrusted_peers() {
     let mut config = config();
     config.rate_limits.general.requests = 3;
-    let s = Server::start_with(Backend::Sqlite, config).await.unwrap();
+    let s = Server::sqlite_with(config).await;
     for i in 0..3 {
         Server::send(
             s.request(Method::GET, "/1/tasks")
@@ -404,7 +408,7 @@ async fn forwarded_for_is_ignored_from_untrusted_peers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_clients_are_cut_off() {
-    let s = Server::start(Backend::Sqlite).await.unwrap();
+    let s = Server::sqlite().await;
     let addr: SocketAddr = s.base.trim_start_matches("http://").parse().unwrap();
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     stream

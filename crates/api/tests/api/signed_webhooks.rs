@@ -10,7 +10,7 @@ use ingest_core::Secret;
 use reqwest::Method;
 use serde_json::json;
 
-use crate::common::{Backend, Resp, Server, config};
+use crate::common::{Resp, Server, config};
 
 const CLIENT_SECRET: &str = "bigcommerce-app-client-secret";
 
@@ -19,9 +19,7 @@ async fn server() -> Server {
         webhook_client_secret: Some(Secret::new(CLIENT_SECRET.to_owned())),
         ..config()
     };
-    Server::start_with(Backend::Sqlite, config)
-        .await
-        .expect("sqlite")
+    Server::sqlite_with(config).await
 }
 
 /// A `subscription` task; returns its webhook path.

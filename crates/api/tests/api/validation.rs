@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use crate::common::Server;
 
-crate::backend_tests!(
+ingest_store::both_backends!(
     bodies_are_validated_with_field_paths,
     body_formats_and_limits
 );
@@ -17,62 +17,62 @@ async fn bad(s: &Server, path: &str, body: Value, needle: &str) {
     resp.error(400, needle);
 }
 
-async fn bodies_are_validated_with_field_paths(s: Server) {
+async fn bodies_are_validated_with_field_paths(s: &Server) {
     let a = "/1/authentications";
     // Enums.
     bad(
-        &s,
+        s,
         a,
         json!({"type": "password", "name": "n", "input": {}}),
         "type: unknown variant `password`",
     )
     .await;
-    bad(&s, a, json!({"type": "basic", "name": "n", "platform": "shopify", "input": {"username": "u", "password": "p"}}), "platform: unknown variant").await;
+    bad(s, a, json!({"type": "basic", "name": "n", "platform": "shopify", "input": {"username": "u", "password": "p"}}), "platform: unknown variant").await;
     // Missing, unknown, wrong type.
     bad(
-        &s,
+        s,
         a,
         json!({"type": "basic", "input": {"username": "u", "password": "p"}}),
         "name: missing field",
     )
     .await;
     bad(
-        &s,
+        s,
         a,
         json!({"type": "basic", "name": "n", "input": {"username": "u"}}),
         "input.password: missing field",
     )
     .await;
-    bad(&s, a, json!({"type": "basic", "name": "n", "input": {"username": "u", "password": "p", "extra": 1}}), "input.extra: unknown field").await;
-    bad(&s, a, json!({"type": "basic", "name": "n", "input": {"username": "u", "password": "p"}, "authenticationID": "x"}), "authenticationID: unknown field").await;
+    bad(s, a, json!({"type": "basic", "name": "n", "input": {"username": "u", "password": "p", "extra": 1}}), "input.extra: unknown field").await;
+    bad(s, a, json!({"type": "basic", "name": "n", "input": {"username": "u", "password": "p"}, "authenticationID": "x"}), "authenticationID: unknown field").await;
     bad(
-        &s,
+        s,
         a,
         json!({"type": "basic", "name": 5, "input": {"username": "u", "password": "p"}}),
         "name: invalid type",
     )
     .await;
-    bad(&s, a, json!({"type": "oauth", "name": "n", "input": {"url": "u", "clientId": "c", "client_secret": "s"}}), "input.clientId: unknown field").await;
+    bad(s, a, json!({"type": "oauth", "name": "n", "input": {"url": "u", "clientId": "c", "client_secret": "s"}}), "input.clientId: unknown field").await;
     // Read-only fields.
-    bad(&s, a, json!({"type": "apiKey", "name": "n", "input": {"key": "k"}, "createdAt": "2024-01-01T00:00:00Z"}), "createdAt: unknown field").await;
+    bad(s, a, json!({"type": "apiKey", "name": "n", "input": {"key": "k"}, "createdAt": "2024-01-01T00:00:00Z"}), "createdAt: unknown field").await;
 
     let d = "/1/destinations";
     bad(
-        &s,
+        s,
         d,
         json!({"type": "ftp", "name": "n", "input": {"indexName": "i"}}),
         "type: unknown variant",
     )
     .await;
     bad(
-        &s,
+        s,
         d,
         json!({"type": "search", "name": "n", "input": {}}),
         "input",
     )
     .await;
     bad(
-        &s,
+        s,
         d,
         json!({"type": "search", "name": "n", "input": {"indexName": ""}}),
         "input.indexName",
@@ -81,44 +81,44 @@ async fn bodies_are_validated_with_field_paths(s: Server) {
 
     let src = "/1/sources";
     bad(
-        &s,
+        s,
         src,
         json!({"type": "xml", "name": "n", "input": {}}),
         "type: unknown variant",
     )
     .await;
     bad(
-        &s,
+        s,
         src,
         json!({"type": "csv", "name": "n", "input": {"url": "https://x/a.csv", "delimiter": ";;"}}),
         "input.delimiter",
     )
     .await;
     bad(
-        &s,
+        s,
         src,
         json!({"type": "csv", "name": "n", "input": {"url": "https://x/a.csv", "delimiter": " "}}),
         "input.delimiter",
     )
     .await;
-    bad(&s, src, json!({"type": "csv", "name": "n", "input": {"url": "https://x/a.csv", "mapping": {"p": "money"}}}), "input.mapping.p: unknown variant").await;
+    bad(s, src, json!({"type": "csv", "name": "n", "input": {"url": "https://x/a.csv", "mapping": {"p": "money"}}}), "input.mapping.p: unknown variant").await;
     bad(
-        &s,
+        s,
         src,
         json!({"type": "csv", "name": "n", "input": {"url": "https://x/a.csv", "method": "PUT"}}),
         "input.method: unknown variant",
     )
     .await;
     bad(
-        &s,
+        s,
         src,
         json!({"type": "json", "name": "n", "input": {}}),
         "input.url: missing field",
     )
     .await;
-    bad(&s, src, json!({"type": "commercetools", "name": "n", "input": {"url": "u", "projectKey": "p", "locales": ["en", "fr_FR"]}}), "input.locales[1]").await;
-    bad(&s, src, json!({"type": "bigquery", "name": "n", "input": {"projectID": "p", "datasetID": "d", "dataType": "ga5"}}), "input.dataType: unknown variant").await;
-    bad(&s, src, json!({"type": "bigcommerce", "name": "n", "input": {"storeHash": "h", "channel": {"id": "one"}}}), "input.channel.id: invalid type").await;
+    bad(s, src, json!({"type": "commercetools", "name": "n", "input": {"url": "u", "projectKey": "p", "locales": ["en", "fr_FR"]}}), "input.locales[1]").await;
+    bad(s, src, json!({"type": "bigquery", "name": "n", "input": {"projectID": "p", "datasetID": "d", "dataType": "ga5"}}), "input.dataType: unknown variant").await;
+    bad(s, src, json!({"type": "bigcommerce", "name": "n", "input": {"storeHash": "h", "channel": {"id": "one"}}}), "input.channel.id: invalid type").await;
 
     let source = s.json_source("src", true).await;
     let dest = s.destination("idx").await;
@@ -132,92 +132,92 @@ async fn bodies_are_validated_with_field_paths(s: Server) {
         body
     };
     bad(
-        &s,
+        s,
         t,
         task(json!({"action": "upsert"})),
         "action: unknown variant",
     )
     .await;
     bad(
-        &s,
+        s,
         t,
         task(json!({"trigger": {"type": "webhook"}})),
         "trigger.type: unknown variant",
     )
     .await;
     bad(
-        &s,
+        s,
         t,
         task(json!({"trigger": {"type": "schedule"}})),
         "trigger.cron: missing field",
     )
     .await;
     bad(
-        &s,
+        s,
         t,
         task(json!({"trigger": {"type": "schedule", "cron": "* * * *"}})),
         "trigger.cron: must have 5 fields",
     )
     .await;
     bad(
-        &s,
+        s,
         t,
         task(json!({"trigger": {"type": "schedule", "cron": "61 * * * *"}})),
         "trigger.cron: invalid cron expression",
     )
     .await;
     bad(
-        &s,
+        s,
         t,
         task(json!({"trigger": {"type": "schedule", "cron": "0 0 30 2 *"}})),
         "trigger.cron: never fires",
     )
     .await;
     bad(
-        &s,
+        s,
         t,
         task(json!({"trigger": {"type": "onDemand", "cron": "* * * * *"}})),
         "trigger.cron",
     )
     .await;
     bad(
-        &s,
+        s,
         t,
         task(json!({"input": {"timeframe": 0}})),
         "input.timeframe: must be between 1 and 30",
     )
     .await;
     bad(
-        &s,
+        s,
         t,
         task(json!({"input": {"timeframe": 31}})),
         "input.timeframe",
     )
     .await;
-    bad(&s, t, task(json!({"input": {"startDate": "2024-02-01T00:00:00Z", "endDate": "2024-01-01T00:00:00Z"}})), "input.endDate: must be after").await;
+    bad(s, t, task(json!({"input": {"startDate": "2024-02-01T00:00:00Z", "endDate": "2024-01-01T00:00:00Z"}})), "input.endDate: must be after").await;
     bad(
-        &s,
+        s,
         t,
         task(json!({"input": {"startDate": "yesterday", "endDate": "2024-01-01T00:00:00Z"}})),
         "input.startDate",
     )
     .await;
     bad(
-        &s,
+        s,
         t,
         task(json!({"failureThreshold": 101})),
         "failureThreshold",
     )
     .await;
     bad(
-        &s,
+        s,
         t,
         task(json!({"enabled": "yes"})),
         "enabled: invalid type",
     )
     .await;
     bad(
-        &s,
+        s,
         t,
         task(json!({"taskID": "mine"})),
         "taskID: unknown field",
@@ -274,7 +274,7 @@ async fn bodies_are_validated_with_field_paths(s: Server) {
     .error(400, "input.delimiter: unknown field");
 }
 
-async fn body_formats_and_limits(s: Server) {
+async fn body_formats_and_limits(s: &Server) {
     let body = json!({"type": "apiKey", "name": "k", "input": {"key": "secret"}}).to_string();
     for content_type in [
         "application/json",

@@ -1,7 +1,8 @@
-//! One store per test (SQLite file, or a fresh PostgreSQL schema dropped afterwards), a driven
-//! clock, the fake Algolia over HTTP, a CSV server, and fixtures created through the store.
+//! One store per test on a fresh database (SQLite file, or a fresh PostgreSQL schema dropped
+//! afterwards: [`TestDatabase`]), a driven clock, the fake Algolia over HTTP, a CSV server, and
+//! fixtures created through the store. Tests run on both backends with
+//! [`ingest_store::both_backends!`].
 
-use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,7 +11,6 @@ use axum::body::{Body, Bytes};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use futures::FutureExt as _;
 use ingest_algolia::testkit::{FakeAlgolia, FakeServer};
 use ingest_algolia::{PushSettings, TransportSettings, WaitPolicy};
 use ingest_connectors::Endpoints;
@@ -21,18 +21,14 @@ use ingest_core::metrics::Metrics;
 use ingest_core::time::{Clock as _, ManualClock};
 use ingest_engine::{Engine, EngineSettings, WorkerSettings};
 use ingest_model::{Task, Timestamp, from_value};
-use ingest_store::{PostgresConfig, PostgresStore, SecretKey, SqliteStore, Store};
+use ingest_store::testkit::{TestDatabase, TestHarness};
+use ingest_store::{SecretKey, Store};
 use serde_json::{Value, json};
 
 pub const APP: &str = "APP1";
 
-pub enum Backend {
-    Sqlite { _dir: tempfile::TempDir },
-    Postgres { url: String, schema: String },
-}
-
 pub struct Harness {
-    pub store: Arc<dyn Store>,
+    pub store: Store,
     pub clock: Arc<ManualClock>,
     pub metrics: Arc<Metrics>,
     pub fake: FakeAlgolia,
@@ -40,40 +36,33 @@ pub struct Harness {
     pub csv: String,
     /// The key the store's secrets are sealed with (a second handle on the store needs it).
     pub key: SecretKey,
-    backend: Backend,
+    db: TestDatabase,
 }
 
 /// 2024-01-01T00:00:00Z.
 pub const START: i64 = 1_704_067_200;
 
-pub async fn sqlite() -> Harness {
-    let dir = tempfile::tempdir().unwrap();
-    let key = SecretKey::generate().unwrap();
-    let store = SqliteStore::open(dir.path().join("s.db"), key.clone())
-        .await
-        .unwrap();
-    Harness::new(Arc::new(store), key, Backend::Sqlite { _dir: dir }).await
-}
+impl TestHarness for Harness {
+    async fn start(db: TestDatabase) -> Self {
+        let key = SecretKey::generate().unwrap();
+        let store = db.open(key.clone()).await.unwrap();
+        let fake = FakeAlgolia::new();
+        let server = fake.serve();
+        Self {
+            store,
+            clock: Arc::new(ManualClock::new(Timestamp::from_unix(START, 0))),
+            metrics: Arc::new(Metrics::new()),
+            fake,
+            server,
+            csv: csv_server().await,
+            key,
+            db,
+        }
+    }
 
-pub async fn postgres() -> Option<Harness> {
-    let Ok(url) = std::env::var("TEST_DATABASE_URL") else {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "TEST_DATABASE_URL must be set in CI: the PostgreSQL engine tests cannot be skipped"
-        );
-        return None;
-    };
-    let schema = format!("e_{}", uuid::Uuid::new_v4().simple());
-    let config = PostgresConfig {
-        url: url.clone(),
-        schema: Some(schema.clone()),
-        max_connections: 8,
-    };
-    let key = SecretKey::generate().unwrap();
-    let store = PostgresStore::connect_with(&config, key.clone())
-        .await
-        .unwrap();
-    Some(Harness::new(Arc::new(store), key, Backend::Postgres { url, schema }).await)
+    fn database(&self) -> &TestDatabase {
+        &self.db
+    }
 }
 
 /// Rows `1..=n` as CSV: `id,name,price`.
@@ -130,27 +119,9 @@ async fn csv_server() -> String {
 }
 
 impl Harness {
-    async fn new(store: Arc<dyn Store>, key: SecretKey, backend: Backend) -> Self {
-        let fake = FakeAlgolia::new();
-        let server = fake.serve();
-        Self {
-            store,
-            clock: Arc::new(ManualClock::new(Timestamp::from_unix(START, 0))),
-            metrics: Arc::new(Metrics::new()),
-            fake,
-            server,
-            csv: csv_server().await,
-            key,
-            backend,
-        }
-    }
-
     /// The PostgreSQL URL and schema of this harness, when it runs on PostgreSQL.
     pub fn postgres(&self) -> Option<(&str, &str)> {
-        match &self.backend {
-            Backend::Postgres { url, schema } => Some((url, schema)),
-            Backend::Sqlite { .. } => None,
-        }
+        self.db.postgres_schema()
     }
 
     pub fn engine(&self) -> Engine {
@@ -158,12 +129,12 @@ impl Harness {
     }
 
     /// An engine over another handle on the same store.
-    pub fn engine_on(&self, store: Arc<dyn Store>) -> Engine {
+    pub fn engine_on(&self, store: Store) -> Engine {
         self.engine_batching(store, BatchLimits::default())
     }
 
     /// [`Harness::engine_on`] with batches cut by `limits`.
-    pub fn engine_batching(&self, store: Arc<dyn Store>, limits: BatchLimits) -> Engine {
+    pub fn engine_batching(&self, store: Store, limits: BatchLimits) -> Engine {
         let http = SourceHttpClient::new(
             UrlPolicy::new(&["127.0.0.0/8"]).unwrap(),
             HttpSettings {
@@ -279,53 +250,4 @@ impl Harness {
             .await
             .unwrap()
     }
-
-    async fn cleanup(&self) {
-        if let Backend::Postgres { url, schema } = &self.backend {
-            let pool = sqlx::PgPool::connect(url).await.unwrap();
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"
-            )))
-            .execute(&pool)
-            .await
-            .unwrap();
-            pool.close().await;
-        }
-    }
-
-    pub async fn run<F>(self, test: F)
-    where
-        F: AsyncFnOnce(&Harness),
-    {
-        let outcome = AssertUnwindSafe(test(&self)).catch_unwind().await;
-        self.cleanup().await;
-        if let Err(panic) = outcome {
-            std::panic::resume_unwind(panic);
-        }
-    }
 }
-
-/// Declares each `async fn name(h: &Harness)` as `sqlite::name` and `postgres::name`.
-macro_rules! both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    $crate::harness::sqlite().await.run(super::$name).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    if let Some(h) = $crate::harness::postgres().await {
-                        h.run(super::$name).await;
-                    }
-                }
-            )*
-        }
-    };
-}
-pub(crate) use both;

@@ -11,13 +11,14 @@ use std::time::Duration;
 use ingest_core::BatchLimits;
 use ingest_engine::{WorkerSettings, Workers};
 use ingest_model::{EventType, Run, RunOutcome, RunStatus};
-use ingest_store::{EventQuery, PageRequest, PostgresConfig, PostgresStore, Store};
+use ingest_store::testkit::{self, Backend};
+use ingest_store::{EventQuery, PageRequest, PostgresConfig, Store};
 use serde_json::json;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::harness::{self, APP};
+use crate::harness::{APP, Harness};
 
 /// A TCP forwarder that can drop every connection and refuse new ones.
 struct Proxy {
@@ -68,7 +69,7 @@ impl Proxy {
 }
 
 /// A second handle on the harness's PostgreSQL store, through a [`Proxy`].
-async fn proxied_store(h: &harness::Harness) -> (Proxy, Arc<dyn Store>) {
+async fn proxied_store(h: &Harness) -> (Proxy, Store) {
     let (url, schema) = h.postgres().unwrap();
     let mut proxied = url::Url::parse(url).unwrap();
     let target = format!(
@@ -84,16 +85,14 @@ async fn proxied_store(h: &harness::Harness) -> (Proxy, Arc<dyn Store>) {
         schema: Some(schema.to_owned()),
         max_connections: 2,
     };
-    let through_proxy: Arc<dyn Store> = Arc::new(
-        PostgresStore::connect_with(&config, h.key.clone())
-            .await
-            .unwrap(),
-    );
+    let through_proxy = Store::connect_postgres(&config, h.key.clone())
+        .await
+        .unwrap();
     (proxy, through_proxy)
 }
 
 /// A `replace` task from the CSV at `path` into `index`, and a run of it in the queue.
-async fn queued_replace(h: &harness::Harness, path: &str, index: &str) -> Run {
+async fn queued_replace(h: &Harness, path: &str, index: &str) -> Run {
     let task = h
         .task(path, index, "replace", json!({"type": "onDemand"}))
         .await;
@@ -104,7 +103,7 @@ async fn queued_replace(h: &harness::Harness, path: &str, index: &str) -> Run {
 }
 
 /// Waits until the run is finished, or panics after `seconds`.
-async fn finished(h: &harness::Harness, run_id: &str, seconds: u64) -> Run {
+async fn finished(h: &Harness, run_id: &str, seconds: u64) -> Run {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(seconds);
     loop {
         let run = h.store.get_run(APP, run_id).await.unwrap();
@@ -121,11 +120,12 @@ async fn finished(h: &harness::Harness, run_id: &str, seconds: u64) -> Run {
 
 #[tokio::test]
 async fn workers_wait_out_a_store_outage_and_lose_no_run() {
-    let Some(h) = harness::postgres().await else {
-        return;
-    };
-    let (proxy, through_proxy) = proxied_store(&h).await;
-    let run = queued_replace(&h, "/products.csv", "products").await;
+    testkit::run(Backend::Postgres, outage_before_the_claim).await;
+}
+
+async fn outage_before_the_claim(h: &Harness) {
+    let (proxy, through_proxy) = proxied_store(h).await;
+    let run = queued_replace(h, "/products.csv", "products").await;
 
     proxy.cut();
     let (stop, stopped) = oneshot::channel::<()>();
@@ -138,7 +138,7 @@ async fn workers_wait_out_a_store_outage_and_lose_no_run() {
     assert_eq!(during.status, RunStatus::Created, "{during:?}");
 
     proxy.restore();
-    let finished = finished(&h, &run.run_id, 60).await;
+    let finished = finished(h, &run.run_id, 60).await;
     assert_eq!(finished.outcome, Some(RunOutcome::Success), "{finished:?}");
     assert_eq!(h.fake.record_count("products"), 25);
     let _ = stop.send(());
@@ -147,11 +147,12 @@ async fn workers_wait_out_a_store_outage_and_lose_no_run() {
 
 #[tokio::test]
 async fn a_store_outage_mid_run_loses_no_record_and_no_event() {
-    let Some(h) = harness::postgres().await else {
-        return;
-    };
-    let (proxy, through_proxy) = proxied_store(&h).await;
-    let run = queued_replace(&h, "/trickle.csv", "trickled").await;
+    testkit::run(Backend::Postgres, outage_mid_run).await;
+}
+
+async fn outage_mid_run(h: &Harness) {
+    let (proxy, through_proxy) = proxied_store(h).await;
+    let run = queued_replace(h, "/trickle.csv", "trickled").await;
     // Five records a batch: a batch, and its record event, about every half second.
     let limits = BatchLimits::new(5, 1_000_000, 100_000).unwrap();
     let workers = Workers::new(
@@ -179,7 +180,7 @@ async fn a_store_outage_mid_run_loses_no_record_and_no_event() {
     tokio::time::sleep(Duration::from_millis(3500)).await;
     proxy.restore();
 
-    let finished = finished(&h, &run.run_id, 60).await;
+    let finished = finished(h, &run.run_id, 60).await;
     assert_eq!(finished.outcome, Some(RunOutcome::Success), "{finished:?}");
     assert_eq!(h.fake.record_count("trickled"), 40);
     let events = h

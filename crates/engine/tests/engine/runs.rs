@@ -15,9 +15,9 @@ use ingest_store::{EventQuery, PageRequest, RunQuery};
 use serde_json::json;
 use tokio::sync::oneshot;
 
-use crate::harness::{APP, Harness, both};
+use crate::harness::{APP, Harness};
 
-both!(
+ingest_store::both_backends!(
     on_demand_run_succeeds_with_events,
     a_retried_replace_deletes_the_dead_attempts_index,
     an_abandoned_replace_leaves_no_temporary_index,

@@ -7,9 +7,9 @@ use ingest_engine::{Scheduler, SchedulerSettings};
 use ingest_model::{RunStatus, Timestamp, Trigger};
 use serde_json::json;
 
-use crate::harness::{APP, Harness, START, both};
+use crate::harness::{APP, Harness, START};
 
-both!(
+ingest_store::both_backends!(
     a_schedule_fires_at_its_cron_times,
     catch_up_once_after_downtime,
     three_replicas_fire_each_minute_once_over_a_day,

@@ -8,9 +8,9 @@ use ingest_store::{AuthenticationQuery, PageRequest, StoreError};
 use serde_json::json;
 
 use crate::fixtures::*;
-use crate::harness::{Harness, conformance};
+use crate::harness::Harness;
 
-conformance!(
+ingest_store::both_backends!(
     round_trip,
     secrets_are_encrypted_at_rest,
     update_keeps_omitted_secrets,

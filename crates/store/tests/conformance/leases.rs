@@ -8,9 +8,9 @@ use ingest_store::{EventQuery, StoreError};
 use serde_json::json;
 
 use crate::fixtures::*;
-use crate::harness::{Harness, conformance};
+use crate::harness::Harness;
 
-conformance!(
+ingest_store::both_backends!(
     claim_one_given_run,
     release_returns_the_run_at_once,
     trigger_payload_reaches_the_worker,

@@ -1,6 +1,7 @@
 //! The store conformance suite: every test runs against SQLite (a temporary file) and, when
 //! `TEST_DATABASE_URL` is set, against PostgreSQL (a fresh schema per test, dropped after it).
-//! With `CI=true`, a missing `TEST_DATABASE_URL` fails the PostgreSQL tests.
+//! Without it the PostgreSQL tests say they are skipped; with `CI=true` they fail instead. Each
+//! file declares its tests with `ingest_store::both_backends!`.
 
 mod authentications;
 mod fixtures;

@@ -6,9 +6,9 @@ use ingest_store::{Resource, StoreError};
 use serde_json::json;
 
 use crate::fixtures::*;
-use crate::harness::{Harness, conformance};
+use crate::harness::Harness;
 
-conformance!(
+ingest_store::both_backends!(
     references_must_be_live_in_the_same_app,
     authentication_kind_must_fit,
     in_use_deletes_are_refused,

@@ -5,9 +5,9 @@ use ingest_store::{EventQuery, NewEvent, RunQuery, Timestamp};
 use serde_json::json;
 
 use crate::fixtures::*;
-use crate::harness::{Harness, conformance};
+use crate::harness::Harness;
 
-conformance!(
+ingest_store::both_backends!(
     create_run,
     run_filters_and_sorts,
     run_window,

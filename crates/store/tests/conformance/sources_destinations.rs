@@ -8,9 +8,9 @@ use ingest_store::{DestinationQuery, SourceQuery, StoreError};
 use serde_json::json;
 
 use crate::fixtures::*;
-use crate::harness::{Harness, conformance};
+use crate::harness::Harness;
 
-conformance!(
+ingest_store::both_backends!(
     destination_round_trip,
     source_round_trip,
     destination_filters_and_sorts,

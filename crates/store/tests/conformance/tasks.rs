@@ -6,9 +6,9 @@ use ingest_store::{StoreError, TaskQuery};
 use serde_json::json;
 
 use crate::fixtures::*;
-use crate::harness::{Harness, conformance};
+use crate::harness::Harness;
 
-conformance!(
+ingest_store::both_backends!(
     round_trip,
     schedule_trigger_and_run_times,
     enable_and_disable,

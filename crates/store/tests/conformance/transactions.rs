@@ -8,9 +8,9 @@ use ingest_model::{EventStatus, EventType, RunOutcome, RunReasonCode, RunStatus}
 use ingest_store::{AUTO_DISABLE_AFTER, NewEvent, RunFinish, StoreError};
 
 use crate::fixtures::*;
-use crate::harness::{Harness, conformance};
+use crate::harness::Harness;
 
-conformance!(
+ingest_store::both_backends!(
     failed_event_insert_rolls_back,
     failed_finish_rolls_back,
     reopening_keeps_data_and_needs_the_key,

@@ -2,7 +2,6 @@
 //! runs, auto-disable, schedules fired once, and concurrency.
 
 use std::collections::HashSet;
-use std::sync::Arc;
 use std::time::Duration;
 
 use ingest_model::{
@@ -15,9 +14,9 @@ use ingest_store::{
 use serde_json::json;
 
 use crate::fixtures::*;
-use crate::harness::{Harness, conformance};
+use crate::harness::Harness;
 
-conformance!(
+ingest_store::both_backends!(
     claim_heartbeat_finish,
     stale_tokens_change_nothing,
     requeue_expired_leases,
@@ -526,7 +525,7 @@ async fn concurrent_claims_never_share_a_run(h: &Harness) {
     }
     let now = h.now();
     let workers = (0..6).map(|w| {
-        let store: Arc<dyn Store> = h.store.clone();
+        let store: Store = h.store.clone();
         tokio::spawn(async move {
             let mut mine = Vec::new();
             while let Some(c) = store
@@ -552,7 +551,7 @@ async fn concurrent_claims_never_share_a_run(h: &Harness) {
 async fn concurrent_creates_get_distinct_ids(h: &Harness) {
     let now = h.now();
     let creates = (0..50).map(|i| {
-        let store: Arc<dyn Store> = h.store.clone();
+        let store: Store = h.store.clone();
         tokio::spawn(async move {
             store
                 .create_authentication(APP, &basic(&format!("a{i}"), "pw"), now)
