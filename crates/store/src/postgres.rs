@@ -56,8 +56,16 @@ impl Store {
                     "invalid PostgreSQL schema name: use letters, digits and `_`",
                 ));
             }
-            options = options.options([("search_path", schema.as_str())]);
         }
+        // A process that stops mid-transaction (SIGSTOP, a frozen VM) must not hold a run's row
+        // lock forever: the server ends a session idle inside a transaction after 10 s, so the
+        // reaper (`FOR UPDATE SKIP LOCKED`) can requeue the run. Every transaction of ours is a
+        // few statements sent back to back.
+        let mut startup = vec![("idle_in_transaction_session_timeout", "10s")];
+        if let Some(schema) = &config.schema {
+            startup.push(("search_path", schema.as_str()));
+        }
+        options = options.options(startup);
         // The queue signal listens on a connection of its own, opened when the listener starts.
         let listen = PgPoolOptions::new()
             .max_connections(1)
