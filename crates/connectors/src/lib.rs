@@ -27,7 +27,6 @@ pub mod bigquery;
 pub mod commercetools;
 pub mod csv;
 mod decode;
-mod fetch_events;
 pub mod google;
 pub mod http;
 pub mod json;

@@ -14,9 +14,9 @@ use url::Url;
 
 use crate::csv::{CsvDecoder, CsvOptions};
 use crate::decode::RecordDecoder;
-use crate::fetch_events::report_fetch;
 use crate::http::{
     ChunkStream, HttpAuth, OAuthTokens, SourceHttpClient, display_url, file_chunks, gunzip,
+    report_fetch,
 };
 use crate::json::{JsonDecoder, JsonOptions};
 
