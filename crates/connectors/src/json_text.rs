@@ -1,7 +1,11 @@
-//! Writing JSON text by hand: escaped strings, number syntax, minification.
+//! Writing JSON text by hand: escaped strings, number syntax, minification; and reading it in one
+//! pass ([`validate`]).
 //!
 //! The hot path never builds a `serde_json::Value`: rows and elements are written straight into
-//! byte buffers with these helpers.
+//! byte buffers with these helpers, and a JSON element or a CSV cell typed `json` is checked and
+//! minified by the [`validate::Validator`]. Shared by the connectors; it names none of them.
+
+pub(crate) mod validate;
 
 /// The deepest nesting of arrays and objects a record may have, the record object itself being
 /// level 1 (`connectors.md`: deeper records are rejected).

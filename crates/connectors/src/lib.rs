@@ -20,6 +20,25 @@
 //!
 //! Entry points: [`build_source`] (from a parsed [`ingest_model::SourceInput`]) and, for
 //! benchmarks and tests, the decoders [`CsvDecoder`] and [`JsonDecoder`].
+//!
+//! # Layout
+//!
+//! The top-level modules come in three kinds, and names point one way only (a test,
+//! `tests/module_graph.rs`, reads `src/` and holds the rule):
+//!
+//! - **the registry** (`registry`): [`build_source`] matches on the input and builds the source of
+//!   its connector. It is the only module that names a connector.
+//! - **connectors**, one folder each: `csv/` and `json/` (push decoders from bytes to records),
+//!   `url_source/` (a body over HTTP or from a file, driven through a decoder: [`Location`],
+//!   [`decode_stream`]), [`bigquery`], [`commercetools`] and [`bigcommerce`]. A connector names
+//!   shared modules only, never another connector nor the registry.
+//! - **shared modules**, which name no connector: `source` (the vocabulary: [`Source`],
+//!   [`SourceContext`], [`Endpoints`], [`DateWindow`], [`ConfigError`]), [`http`] (the client and
+//!   its URL policy, bodies, `fetch` events, the paging of JSON APIs), `json_text` (writing JSON
+//!   text, and the validator that checks a JSON element or a CSV cell typed `json`), `decode` (the
+//!   [`RecordDecoder`] trait), `arena` (record buffers) and [`google`] (service-account tokens).
+//!
+//! The module graph has no cycle.
 
 mod arena;
 pub mod bigcommerce;
@@ -27,17 +46,17 @@ pub mod bigquery;
 pub mod commercetools;
 pub mod csv;
 mod decode;
-mod fetch_events;
 pub mod google;
 pub mod http;
 pub mod json;
 mod json_text;
+mod registry;
 mod source;
+mod url_source;
 
 pub use csv::{CsvDecoder, CsvOptions};
 pub use decode::RecordDecoder;
 pub use json::{JsonDecoder, JsonOptions};
-pub use source::{
-    ConfigError, DateWindow, Endpoints, Location, Source, SourceContext, build_source,
-    decode_stream,
-};
+pub use registry::build_source;
+pub use source::{ConfigError, DateWindow, Endpoints, Source, SourceContext};
+pub use url_source::{Location, decode_stream};

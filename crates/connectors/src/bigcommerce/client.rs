@@ -20,7 +20,7 @@ use serde_json::Value;
 use tokio::sync::Mutex;
 use url::Url;
 
-use crate::commercetools::paged::{Call, fetch, parse_json};
+use crate::http::paged::{Call, fetch, parse_json};
 use crate::http::{HttpAuth, SourceHttpClient, display_url};
 
 /// 429 answers tolerated for one call.

@@ -42,8 +42,8 @@ use url::Url;
 use self::client::BcClient;
 use self::record::{Names, VariantPrices, product_record};
 use self::webhook::ProductEvent;
-use crate::commercetools::paged::{Pages, RepeatGuard, page_stream};
 use crate::http::display_url;
+use crate::http::paged::{Pages, RepeatGuard, page_stream};
 use crate::source::{ConfigError, Source, SourceContext};
 
 pub use self::client::MAX_THROTTLED;

@@ -14,7 +14,7 @@ use serde_json::Value;
 use tokio::sync::Mutex;
 use url::Url;
 
-use super::paged::{Call, excerpt, fetch, parse_json};
+use crate::http::paged::{Call, excerpt, fetch, parse_json};
 use crate::http::{HttpAuth, SourceHttpClient, display_url};
 
 /// Tokens are renewed this long before they expire.

@@ -31,7 +31,6 @@ mod categories;
 mod client;
 #[cfg(feature = "testkit")]
 pub mod fake;
-pub(crate) mod paged;
 mod record;
 
 use std::collections::{HashMap, HashSet};
@@ -45,9 +44,9 @@ use serde_json::Value;
 use url::Url;
 
 use self::client::CtClient;
-use self::paged::{Pages, RepeatGuard, page_stream};
 use self::record::{Localized, product_records};
 use crate::http::display_url;
+use crate::http::paged::{Pages, RepeatGuard, page_stream};
 use crate::source::{ConfigError, Source, SourceContext};
 
 /// Products asked per page (the API's maximum).

@@ -2,7 +2,7 @@
 
 use ingest_model::MappingTypeCsv;
 
-use crate::json::validate::Validator;
+use crate::json_text::validate::Validator;
 use crate::json_text::{JsonOut, MAX_NESTING, excerpt, is_json_number, write_string};
 
 /// Appends the JSON value of `cell` (valid UTF-8) typed as `kind`, or says why it cannot be.

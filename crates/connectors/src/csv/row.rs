@@ -14,7 +14,7 @@ use super::plan::{Column, Plan};
 use super::split::{Fields, split_field, split_row};
 use super::string_field::write_string_field;
 use crate::arena::RecordArena;
-use crate::json::validate::Validator;
+use crate::json_text::validate::Validator;
 use crate::json_text::write_string;
 
 /// Why a row gives no record, and its `objectID` when that was known.

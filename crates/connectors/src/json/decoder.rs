@@ -9,10 +9,10 @@ use ingest_core::{
 
 use super::element::{check_element, existing_object_id, splice_object_id};
 use super::scanner::{ElementScanner, Framing, Scan};
-use super::validate::{Member, Validator};
 use crate::arena::RecordArena;
 use crate::decode::{BomStripper, RecordDecoder};
 use crate::json_text::MAX_NESTING;
+use crate::json_text::validate::{Member, Validator};
 
 /// How to read one JSON source.
 #[derive(Clone, Debug, PartialEq, Eq)]

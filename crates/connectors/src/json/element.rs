@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use bytes::{BufMut, BytesMut};
 
-use super::validate::{Member, Validator, valid_element};
+use crate::json_text::validate::{Member, Validator, valid_element};
 use crate::json_text::{MAX_NESTING, excerpt, write_string};
 
 /// Checks a minified element: valid UTF-8 and JSON, nested [`MAX_NESTING`] levels at most, an

@@ -3,6 +3,5 @@
 mod decoder;
 mod element;
 mod scanner;
-pub(crate) mod validate;
 
 pub use decoder::{JsonDecoder, JsonOptions};

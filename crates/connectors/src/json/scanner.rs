@@ -2,8 +2,8 @@
 //! ends, by bracket and quote structure alone (validation comes after).
 //!
 //! This is the slow path of the decoder: it takes the elements that do not lie within one chunk
-//! and those the fast pass (`validate.rs`) refused, so that an invalid element still ends where
-//! its structure says and the following elements are read.
+//! and those the fast pass (`json_text::validate`) refused, so that an invalid element still ends
+//! where its structure says and the following elements are read.
 
 use memchr::memchr2;
 

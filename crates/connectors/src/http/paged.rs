@@ -1,8 +1,10 @@
-//! What the two commerce connectors (commercetools, BigCommerce) share: a paged reader turned
-//! into a record stream, and one API call read whole and reported as one `fetch` event.
+//! Paged JSON APIs, as the platform connectors (commercetools, BigCommerce) read them: a paged
+//! reader turned into a record stream, and one API call read whole and reported as one `fetch`
+//! event.
 //!
-//! Both APIs answer with JSON pages of bounded size (≤ 500 products, ≤ 250 products), so a page
-//! is read whole, parsed once and turned into records; memory holds one page and its records.
+//! Such APIs answer with JSON pages of bounded size (≤ 500 products for commercetools, ≤ 250 for
+//! BigCommerce), so a page is read whole, parsed once and turned into records; memory holds one
+//! page and its records.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -17,8 +19,9 @@ use reqwest::header::HeaderMap;
 use reqwest::{Method, RequestBuilder, StatusCode};
 use url::Url;
 
-use crate::fetch_events::report_fetch;
-use crate::http::{ChunkStream, HttpAuth, SourceHttpClient, display_url};
+use super::body::ChunkStream;
+use super::client::{HttpAuth, SourceHttpClient, display_url};
+use super::fetch_events::report_fetch;
 
 /// The largest page body read, in bytes (a page of 500 rich products is a few MB).
 pub(crate) const MAX_PAGE_BYTES: usize = 128 * 1024 * 1024;

@@ -13,7 +13,7 @@ use ingest_core::SourceError;
 use ingest_model::{EventStatus, EventType, RunEvent, RunRecorder};
 use serde_json::json;
 
-use crate::http::ChunkStream;
+use super::body::ChunkStream;
 
 /// Reports the body that `open` yields to `recorder` as one `fetch` event. `url` must be the
 /// display form (no credentials).
