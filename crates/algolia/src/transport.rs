@@ -201,7 +201,8 @@ impl Transport {
             .default_headers(headers)
             .connect_timeout(settings.connect_timeout)
             .redirect(reqwest::redirect::Policy::none())
-            .pool_max_idle_per_host(16)
+            // Enough idle connections for a full concurrency window.
+            .pool_max_idle_per_host(64)
             .build()
             .map_err(|e| AlgoliaError::Config(format!("cannot build the HTTP client: {e}")))?;
         Ok(Self {

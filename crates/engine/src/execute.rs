@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use ingest_algolia::{
-    HttpIndexingApi, IndexingApi, PushMode, PushPlan, PushSettings, Pusher, RunSummary, Transport,
-    TransportSettings, wait_task,
+    ConcurrencyWindows, HttpIndexingApi, IndexingApi, PushMode, PushPlan, PushSettings, Pusher,
+    RunSummary, Transport, TransportSettings, wait_task,
 };
 use ingest_connectors::http::SourceHttpClient;
 use ingest_connectors::{DateWindow, Endpoints, SourceContext};
@@ -78,6 +78,8 @@ pub struct Engine {
     settings: EngineSettings,
     clock: Arc<dyn Clock>,
     metrics: Arc<Metrics>,
+    /// One concurrency window per Algolia application, shared by every run of the process.
+    windows: Arc<ConcurrencyWindows>,
 }
 
 /// Why a run stops before its records are pushed.
@@ -128,8 +130,14 @@ impl Engine {
             store,
             settings,
             clock,
+            windows: Arc::new(ConcurrencyWindows::new(Some(metrics.clone()))),
             metrics,
         }
+    }
+
+    /// The concurrency windows of the process's Algolia applications.
+    pub fn windows(&self) -> &Arc<ConcurrencyWindows> {
+        &self.windows
     }
 
     /// The store.
@@ -373,6 +381,7 @@ impl Engine {
             insights,
             source_input,
             only,
+            app_id,
             ..
         } = prepared;
         if insights {
@@ -409,6 +418,7 @@ impl Engine {
             self.store.clone(),
             self.clock.clone(),
         ));
+        let window = self.windows.window(&app_id, self.settings.push.window());
         let work = async {
             let mut finishes = Vec::new();
             for pass in passes {
@@ -435,7 +445,7 @@ impl Engine {
                     filter_ids(pass.source.records(), only.clone(), recorder.clone()),
                     lease.clone(),
                 );
-                let pusher = Pusher::new(api.clone(), self.settings.push);
+                let pusher = Pusher::with_window(api.clone(), self.settings.push, window.clone());
                 let summary = pusher.run(&plan, records, recorder.as_ref()).await;
                 self.count(&summary);
                 let failed = summary.outcome == RunOutcome::Failure;

@@ -8,7 +8,8 @@ use serde_json::json;
 use super::summary::Ending;
 use super::{PushMode, RunState};
 use crate::AlgoliaError;
-use crate::api::{IndexingApi, Operation, Scope, wait_task};
+use crate::api::{BatchResponse, IndexingApi, Operation, Scope, TaskId, TaskStatus, wait_task};
+use crate::concurrency::{ConcurrencyWindow, signal_of};
 
 impl<A: IndexingApi + 'static> RunState<'_, A> {
     /// Decides how the run ends, doing the last calls.
@@ -47,14 +48,18 @@ impl<A: IndexingApi + 'static> RunState<'_, A> {
         ending
     }
 
-    /// Waits for every batch task, a few at a time.
+    /// Waits for every batch task, each poll under a permit of the window.
     async fn wait_batch_tasks(&self) -> Result<(), AlgoliaError> {
-        let api = &**self.api;
+        let api = Paced {
+            api: &**self.api,
+            window: self.window,
+        };
+        let api = &api;
         let policy = self.settings.wait;
         let index = &*self.target;
         futures::stream::iter(self.tasks.iter().copied())
             .map(|task| wait_task(api, index, task, policy))
-            .buffer_unordered(self.settings.in_flight.max(1) * 2)
+            .buffer_unordered(self.settings.window().max)
             .try_collect::<Vec<()>>()
             .await
             .map(|_| ())
@@ -119,5 +124,38 @@ impl<A: IndexingApi + 'static> RunState<'_, A> {
                 ));
             }
         }
+    }
+}
+
+/// An [`IndexingApi`] whose task polls go through the window (the other calls pass through).
+struct Paced<'a, A> {
+    api: &'a A,
+    window: &'a std::sync::Arc<ConcurrencyWindow>,
+}
+
+impl<A: IndexingApi> IndexingApi for Paced<'_, A> {
+    async fn batch(
+        &self,
+        index: &str,
+        body: bytes::Bytes,
+        idempotent: bool,
+    ) -> Result<BatchResponse, AlgoliaError> {
+        self.api.batch(index, body, idempotent).await
+    }
+
+    async fn operation(&self, index: &str, operation: &Operation) -> Result<TaskId, AlgoliaError> {
+        self.api.operation(index, operation).await
+    }
+
+    async fn task_status(&self, index: &str, task_id: TaskId) -> Result<TaskStatus, AlgoliaError> {
+        let permit = self.window.acquire().await;
+        let status = self.api.task_status(index, task_id).await;
+        // A poll's RTT is not a batch's: only its failures count.
+        permit.observe(signal_of(status.as_ref().map(|_| &[][..]), None));
+        status
+    }
+
+    async fn delete_index(&self, index: &str) -> Result<TaskId, AlgoliaError> {
+        self.api.delete_index(index).await
     }
 }
