@@ -35,8 +35,8 @@ pub use api::{
     BatchResponse, IndexingApi, Operation, Scope, TaskId, TaskStatus, WaitPolicy, wait_task,
 };
 pub use concurrency::{
-    ConcurrencyWindow, ConcurrencyWindows, Decrease, Permit, Signal, Totals, WindowSettings,
-    WindowSnapshot,
+    ConcurrencyWindow, ConcurrencyWindows, Decrease, Pacer, Permit, Signal, Totals, Unpaced,
+    WindowSettings, WindowSnapshot,
 };
 pub use error::AlgoliaError;
 pub use hosts::CallKind;

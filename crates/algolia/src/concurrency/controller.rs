@@ -2,8 +2,9 @@
 //! instants. No clock and no semaphore here ([`super::ConcurrencyWindow`] holds those), so every
 //! rule is tested with made-up instants.
 //!
-//! - **Slow start**: while nothing went wrong yet, each healthy answer that came while the window
-//!   was full adds one (the window doubles per round trip), unless that answer's RTT is rising.
+//! - **Slow start**: while nothing went wrong yet, every second healthy answer that came while
+//!   calls were waiting for the window adds one (the window grows by half per round trip: less
+//!   overshoot than doubling when the application has a hard limit), unless the RTT is rising.
 //! - **Additive increase**: afterwards, one more per interval (an interval lasts one baseline
 //!   RTT) in which the window was full, nothing pushed back and the mean RTT stayed near the
 //!   baseline, once the hold-off after the last decrease is over.
@@ -148,6 +149,8 @@ pub(crate) struct Controller {
     /// Calls waiting for a permit.
     waiting: usize,
     slow_start: bool,
+    /// Slow start: a healthy answer counted toward the next increase.
+    half_step: bool,
     baseline: Option<Ewma>,
     interval: Interval,
     hold_until: Option<Instant>,
@@ -166,6 +169,7 @@ impl Controller {
             in_flight: 0,
             waiting: 0,
             slow_start: true,
+            half_step: false,
             baseline: None,
             interval: Interval::default(),
             hold_until: None,
@@ -259,7 +263,10 @@ impl Controller {
                 self.interval.rtt_sum += rtt;
                 self.interval.samples += 1;
                 if self.slow_start && self.demand() && !self.rising(rtt) {
-                    self.grow(now);
+                    self.half_step = !self.half_step;
+                    if !self.half_step {
+                        self.grow(now);
+                    }
                 }
             }
             Signal::Throttled | Signal::Failed => {

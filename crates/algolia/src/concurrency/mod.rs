@@ -4,8 +4,9 @@
 //! A [`ConcurrencyWindow`] is a semaphore whose size follows the application's answers (the
 //! arithmetic is in `controller`: slow start, additive increase while the RTT stays near its
 //! baseline, multiplicative decrease on a 429, a 5xx, a timeout or a rising RTT, a ceiling after
-//! a 429). A call takes a [`Permit`], reports how it went ([`Permit::observe`]) and gives the
-//! permit back when dropped. The window starts at `push.in_flight` and never exceeds
+//! a 429). A call takes a [`Permit`], reports how each attempt went ([`Pacer::observe`]), goes
+//! back in line before a retry when the window has shrunk below the calls on the wire
+//! ([`Pacer::before_retry`]), and gives the permit back when dropped. The window starts at `push.in_flight` and never exceeds
 //! `push.max_in_flight`.
 //!
 //! One window per application, shared by every run of the process that writes to it:
@@ -15,6 +16,7 @@
 //! `app_id` label, and every decrease is counted by reason.
 
 mod controller;
+mod permit;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -26,6 +28,7 @@ use tokio::time::Instant;
 
 use controller::{Controller, Ticket};
 pub use controller::{Decrease, Signal, Totals};
+pub use permit::{Pacer, Permit, Unpaced};
 
 use crate::AlgoliaError;
 
@@ -68,14 +71,6 @@ struct State {
     /// Permits to drop instead of giving back, once held ones come back (the window shrank
     /// below the permits out).
     to_forget: usize,
-}
-
-/// The right to have one call on the wire; given back when dropped.
-#[derive(Debug)]
-pub struct Permit {
-    window: Arc<ConcurrencyWindow>,
-    permit: Option<OwnedSemaphorePermit>,
-    ticket: Ticket,
 }
 
 impl ConcurrencyWindow {
@@ -128,6 +123,12 @@ impl ConcurrencyWindow {
 
     /// Waits for a permit (first come, first served).
     pub async fn acquire(self: &Arc<Self>) -> Permit {
+        let (permit, ticket) = self.take().await;
+        Permit::new(self.clone(), permit, ticket)
+    }
+
+    /// Takes a semaphore permit and counts the call in.
+    async fn take(&self) -> (Option<OwnedSemaphorePermit>, Ticket) {
         let permit = match self.semaphore.clone().try_acquire_owned() {
             Ok(permit) => Some(permit),
             Err(_) => {
@@ -137,11 +138,22 @@ impl ConcurrencyWindow {
             }
         };
         let ticket = self.lock().controller.acquired();
-        Permit {
-            window: self.clone(),
-            permit,
-            ticket,
+        (permit, ticket)
+    }
+
+    /// Gives `permit` back when the window has shrunk below the calls on the wire (it is then
+    /// dropped rather than returned); `true` when it was given back.
+    fn surrender_if_shrunk(&self, permit: &mut Option<OwnedSemaphorePermit>) -> bool {
+        let mut state = self.lock();
+        if state.to_forget == 0 {
+            return false;
         }
+        state.to_forget -= 1;
+        state.controller.released();
+        if let Some(permit) = permit.take() {
+            permit.forget();
+        }
+        true
     }
 
     fn observe(&self, ticket: Ticket, signal: Signal) {
@@ -208,20 +220,6 @@ impl<'a> Waiting<'a> {
 impl Drop for Waiting<'_> {
     fn drop(&mut self) {
         self.0.lock().controller.wait_ended();
-    }
-}
-
-impl Permit {
-    /// Reports how the call made under this permit went (a call resent under the same permit
-    /// reports each attempt).
-    pub fn observe(&self, signal: Signal) {
-        self.window.observe(self.ticket, signal);
-    }
-}
-
-impl Drop for Permit {
-    fn drop(&mut self) {
-        self.window.release(self.permit.take());
     }
 }
 

@@ -27,14 +27,19 @@ async fn growing_wakes_a_waiting_call() {
     let first = window.acquire().await;
     let waiting = tokio::spawn({
         let window = window.clone();
-        async move { window.acquire().await.ticket.limit }
+        async move { window.acquire().await.limit() }
     });
     tokio::task::yield_now().await;
     assert!(!waiting.is_finished());
-    // A healthy answer while full: slow start adds a permit, which the waiting call takes.
+    // Healthy answers while a call waits: slow start adds a permit every second one, which the
+    // waiting call takes.
     tokio::time::advance(Duration::from_millis(50)).await;
     first.observe(Signal::Healthy(Duration::from_millis(50)));
-    assert_eq!(waiting.await.unwrap(), 2);
+    tokio::task::yield_now().await;
+    assert!(!waiting.is_finished());
+    first.observe(Signal::Healthy(Duration::from_millis(50)));
+    let limit = tokio::time::timeout(Duration::from_secs(1), waiting).await;
+    assert_eq!(limit.unwrap().unwrap(), 2);
     drop(first);
     assert_eq!(window.snapshot().in_flight, 0);
     assert_eq!(window.semaphore.available_permits(), 2);

@@ -9,7 +9,7 @@ use ingest_core::{Batch, BatchLimits, Batcher, Position, PushOutcome, Record, Re
 
 use crate::AlgoliaError;
 use crate::api::{IndexingApi, TaskId};
-use crate::concurrency::{Permit, signal_of};
+use crate::concurrency::Permit;
 
 /// How one batch ended.
 #[derive(Debug)]
@@ -55,11 +55,10 @@ pub(crate) async fn send_batch<A: IndexingApi>(
     let mut batch = batch;
     loop {
         let idempotent = batch.all_have_object_ids();
-        let started = tokio::time::Instant::now();
-        let result = api.batch(&index, batch.body.clone(), idempotent).await;
-        let retries = result.as_ref().map(|r| r.retries.as_slice());
-        permit.observe(signal_of(retries, Some(started.elapsed())));
-        match result {
+        match api
+            .batch_paced(&index, batch.body.clone(), idempotent, &permit)
+            .await
+        {
             Ok(response) => {
                 done.retries.extend(response.retries);
                 done.accepted = batch.len();

@@ -9,7 +9,7 @@ use super::summary::Ending;
 use super::{PushMode, RunState};
 use crate::AlgoliaError;
 use crate::api::{BatchResponse, IndexingApi, Operation, Scope, TaskId, TaskStatus, wait_task};
-use crate::concurrency::{ConcurrencyWindow, signal_of};
+use crate::concurrency::{ConcurrencyWindow, Pacer, signal_of};
 
 impl<A: IndexingApi + 'static> RunState<'_, A> {
     /// Decides how the run ends, doing the last calls.

@@ -91,6 +91,7 @@ fn log_messages(recorder: &MemoryRecorder) -> Vec<String> {
         .collect()
 }
 
+mod concurrency;
 mod over_http;
 mod replace;
 mod save;

@@ -31,15 +31,15 @@ fn round(c: &mut Controller, now: &mut Instant, rtt: Duration) {
 }
 
 #[test]
-fn slow_start_doubles_per_round_trip_up_to_the_maximum() {
+fn slow_start_grows_by_half_per_round_trip_up_to_the_maximum() {
     let mut c = busy(4, 32);
     let mut now = Instant::now();
     let mut seen = vec![c.limit()];
-    for _ in 0..5 {
+    for _ in 0..8 {
         round(&mut c, &mut now, RTT);
         seen.push(c.limit());
     }
-    assert_eq!(seen, [4, 8, 16, 32, 32, 32]);
+    assert_eq!(seen, [4, 6, 9, 13, 20, 30, 32, 32, 32]);
     assert!(c.slow_start());
     assert_eq!(c.rtt(), Some(RTT));
     assert_eq!(c.totals().increases, 28);
@@ -57,27 +57,23 @@ fn without_demand_the_window_does_not_grow() {
         answer(&mut c, tickets, Signal::Healthy(RTT), now);
     }
     assert_eq!(c.limit(), 4);
-    // A call waiting for a permit is demand.
+    // A call waiting for a permit is demand: two healthy answers meanwhile add one.
     c.wait_started();
-    let ticket = c.acquired();
+    let tickets = send(&mut c, 2);
     now += RTT;
-    c.observe(ticket, Signal::Healthy(RTT), now);
-    c.released();
+    answer(&mut c, tickets, Signal::Healthy(RTT), now);
     assert_eq!(c.limit(), 5);
     c.wait_ended();
-    let ticket = c.acquired();
+    let tickets = send(&mut c, 2);
     now += RTT;
-    c.observe(ticket, Signal::Healthy(RTT), now);
+    answer(&mut c, tickets, Signal::Healthy(RTT), now);
     assert_eq!(c.limit(), 5);
 }
 
 #[test]
 fn a_429_halves_the_window_it_was_sent_under_once_and_sets_a_ceiling() {
-    let mut c = busy(4, 32);
+    let mut c = busy(16, 32);
     let mut now = Instant::now();
-    round(&mut c, &mut now, RTT);
-    round(&mut c, &mut now, RTT);
-    assert_eq!(c.limit(), 16);
     // A burst of 16 calls; the server takes 8, the other 8 get 429s.
     let tickets = send(&mut c, 16);
     now += RTT;
@@ -114,10 +110,8 @@ fn a_429_halves_the_window_it_was_sent_under_once_and_sets_a_ceiling() {
 
 #[test]
 fn a_failure_halves_the_window_without_a_ceiling() {
-    let mut c = busy(8, 32);
+    let mut c = busy(16, 32);
     let mut now = Instant::now();
-    round(&mut c, &mut now, RTT);
-    assert_eq!(c.limit(), 16);
     let ticket = c.acquired();
     now += RTT;
     assert_eq!(
@@ -135,22 +129,33 @@ fn a_failure_halves_the_window_without_a_ceiling() {
 
 #[test]
 fn a_rising_rtt_takes_ten_percent_off_and_holds_increases() {
-    let mut c = busy(20, 32);
+    let mut c = busy(32, 32);
     let mut now = Instant::now();
     round(&mut c, &mut now, RTT);
+    round(&mut c, &mut now, RTT);
     assert_eq!(c.limit(), 32);
-    // The same window, answers three times slower.
-    round(&mut c, &mut now, RTT * 3);
-    assert_eq!(c.limit(), 28);
-    assert!(!c.slow_start());
-    assert_eq!(c.totals().decreases, 1);
-    // Back to the old RTT: no increase while held off, then one per round trip.
-    let held = c.limit();
-    for _ in 0..3 {
-        round(&mut c, &mut now, RTT);
+    // The same window, answers three times slower: 10 % off (32 → 28) once their interval is
+    // judged; the answers to calls sent before that decrease do not count again.
+    let mut limits = Vec::new();
+    let mut decreased_at = None;
+    for _ in 0..4 {
+        round(&mut c, &mut now, RTT * 3);
+        if c.limit() < 32 && decreased_at.is_none() {
+            decreased_at = Some(now);
+        }
+        limits.push(c.limit());
     }
-    assert_eq!(c.limit(), held);
-    for _ in 0..(HOLD_RTTS * 3) {
+    assert!(limits.contains(&28), "{limits:?}");
+    assert_eq!(c.totals().decreases, 1);
+    assert!(!c.slow_start());
+    // Back to the old RTT: no increase while held off (8 baseline RTTs), then one per round
+    // trip up to 32.
+    let held_until = decreased_at.unwrap() + RTT * HOLD_RTTS;
+    while now + RTT < held_until {
+        round(&mut c, &mut now, RTT);
+        assert_eq!(c.limit(), 28);
+    }
+    for _ in 0..(HOLD_RTTS * 4) {
         round(&mut c, &mut now, RTT);
     }
     assert_eq!(c.limit(), 32);
