@@ -7,8 +7,8 @@
 //! `INGESTION__ALGOLIA__HOSTS=<url> run-task --task-file …` and the printed credentials.
 //!
 //! Its pace (see `ingest_algolia::testkit::Pace`): `--latency-ms N` makes every call wait N ms
-//! before it is answered, `--concurrency-limit N` answers 429 `Too many jobs` to calls beyond N
-//! in progress at once; or `FAKE_ALGOLIA_LATENCY_MS` and `FAKE_ALGOLIA_CONCURRENCY_LIMIT`. Both
+//! before it is answered, `--concurrency-limit N` answers 429 `Too many jobs` to writes beyond N
+//! in progress at once (task polls and other reads are never refused); or `FAKE_ALGOLIA_LATENCY_MS` and `FAKE_ALGOLIA_CONCURRENCY_LIMIT`. Both
 //! can be changed while it runs with `PUT /testkit/pace` (`{"latencyMs":20,"concurrencyLimit":8}`).
 
 use std::process::ExitCode;
@@ -79,7 +79,7 @@ async fn main() -> ExitCode {
         eprintln!("{index}: {} records", fake.record_count(&index));
     }
     eprintln!(
-        "peak concurrency: {}; calls refused with 429: {}",
+        "most writes in progress at once: {}; writes refused with 429: {}",
         fake.peak_concurrency(),
         fake.throttled_calls()
     );

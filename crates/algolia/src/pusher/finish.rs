@@ -1,15 +1,13 @@
-//! The end of a run: wait for Algolia's tasks, then, for `replace`, move the temporary index into
-//! place (only when the run succeeded) or delete it.
+//! The end of a run: wait for the Algolia tasks still unpublished, then, for `replace`, move the
+//! temporary index into place (only when the run succeeded) or delete it.
 
-use futures::{StreamExt, TryStreamExt};
 use ingest_model::{EventStatus, EventType, RunEvent};
 use serde_json::json;
 
 use super::summary::Ending;
+use super::tasks::Watched;
 use super::{PushMode, RunState};
-use crate::AlgoliaError;
-use crate::api::{BatchResponse, IndexingApi, Operation, Scope, TaskId, TaskStatus, wait_task};
-use crate::concurrency::{ConcurrencyWindow, Pacer, signal_of};
+use crate::api::{IndexingApi, Operation, Scope, wait_task};
 
 impl<A: IndexingApi + 'static> RunState<'_, A> {
     /// Decides how the run ends, doing the last calls.
@@ -32,9 +30,7 @@ impl<A: IndexingApi + 'static> RunState<'_, A> {
             Ending::NothingPushed
         } else {
             let done = match self.plan.mode {
-                PushMode::Save => self.wait_batch_tasks().await.map_err(|error| {
-                    format!("waiting for Algolia to apply the batches failed: {error}")
-                }),
+                PushMode::Save => self.wait_tasks().await,
                 PushMode::Replace => self.move_into_place().await,
             };
             match done {
@@ -48,37 +44,29 @@ impl<A: IndexingApi + 'static> RunState<'_, A> {
         ending
     }
 
-    /// Waits for every batch task, each poll under a permit of the window.
-    async fn wait_batch_tasks(&self) -> Result<(), AlgoliaError> {
-        let api = Paced {
-            api: &**self.api,
-            window: self.window,
-        };
-        let api = &api;
-        let policy = self.settings.wait;
-        let index = &*self.target;
-        futures::stream::iter(self.tasks.iter().copied())
-            .map(|task| wait_task(api, index, task, policy))
-            .buffer_unordered(self.settings.window().max)
-            .try_collect::<Vec<()>>()
+    /// Waits for every task watched (the batches', and a `replace`'s first copy).
+    async fn wait_tasks(&mut self) -> Result<(), String> {
+        self.tasks
+            .all_published()
             .await
-            .map(|_| ())
+            .map_err(|(what, error)| match what {
+                Watched::Batch => {
+                    format!("waiting for Algolia to apply the batches failed: {error}")
+                }
+                Watched::Copy => format!(
+                    "copying the settings of `{}` failed: {error}",
+                    self.plan.index
+                ),
+            })
     }
 
     /// `replace`, steps 3 to 5: wait every batch and the first copy, copy again, move, wait.
-    async fn move_into_place(&self) -> Result<(), String> {
+    async fn move_into_place(&mut self) -> Result<(), String> {
+        self.wait_tasks().await?;
         let api = &**self.api;
         let policy = self.settings.wait;
         let tmp = &*self.target;
         let index = &self.plan.index;
-        self.wait_batch_tasks()
-            .await
-            .map_err(|e| format!("waiting for Algolia to apply the batches failed: {e}"))?;
-        if let Some(copy) = self.copy_task {
-            wait_task(api, tmp, copy, policy)
-                .await
-                .map_err(|e| format!("copying the settings of `{index}` failed: {e}"))?;
-        }
         let copy = Operation::Copy {
             destination: tmp.to_owned(),
             scope: Scope::ALL.to_vec(),
@@ -124,38 +112,5 @@ impl<A: IndexingApi + 'static> RunState<'_, A> {
                 ));
             }
         }
-    }
-}
-
-/// An [`IndexingApi`] whose task polls go through the window (the other calls pass through).
-struct Paced<'a, A> {
-    api: &'a A,
-    window: &'a std::sync::Arc<ConcurrencyWindow>,
-}
-
-impl<A: IndexingApi> IndexingApi for Paced<'_, A> {
-    async fn batch(
-        &self,
-        index: &str,
-        body: bytes::Bytes,
-        idempotent: bool,
-    ) -> Result<BatchResponse, AlgoliaError> {
-        self.api.batch(index, body, idempotent).await
-    }
-
-    async fn operation(&self, index: &str, operation: &Operation) -> Result<TaskId, AlgoliaError> {
-        self.api.operation(index, operation).await
-    }
-
-    async fn task_status(&self, index: &str, task_id: TaskId) -> Result<TaskStatus, AlgoliaError> {
-        let permit = self.window.acquire().await;
-        let status = self.api.task_status(index, task_id).await;
-        // A poll's RTT is not a batch's: only its failures count.
-        permit.observe(signal_of(status.as_ref().map(|_| &[][..]), None));
-        status
-    }
-
-    async fn delete_index(&self, index: &str) -> Result<TaskId, AlgoliaError> {
-        self.api.delete_index(index).await
     }
 }

@@ -15,6 +15,7 @@
 mod batch_task;
 mod finish;
 pub(crate) mod summary;
+mod tasks;
 
 use std::sync::Arc;
 
@@ -33,6 +34,7 @@ use crate::concurrency::{ConcurrencyWindow, Permit, WindowSettings, WindowSnapsh
 use batch_task::{BatchDone, send_batch};
 use summary::Counts;
 pub use summary::{MAX_LISTED_REJECTIONS, RejectionSummary, RunSummary};
+use tasks::{TaskWatch, Watched};
 
 /// How the pusher behaves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -164,7 +166,7 @@ impl<A: IndexingApi + 'static> Pusher<A> {
             launched: 0,
             finished: 0,
             source_done: false,
-            tasks: Vec::new(),
+            tasks: TaskWatch::new(self.settings.window().max, self.settings.wait),
             copy_task: None,
             failure: None,
             destination_failed: false,
@@ -196,7 +198,8 @@ struct RunState<'a, A> {
     launched: u64,
     finished: u64,
     source_done: bool,
-    tasks: Vec<TaskId>,
+    /// Algolia's tasks being waited for.
+    tasks: TaskWatch,
     /// `replace`: the first copy of settings, synonyms and rules, once sent.
     copy_task: Option<TaskId>,
     failure: Option<String>,
@@ -393,6 +396,8 @@ impl<A: IndexingApi + 'static> RunState<'_, A> {
         match self.api.operation(&self.plan.index, &copy).await {
             Ok(task) => {
                 self.copy_task = Some(task);
+                self.tasks
+                    .watch(self.api, self.target.clone(), task, Watched::Copy);
                 self.log(format!(
                     "temporary index `{}` created: settings, synonyms and rules copied from `{}`",
                     self.target, self.plan.index
@@ -435,7 +440,8 @@ impl<A: IndexingApi + 'static> RunState<'_, A> {
         match &done.error {
             None => {
                 if let Some(task_id) = done.task_id {
-                    self.tasks.push(task_id);
+                    self.tasks
+                        .watch(self.api, self.target.clone(), task_id, Watched::Batch);
                     self.counts.pushed += done.accepted as u64;
                     self.counts.batches += 1;
                     self.counts.bytes += done.bytes as u64;

@@ -89,6 +89,17 @@ impl Route {
         route.unwrap_or(Self::Other)
     }
 
+    /// Whether the call writes (an indexing job, subject to the concurrency limit).
+    pub(crate) fn writes(&self) -> bool {
+        matches!(
+            self,
+            Self::Batch { .. }
+                | Self::Operation { .. }
+                | Self::DeleteIndex { .. }
+                | Self::SetSettings { .. }
+        )
+    }
+
     fn index(&self) -> Option<&str> {
         match self {
             Self::Batch { index }

@@ -210,7 +210,7 @@ async fn handle(
         route: Route::parse(method.as_str(), path),
         body: &body,
     };
-    let admitted = fake.inner.gate.enter();
+    let admitted = fake.inner.gate.enter(request.route.writes());
     if !admitted.latency.is_zero() {
         let mut stopped = context.shutdown.clone();
         tokio::select! {

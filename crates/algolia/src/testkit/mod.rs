@@ -18,9 +18,9 @@
 //!   `published`.
 //! - **faults**: a [`Faults`] plan (one shared, plus one per server) is consulted on every call
 //!   before it is applied; a call answered by a fault changes nothing (see [`Fault`]).
-//! - **pace**: every call waits a latency before it is answered, and calls beyond a concurrency
-//!   limit are answered 429 `Too many jobs` (see [`Pace`]); the fake counts the most calls it had
-//!   in progress at once and the calls it refused.
+//! - **pace**: every call waits a latency before it is answered, and writes beyond a concurrency
+//!   limit are answered 429 `Too many jobs` (see [`Pace`]); the fake counts the most writes it had
+//!   in progress at once and the writes it refused.
 //! - **call log**: every call, its kind, records, task, the status answered and the server that
 //!   took it ([`FakeAlgolia::calls`]).
 //!
@@ -155,8 +155,8 @@ impl FakeAlgoliaBuilder {
         self
     }
 
-    /// Calls in progress at once beyond which a call is answered 429 `Too many jobs` (default
-    /// none).
+    /// Writes (indexing jobs) in progress at once beyond which a write is answered 429 `Too many
+    /// jobs` (default none; reads are never refused).
     pub fn concurrency_limit(mut self, limit: usize) -> Self {
         self.pace.concurrency_limit = Some(limit);
         self
@@ -237,12 +237,12 @@ impl FakeAlgolia {
         self.inner.gate.set_pace(pace);
     }
 
-    /// The most calls that were in progress at once (refused ones not counted).
+    /// The most writes that were in progress at once (refused ones not counted).
     pub fn peak_concurrency(&self) -> usize {
         self.inner.gate.peak()
     }
 
-    /// Calls refused because the concurrency limit was reached.
+    /// Writes refused because the concurrency limit was reached.
     pub fn throttled_calls(&self) -> u64 {
         self.inner.gate.throttled()
     }
@@ -408,7 +408,7 @@ impl FakeAlgolia {
             route: Route::parse(method, &path),
             body: &body,
         };
-        let admitted = self.inner.gate.enter();
+        let admitted = self.inner.gate.enter(request.route.writes());
         if !admitted.latency.is_zero() {
             tokio::time::sleep(admitted.latency).await;
         }

@@ -1,6 +1,7 @@
 //! The pace of the fake: a latency every call waits before it is answered, and a limit on the
-//! calls in progress at once beyond which a call is answered 429 `Too many jobs` (after the same
-//! latency, and without being applied). Both apply in memory and over HTTP, and can be changed
+//! writes (indexing jobs: batches, copies and moves, index deletions, settings) in progress at
+//! once beyond which a write is answered 429 `Too many jobs` (after the same latency, and without
+//! being applied). Reads (task polls, settings, records) are never refused. Both apply in memory and over HTTP, and can be changed
 //! while the fake runs ([`super::FakeAlgolia::set_pace`], or `PUT /testkit/pace` over HTTP).
 
 use std::sync::Mutex;
@@ -19,7 +20,7 @@ pub const TOO_MANY_JOBS: &str = "Too many jobs";
 pub struct Pace {
     /// How long every call waits before it is answered.
     pub latency: Duration,
-    /// Calls in progress at once beyond which a call is answered 429; none when `None`.
+    /// Writes in progress at once beyond which a write is answered 429; none when `None`.
     pub concurrency_limit: Option<usize>,
 }
 
@@ -55,10 +56,12 @@ pub(crate) struct Gate {
     throttled: AtomicU64,
 }
 
-/// A call let in: counted as in progress until dropped.
+/// A call let in: a write counts as in progress until dropped.
 #[derive(Debug)]
 pub(crate) struct Admitted<'a> {
+    /// The gate to leave, for a write let in.
     gate: Option<&'a Gate>,
+    throttled: bool,
     /// How long to wait before answering.
     pub latency: Duration,
 }
@@ -66,7 +69,7 @@ pub(crate) struct Admitted<'a> {
 impl Admitted<'_> {
     /// Whether the call is refused with a 429.
     pub(crate) fn throttled(&self) -> bool {
-        self.gate.is_none()
+        self.throttled
     }
 }
 
@@ -94,31 +97,40 @@ impl Gate {
         *lock(&self.pace) = pace;
     }
 
-    /// The most calls that were in progress at once.
+    /// The most writes that were in progress at once.
     pub(crate) fn peak(&self) -> usize {
         self.peak.load(Ordering::SeqCst)
     }
 
-    /// Calls refused by the concurrency limit.
+    /// Writes refused by the concurrency limit.
     pub(crate) fn throttled(&self) -> u64 {
         self.throttled.load(Ordering::SeqCst)
     }
 
-    /// Lets a call in, or refuses it when the calls in progress are at the limit.
-    pub(crate) fn enter(&self) -> Admitted<'_> {
+    /// Lets a call in; a write is refused when the writes in progress are at the limit.
+    pub(crate) fn enter(&self, write: bool) -> Admitted<'_> {
         let pace = self.pace();
+        if !write {
+            return Admitted {
+                gate: None,
+                throttled: false,
+                latency: pace.latency,
+            };
+        }
         let active = self.active.fetch_add(1, Ordering::SeqCst) + 1;
         if pace.concurrency_limit.is_some_and(|limit| active > limit) {
             self.active.fetch_sub(1, Ordering::SeqCst);
             self.throttled.fetch_add(1, Ordering::SeqCst);
             return Admitted {
                 gate: None,
+                throttled: true,
                 latency: pace.latency,
             };
         }
         self.peak.fetch_max(active, Ordering::SeqCst);
         Admitted {
             gate: Some(self),
+            throttled: false,
             latency: pace.latency,
         }
     }
@@ -144,14 +156,17 @@ mod tests {
             latency: Duration::from_millis(5),
             concurrency_limit: Some(2),
         });
-        let a = gate.enter();
-        let b = gate.enter();
-        let c = gate.enter();
+        let a = gate.enter(true);
+        let b = gate.enter(true);
+        let c = gate.enter(true);
         assert!(!a.throttled() && !b.throttled());
         assert!(c.throttled());
         assert_eq!(c.latency, Duration::from_millis(5));
-        drop((a, c));
-        assert!(!gate.enter().throttled());
+        // Reads are never refused nor counted.
+        let read = gate.enter(false);
+        assert!(!read.throttled());
+        drop((a, c, read));
+        assert!(!gate.enter(true).throttled());
         assert_eq!((gate.peak(), gate.throttled()), (2, 1));
         let body = gate.body();
         assert_eq!(
