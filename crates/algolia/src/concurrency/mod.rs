@@ -1,13 +1,13 @@
-//! Adaptive request concurrency toward one Algolia application: how many calls the pushers of a
-//! process keep on the wire at once.
+//! Adaptive request concurrency toward one Algolia application: how many batch calls the
+//! pushers of a process keep on the wire at once (task polls, being reads, are not paced here).
 //!
 //! A [`ConcurrencyWindow`] is a semaphore whose size follows the application's answers (the
 //! arithmetic is in `controller`: slow start, additive increase while the RTT stays near its
 //! baseline, multiplicative decrease on a 429, a 5xx, a timeout or a rising RTT, a ceiling after
 //! a 429). A call takes a [`Permit`], reports how each attempt went ([`Pacer::observe`]), goes
 //! back in line before a retry when the window has shrunk below the calls on the wire
-//! ([`Pacer::before_retry`]), and gives the permit back when dropped. The window starts at `push.in_flight` and never exceeds
-//! `push.max_in_flight`.
+//! ([`Pacer::before_retry`]), and gives the permit back when dropped. The window starts at
+//! `push.in_flight` and never exceeds `push.max_in_flight`.
 //!
 //! One window per application, shared by every run of the process that writes to it:
 //! [`ConcurrencyWindows`] hands them out by application ID, so ten runs against one application

@@ -5,12 +5,14 @@
 //! writes to the application: see [`crate::ConcurrencyWindows`]), while the source keeps being
 //! read. A run never has more than `max_in_flight` batch bodies on the wire, whatever the
 //! latency; the window's value and RTT estimate are logged as the run's first batch leaves and
-//! once its last batch is answered. `replace` writes into a
-//! temporary index (`{index}_tmp_{suffix}`) and follows Algolia's `replaceAllObjects` sequence
-//! (copy settings, synonyms and rules → batches → wait every task → copy again → move), but
-//! streaming, and it only moves when the run succeeded: on any failure, too many rejections, or
-//! nothing pushed, the temporary index is deleted and the destination is left as it was. `save`
-//! sends `partialUpdateObject` batches to the index itself.
+//! once its last batch is answered. Each accepted batch's Algolia task is polled at once, in the
+//! background (`tasks`), so the end of a run waits only for the last ones.
+//!
+//! `replace` writes into a temporary index (`{index}_tmp_{suffix}`) and follows Algolia's
+//! `replaceAllObjects` sequence (copy settings, synonyms and rules → batches → wait every task →
+//! copy again → move), but streaming, and it only moves when the run succeeded: on any failure,
+//! too many rejections, or nothing pushed, the temporary index is deleted and the destination is
+//! left as it was. `save` sends `partialUpdateObject` batches to the index itself.
 
 mod batch_task;
 mod finish;
