@@ -263,6 +263,14 @@ async fn api_to_worker_to_algolia(database: Option<&str>) {
     );
     assert!(metrics.contains("ingestion_queue_depth 0"), "{metrics}");
     assert!(
+        metrics.contains("ingestion_algolia_concurrency_window{app_id=\""),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("ingestion_algolia_rtt_seconds{app_id=\""),
+        "{metrics}"
+    );
+    assert!(
         metrics.contains("ingestion_claim_duration_seconds_count"),
         "{metrics}"
     );

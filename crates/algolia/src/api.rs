@@ -9,6 +9,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use crate::AlgoliaError;
+use crate::concurrency::{Pacer, Permit, signal_of};
 
 /// An Algolia task ID (what a write returns and `getTask` polls).
 pub type TaskId = u64;
@@ -114,6 +115,25 @@ pub trait IndexingApi: Send + Sync {
         body: Bytes,
         idempotent: bool,
     ) -> impl Future<Output = Result<BatchResponse, AlgoliaError>> + Send;
+
+    /// [`IndexingApi::batch`] under `permit`, telling its window how the call went. By default
+    /// once the call is over; an implementation that retries (the HTTP one) tells it after each
+    /// attempt, so that a 429 shrinks the window before its `Retry-After` is waited out.
+    fn batch_paced(
+        &self,
+        index: &str,
+        body: Bytes,
+        idempotent: bool,
+        permit: &Permit,
+    ) -> impl Future<Output = Result<BatchResponse, AlgoliaError>> + Send {
+        async move {
+            let started = tokio::time::Instant::now();
+            let result = self.batch(index, body, idempotent).await;
+            let retries = result.as_ref().map(|r| r.retries.as_slice());
+            permit.observe(signal_of(retries, Some(started.elapsed())));
+            result
+        }
+    }
 
     /// `POST /1/indexes/{index}/operation`.
     fn operation(

@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 use crate::AlgoliaError;
 use crate::api::{BatchResponse, IndexingApi, Operation, TaskId, TaskStatus};
+use crate::concurrency::{Pacer, Permit, Unpaced};
 use crate::hosts::CallKind;
 use crate::transport::{Request, Transport};
 
@@ -25,7 +26,15 @@ impl HttpIndexingApi {
         &self,
         request: Request,
     ) -> Result<(T, Vec<String>), AlgoliaError> {
-        let response = self.transport.send(&request).await?;
+        self.call_observed(request, &Unpaced).await
+    }
+
+    async fn call_observed<T: for<'de> Deserialize<'de>>(
+        &self,
+        request: Request,
+        pacer: &dyn Pacer,
+    ) -> Result<(T, Vec<String>), AlgoliaError> {
+        let response = self.transport.send_observed(&request, pacer).await?;
         let parsed = serde_json::from_slice(&response.body).map_err(|e| {
             AlgoliaError::MalformedResponse {
                 call: format!("{} {}", request.method, request.path),
@@ -64,6 +73,16 @@ fn encode_segment(segment: &str) -> String {
     out
 }
 
+fn batch_request(index: &str, body: Bytes, idempotent: bool) -> Request {
+    Request {
+        method: Method::POST,
+        path: index_path(index, "/batch"),
+        body: Some(body),
+        kind: CallKind::Write,
+        idempotent,
+    }
+}
+
 impl IndexingApi for HttpIndexingApi {
     async fn batch(
         &self,
@@ -71,14 +90,23 @@ impl IndexingApi for HttpIndexingApi {
         body: Bytes,
         idempotent: bool,
     ) -> Result<BatchResponse, AlgoliaError> {
-        let request = Request {
-            method: Method::POST,
-            path: index_path(index, "/batch"),
-            body: Some(body),
-            kind: CallKind::Write,
-            idempotent,
-        };
+        let request = batch_request(index, body, idempotent);
         let (parsed, retries): (TaskIdBody, _) = self.call(request).await?;
+        Ok(BatchResponse {
+            task_id: parsed.task_id,
+            retries,
+        })
+    }
+
+    async fn batch_paced(
+        &self,
+        index: &str,
+        body: Bytes,
+        idempotent: bool,
+        permit: &Permit,
+    ) -> Result<BatchResponse, AlgoliaError> {
+        let request = batch_request(index, body, idempotent);
+        let (parsed, retries): (TaskIdBody, _) = self.call_observed(request, permit).await?;
         Ok(BatchResponse {
             task_id: parsed.task_id,
             retries,

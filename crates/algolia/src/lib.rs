@@ -8,14 +8,20 @@
 //!   ([`ingest_core::retry::classify`]);
 //! - **[`IndexingApi`]**: the few calls the pusher needs (batch, copy/move, task status, delete
 //!   index), made over the transport by [`HttpIndexingApi`] or in memory by the `testkit` fake;
-//! - **[`Pusher`]**: a record stream in, batches out, up to N in flight: `replace` writes a
-//!   temporary index and moves it onto the destination only when the run succeeded; `save` sends
-//!   partial updates; both report through a [`RunRecorder`] and end with a [`RunSummary`];
+//! - **[`ConcurrencyWindow`]**: how many calls are on the wire toward one application, adapted
+//!   to its answers (additive increase while the round-trip time stays near its baseline,
+//!   multiplicative decrease on 429, 5xx, timeouts or a rising RTT), one per application and
+//!   process ([`ConcurrencyWindows`]), shared by every run that writes to it;
+//! - **[`Pusher`]**: a record stream in, batches out, as many in flight as the window allows:
+//!   `replace` writes a temporary index and moves it onto the destination only when the run
+//!   succeeded; `save` sends partial updates; both report through a [`RunRecorder`] and end
+//!   with a [`RunSummary`];
 //! - **[`InsightsSender`]**: the `insights` destination: records that are Insights events, sent
 //!   to `POST /1/events` in requests of up to 1000 over a transport on the Insights hosts,
 //!   reporting and summarized the same way.
 
 mod api;
+mod concurrency;
 mod credentials;
 mod error;
 mod hosts;
@@ -28,6 +34,10 @@ mod transport;
 
 pub use api::{
     BatchResponse, IndexingApi, Operation, Scope, TaskId, TaskStatus, WaitPolicy, wait_task,
+};
+pub use concurrency::{
+    ConcurrencyWindow, ConcurrencyWindows, Decrease, Pacer, Permit, Signal, Totals, Unpaced,
+    WindowSettings, WindowSnapshot,
 };
 pub use credentials::{AlgoliaCredentials, temporary_index};
 pub use error::AlgoliaError;

@@ -6,6 +6,8 @@
 //! next one. When a pass over the hosts is spent, the next pass starts after a backoff, until the
 //! attempt budget is spent. A request that must not be sent twice is never resent once it may
 //! have reached Algolia without an answer (a timeout or a broken connection after sending).
+//! [`Transport::send_observed`] also tells a concurrency window how each attempt went, as soon
+//! as it is known.
 
 use std::time::{Duration, Instant, SystemTime};
 
@@ -17,6 +19,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
 
 use crate::AlgoliaError;
+use crate::concurrency::{Pacer, Signal, Unpaced};
 use crate::hosts::{CallKind, HostList, timeout_multiplier};
 
 /// How the transport behaves; the defaults are the official server-side clients'.
@@ -201,7 +204,8 @@ impl Transport {
             .default_headers(headers)
             .connect_timeout(settings.connect_timeout)
             .redirect(reqwest::redirect::Policy::none())
-            .pool_max_idle_per_host(16)
+            // Enough idle connections for a full concurrency window.
+            .pool_max_idle_per_host(64)
             .build()
             .map_err(|e| AlgoliaError::Config(format!("cannot build the HTTP client: {e}")))?;
         Ok(Self {
@@ -213,6 +217,17 @@ impl Transport {
 
     /// Sends `request`, retrying as the module documentation says.
     pub async fn send(&self, request: &Request) -> Result<Response, AlgoliaError> {
+        self.send_observed(request, &Unpaced).await
+    }
+
+    /// [`Transport::send`], telling `pacer` how each attempt went (healthy with its round trip,
+    /// throttled (429, before its wait), failed (5xx, timeout), or neutral (a network error, a
+    /// refusal)) and letting it hold each retry back.
+    pub async fn send_observed(
+        &self,
+        request: &Request,
+        pacer: &dyn Pacer,
+    ) -> Result<Response, AlgoliaError> {
         let mut backoff = ExponentialBuilder::default()
             .with_min_delay(self.settings.min_backoff)
             .with_max_delay(Duration::from_secs(10))
@@ -238,7 +253,12 @@ impl Transport {
                 attempts += 1;
                 let multiplier = timeout_multiplier(plan.timed_out, timeouts);
                 let timeout = (self.settings.connect_timeout + base) * multiplier;
+                if attempts > 1 {
+                    pacer.before_retry().await;
+                }
+                let sent = tokio::time::Instant::now();
                 let outcome = self.attempt(host, request, body.as_ref(), timeout).await;
+                pacer.observe(attempt_signal(&outcome, sent.elapsed()));
                 let now = Instant::now();
                 let (attempt, what) = match outcome {
                     Outcome::Answered {
@@ -381,6 +401,20 @@ enum Outcome {
         sent: bool,
         error: String,
     },
+}
+
+/// How an attempt reads for a concurrency window.
+fn attempt_signal(outcome: &Outcome, rtt: Duration) -> Signal {
+    match outcome {
+        Outcome::Answered { status, .. } => match classify(Attempt::Status(*status)) {
+            Verdict::Success => Signal::Healthy(rtt),
+            Verdict::Throttled => Signal::Throttled,
+            Verdict::Retry => Signal::Failed,
+            Verdict::Fail => Signal::Neutral,
+        },
+        Outcome::TimedOut { .. } => Signal::Failed,
+        Outcome::Failed { .. } => Signal::Neutral,
+    }
 }
 
 impl Outcome {

@@ -3,8 +3,8 @@
 use std::time::{Duration, Instant};
 
 use ingest_algolia::testkit::{
-    CallKind, DEFAULT_API_KEY, DEFAULT_APP_ID, FakeAlgolia, FakeServer, Fault, Faults, When,
-    refused_url,
+    CallKind, DEFAULT_API_KEY, DEFAULT_APP_ID, FakeAlgolia, FakeServer, Fault, Faults, PACE_PATH,
+    Pace, When, refused_url,
 };
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
@@ -461,4 +461,58 @@ async fn a_stall_then_apply_times_the_client_out_after_the_write() {
         (call.status, call.injected, call.task_id),
         (200, true, Some(1))
     );
+}
+
+#[tokio::test]
+async fn the_pace_is_read_and_set_over_http_and_refusals_look_like_algolias() {
+    let fake = FakeAlgolia::new();
+    let server = fake.serve();
+    let client = client();
+    let pace = json_body(json!({"latencyMs": 300, "concurrencyLimit": 1}));
+    let set = send(&client, &server, Method::PUT, PACE_PATH, pace)
+        .await
+        .unwrap();
+    assert_eq!(set.status, StatusCode::OK);
+    assert_eq!(
+        fake.pace(),
+        Pace {
+            latency: Duration::from_millis(300),
+            concurrency_limit: Some(1)
+        }
+    );
+    let batch = || {
+        let body = json!({"requests": [{"action": "addObject", "body": {"objectID": "a"}}]});
+        send(
+            &client,
+            &server,
+            Method::POST,
+            "/1/indexes/p/batch",
+            json_body(body),
+        )
+    };
+    let started = Instant::now();
+    let (one, two) = tokio::join!(batch(), batch());
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    let mut statuses = [one.unwrap(), two.unwrap()];
+    statuses.sort_by_key(|a| a.status);
+    assert_eq!(statuses[0].status, StatusCode::OK);
+    assert_eq!(statuses[1].status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        statuses[1].body,
+        json!({"message": "Too many jobs", "status": 429})
+    );
+    let read = send(&client, &server, Method::GET, PACE_PATH, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        read.body,
+        json!({"latencyMs": 300, "concurrencyLimit": 1, "peakConcurrency": 1, "throttledCalls": 1})
+    );
+    // Control calls are not logged.
+    assert_eq!(fake.calls().len(), 2);
+    let bad = json_body(json!({"latency": 1}));
+    let refused = send(&client, &server, Method::PUT, PACE_PATH, bad)
+        .await
+        .unwrap();
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
 }

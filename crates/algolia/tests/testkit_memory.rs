@@ -1,7 +1,7 @@
 //! The fake Algolia in memory: batch actions, operations, tasks, the size limit and the call log.
 
 use bytes::Bytes;
-use ingest_algolia::testkit::{CallKind, FakeAlgolia};
+use ingest_algolia::testkit::{CallKind, FakeAlgolia, Pace, TOO_MANY_JOBS};
 use ingest_algolia::{
     AlgoliaError, IndexingApi, Operation, Scope, TaskStatus, WaitPolicy, wait_task,
 };
@@ -462,4 +462,32 @@ async fn index_names_are_percent_encoded_in_paths() {
     let call = &fake.calls()[0];
     assert_eq!(call.path, "/1/indexes/my%20index%2F%C3%A9/batch");
     assert_eq!(call.index.as_deref(), Some("my index/é"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn calls_wait_the_latency_and_beyond_the_concurrency_limit_get_a_429() {
+    let fake = FakeAlgolia::builder()
+        .latency(std::time::Duration::from_millis(100))
+        .concurrency_limit(2)
+        .build();
+    let started = tokio::time::Instant::now();
+    let calls = (0..3).map(|i| batch(&fake, "p", add(&[json!({"objectID": i.to_string()})])));
+    let results = futures::future::join_all(calls).await;
+    assert_eq!(started.elapsed(), std::time::Duration::from_millis(100));
+    let refused: Vec<_> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+    assert_eq!(refused.len(), 1, "{results:?}");
+    assert!(
+        matches!(refused[0], AlgoliaError::Api { status: 429, message, .. } if message == TOO_MANY_JOBS),
+        "{refused:?}"
+    );
+    assert_eq!(fake.record_count("p"), 2);
+    assert_eq!((fake.peak_concurrency(), fake.throttled_calls()), (2, 1));
+    let throttled = fake.calls().into_iter().filter(|c| c.status == 429).count();
+    assert_eq!(throttled, 1);
+    // The pace can change while the fake runs.
+    fake.set_pace(Pace::default());
+    assert_eq!(fake.pace(), Pace::default());
+    let again = (0..3).map(|_| batch(&fake, "p", add(&[json!({"objectID": "x"})])));
+    let results = futures::future::join_all(again).await;
+    assert!(results.iter().all(Result::is_ok));
 }

@@ -12,8 +12,8 @@ use std::sync::Arc;
 
 use clap::Parser;
 use ingest_algolia::{
-    AlgoliaCredentials, HttpIndexingApi, IndexingApi, PushMode, PushPlan, PushSettings, Pusher,
-    RunSummary, Transport, TransportSettings,
+    AlgoliaCredentials, ConcurrencyWindow, HttpIndexingApi, IndexingApi, PushMode, PushPlan,
+    PushSettings, Pusher, RunSummary, Transport, TransportSettings,
 };
 use ingest_connectors::SourceContext;
 use ingest_connectors::http::SourceHttpClient;
@@ -189,6 +189,8 @@ async fn run(
             }
         }
     };
+    // One concurrency window for every pass: they write to the same application.
+    let window = ConcurrencyWindow::private(settings.push.window());
     let mut failed = false;
     for pass in passes {
         tracing::info!(source = %pass.source.describe(), index = %pass.plan.index, "run started");
@@ -198,10 +200,11 @@ async fn run(
                 // One batch at a time keeps the file in the batches' order.
                 let push = PushSettings {
                     in_flight: 1,
+                    max_in_flight: 1,
                     ..settings.push
                 };
-                let mut summary =
-                    push_records(api.clone(), push, &pass.plan, records, &recorder).await;
+                let pusher = Pusher::new(api.clone(), push);
+                let mut summary = push_records(&pusher, &pass.plan, records, &recorder).await;
                 if let Err(error) = api.close() {
                     summary.outcome = RunOutcome::Failure;
                     summary.reason_code = ingest_model::RunReasonCode::Critical;
@@ -210,7 +213,8 @@ async fn run(
                 summary
             }
             Destination::Algolia(api) => {
-                push_records(api.clone(), settings.push, &pass.plan, records, &recorder).await
+                let pusher = Pusher::with_window(api.clone(), settings.push, window.clone());
+                push_records(&pusher, &pass.plan, records, &recorder).await
             }
             Destination::Insights(transport) => {
                 send_insights(
@@ -269,15 +273,12 @@ async fn send_insights(
 }
 
 async fn push_records<A: IndexingApi + 'static>(
-    api: Arc<A>,
-    settings: PushSettings,
+    pusher: &Pusher<A>,
     plan: &PushPlan,
     records: RecordStream,
     recorder: &LogRecorder,
 ) -> RunSummary {
-    let summary = Pusher::new(api, settings)
-        .run(plan, records, recorder)
-        .await;
+    let summary = pusher.run(plan, records, recorder).await;
     recorder.finish();
     tracing::info!(outcome = %summary.outcome, reason = %summary.reason, "run finished");
     summary

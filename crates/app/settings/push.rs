@@ -5,6 +5,10 @@ use std::time::Duration;
 use ingest_algolia::{Compression, PushSettings, TransportSettings, WaitPolicy};
 use serde::Deserialize;
 
+/// The largest `push.max_in_flight`: each batch on the wire holds its body (up to
+/// `batch.max_bytes`) in memory.
+const MAX_IN_FLIGHT: usize = 256;
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawAlgolia {
@@ -21,6 +25,7 @@ pub(super) struct RawAlgolia {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawPush {
     in_flight: usize,
+    max_in_flight: usize,
     wait_max_polls: u32,
     wait_step_ms: u64,
     wait_max_delay_ms: u64,
@@ -66,11 +71,24 @@ pub(super) fn validate_push(raw: RawPush, problems: &mut Vec<String>) -> Option<
     if raw.in_flight == 0 {
         problems.push("push.in_flight: must be at least 1".to_owned());
     }
+    if raw.max_in_flight < raw.in_flight {
+        problems.push(format!(
+            "push.max_in_flight: must be at least push.in_flight ({}), got {}",
+            raw.in_flight, raw.max_in_flight
+        ));
+    }
+    if raw.max_in_flight > MAX_IN_FLIGHT {
+        problems.push(format!(
+            "push.max_in_flight: at most {MAX_IN_FLIGHT} batches per application, got {}",
+            raw.max_in_flight
+        ));
+    }
     if raw.wait_max_polls == 0 {
         problems.push("push.wait_max_polls: must be at least 1".to_owned());
     }
     (problems.len() == before).then(|| PushSettings {
         in_flight: raw.in_flight,
+        max_in_flight: raw.max_in_flight,
         wait: WaitPolicy {
             max_polls: raw.wait_max_polls,
             step: Duration::from_millis(raw.wait_step_ms),

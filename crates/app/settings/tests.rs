@@ -96,6 +96,47 @@ fn algolia_hosts_from_the_environment() {
 }
 
 #[test]
+fn the_concurrency_window_bounds() {
+    let settings = Settings::load(
+        None,
+        env(&[
+            ("INGESTION__PUSH__IN_FLIGHT", "2"),
+            ("INGESTION__PUSH__MAX_IN_FLIGHT", "64"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(
+        (settings.push.in_flight, settings.push.max_in_flight),
+        (2, 64)
+    );
+    assert_eq!(settings.push.window().initial, 2);
+    let fixed = Settings::load(None, env(&[("INGESTION__PUSH__MAX_IN_FLIGHT", "4")])).unwrap();
+    assert_eq!(fixed.push.window().max, 4);
+    let error = Settings::load(
+        None,
+        env(&[
+            ("INGESTION__PUSH__IN_FLIGHT", "8"),
+            ("INGESTION__PUSH__MAX_IN_FLIGHT", "6"),
+        ]),
+    )
+    .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("push.max_in_flight: must be at least push.in_flight (8), got 6"),
+        "{error}"
+    );
+    let error =
+        Settings::load(None, env(&[("INGESTION__PUSH__MAX_IN_FLIGHT", "1000")])).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("push.max_in_flight: at most 256 batches per application"),
+        "{error}"
+    );
+}
+
+#[test]
 fn every_problem_is_reported() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("c.toml");

@@ -36,6 +36,14 @@ pub const LEASES_LOST: &str = "ingestion_leases_lost_total";
 pub const SCHEDULE_FIRES: &str = "ingestion_schedule_fires_total";
 /// API requests, by `route` (the matched pattern) and `status` (counter).
 pub const API_REQUESTS: &str = "ingestion_api_requests_total";
+/// Calls allowed on the wire at once toward an Algolia application, by `app_id` (gauge).
+pub const CONCURRENCY_WINDOW: &str = "ingestion_algolia_concurrency_window";
+/// The baseline round-trip time of a batch call to an Algolia application, in seconds, by
+/// `app_id` (gauge).
+pub const ALGOLIA_RTT: &str = "ingestion_algolia_rtt_seconds";
+/// Times the concurrency window of an application shrank, by `app_id` and `reason`
+/// (`rate_limited`, `server_error`, `rtt`) (counter).
+pub const CONCURRENCY_DECREASES: &str = "ingestion_algolia_concurrency_decreases_total";
 
 /// How a family is exposed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -103,6 +111,21 @@ pub const FAMILIES: &[(&str, Kind, &str)] = &[
         API_REQUESTS,
         Kind::Counter,
         "API requests, by route and status.",
+    ),
+    (
+        CONCURRENCY_WINDOW,
+        Kind::Gauge,
+        "Calls allowed on the wire at once toward an Algolia application.",
+    ),
+    (
+        ALGOLIA_RTT,
+        Kind::Gauge,
+        "Baseline round-trip time of a batch call to an Algolia application, in seconds.",
+    ),
+    (
+        CONCURRENCY_DECREASES,
+        Kind::Counter,
+        "Times the concurrency window of an Algolia application shrank, by reason.",
     ),
 ];
 

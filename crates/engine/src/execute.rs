@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use ingest_algolia::{
-    AlgoliaCredentials, HttpIndexingApi, IndexingApi, PushMode, PushPlan, PushSettings, Pusher,
-    RunSummary, TransportSettings, wait_task,
+    AlgoliaCredentials, ConcurrencyWindows, HttpIndexingApi, IndexingApi, PushMode, PushPlan,
+    PushSettings, Pusher, RunSummary, TransportSettings, wait_task,
 };
 use ingest_connectors::http::SourceHttpClient;
 use ingest_connectors::{DateWindow, Endpoints, SourceContext};
@@ -84,6 +84,8 @@ pub struct Engine {
     clock: Arc<dyn Clock>,
     metrics: Arc<Metrics>,
     stream_hook: Option<StreamHook>,
+    /// One concurrency window per Algolia application, shared by every run of the process.
+    windows: Arc<ConcurrencyWindows>,
 }
 
 /// Counts a run in progress until dropped (also when the run panics).
@@ -138,6 +140,7 @@ impl Engine {
             store,
             settings,
             clock,
+            windows: Arc::new(ConcurrencyWindows::new(Some(metrics.clone()))),
             metrics,
             stream_hook: None,
         }
@@ -157,6 +160,11 @@ impl Engine {
             Some(hook) => hook(records),
             None => records,
         }
+    }
+
+    /// The concurrency windows of the process's Algolia applications.
+    pub fn windows(&self) -> &Arc<ConcurrencyWindows> {
+        &self.windows
     }
 
     /// The store.
@@ -401,7 +409,7 @@ impl Engine {
             insights,
             source_input,
             only,
-            ..
+            algolia: credentials,
         } = prepared;
         if insights {
             let transport = Arc::new(transport);
@@ -437,6 +445,9 @@ impl Engine {
             self.store.clone(),
             self.clock.clone(),
         ));
+        let window = self
+            .windows
+            .window(&credentials.app_id, self.settings.push.window());
         let work = async {
             let mut finishes = Vec::new();
             for pass in passes {
@@ -463,7 +474,7 @@ impl Engine {
                     filter_ids(self.records_of(&pass), only.clone(), recorder.clone()),
                     lease.clone(),
                 );
-                let pusher = Pusher::new(api.clone(), self.settings.push);
+                let pusher = Pusher::with_window(api.clone(), self.settings.push, window.clone());
                 let summary = pusher.run(&plan, records, recorder.as_ref()).await;
                 self.count(&summary);
                 let failed = summary.outcome == RunOutcome::Failure;

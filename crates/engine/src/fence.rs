@@ -18,7 +18,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
-use ingest_algolia::{AlgoliaError, BatchResponse, IndexingApi, Operation, TaskId, TaskStatus};
+use ingest_algolia::{
+    AlgoliaError, BatchResponse, IndexingApi, Operation, Permit, TaskId, TaskStatus,
+};
 use ingest_store::{Store, StoreError};
 use tokio::sync::Notify;
 use tokio::time::Instant;
@@ -263,6 +265,19 @@ impl<A: IndexingApi + 'static> IndexingApi for FencedApi<A> {
     ) -> Result<BatchResponse, AlgoliaError> {
         self.check(|| format!("batch on `{index}`"), true)?;
         self.inner.batch(index, body, idempotent).await
+    }
+
+    async fn batch_paced(
+        &self,
+        index: &str,
+        body: Bytes,
+        idempotent: bool,
+        permit: &Permit,
+    ) -> Result<BatchResponse, AlgoliaError> {
+        self.check(|| format!("batch on `{index}`"), true)?;
+        self.inner
+            .batch_paced(index, body, idempotent, permit)
+            .await
     }
 
     async fn operation(&self, index: &str, operation: &Operation) -> Result<TaskId, AlgoliaError> {

@@ -1,5 +1,6 @@
 //! Sending one batch: retries are the transport's; a record Algolia refuses by position is
-//! taken out and the rest of the batch is sent again.
+//! taken out and the rest of the batch is sent again. The batch holds a permit of the window
+//! until it ends, and tells the window how each call went.
 
 use std::sync::Arc;
 
@@ -8,6 +9,7 @@ use ingest_core::{Batch, BatchLimits, Batcher, Position, PushOutcome, Record, Re
 
 use crate::AlgoliaError;
 use crate::api::{IndexingApi, TaskId};
+use crate::concurrency::Permit;
 
 /// How one batch ended.
 #[derive(Debug)]
@@ -30,12 +32,13 @@ pub(crate) struct BatchDone {
     pub error: Option<AlgoliaError>,
 }
 
-/// Sends `batch` to `index`.
+/// Sends `batch` to `index` under `permit`.
 pub(crate) async fn send_batch<A: IndexingApi>(
     api: Arc<A>,
     index: Arc<str>,
     number: u64,
     batch: Batch,
+    permit: Permit,
 ) -> BatchDone {
     let mut done = BatchDone {
         number,
@@ -52,7 +55,10 @@ pub(crate) async fn send_batch<A: IndexingApi>(
     let mut batch = batch;
     loop {
         let idempotent = batch.all_have_object_ids();
-        match api.batch(&index, batch.body.clone(), idempotent).await {
+        match api
+            .batch_paced(&index, batch.body.clone(), idempotent, &permit)
+            .await
+        {
             Ok(response) => {
                 done.retries.extend(response.retries);
                 done.accepted = batch.len();

@@ -1,13 +1,12 @@
-//! The end of a run: wait for Algolia's tasks, then, for `replace`, move the temporary index into
-//! place (only when the run succeeded) or delete it.
+//! The end of a run: wait for the Algolia tasks still unpublished, then, for `replace`, move the
+//! temporary index into place (only when the run succeeded) or delete it.
 
-use futures::{StreamExt, TryStreamExt};
 use ingest_model::{EventStatus, EventType, RunEvent};
 use serde_json::json;
 
 use super::summary::Ending;
+use super::tasks::Watched;
 use super::{PushMode, RunState};
-use crate::AlgoliaError;
 use crate::api::{IndexingApi, Operation, Scope, wait_task};
 
 impl<A: IndexingApi + 'static> RunState<'_, A> {
@@ -31,9 +30,7 @@ impl<A: IndexingApi + 'static> RunState<'_, A> {
             Ending::NothingPushed
         } else {
             let done = match self.plan.mode {
-                PushMode::Save => self.wait_batch_tasks().await.map_err(|error| {
-                    format!("waiting for Algolia to apply the batches failed: {error}")
-                }),
+                PushMode::Save => self.wait_tasks().await,
                 PushMode::Replace => self.move_into_place().await,
             };
             match done {
@@ -47,33 +44,29 @@ impl<A: IndexingApi + 'static> RunState<'_, A> {
         ending
     }
 
-    /// Waits for every batch task, a few at a time.
-    async fn wait_batch_tasks(&self) -> Result<(), AlgoliaError> {
-        let api = &**self.api;
-        let policy = self.settings.wait;
-        let index = &*self.target;
-        futures::stream::iter(self.tasks.iter().copied())
-            .map(|task| wait_task(api, index, task, policy))
-            .buffer_unordered(self.settings.in_flight.max(1) * 2)
-            .try_collect::<Vec<()>>()
+    /// Waits for every task watched (the batches', and a `replace`'s first copy).
+    async fn wait_tasks(&mut self) -> Result<(), String> {
+        self.tasks
+            .all_published()
             .await
-            .map(|_| ())
+            .map_err(|(what, error)| match what {
+                Watched::Batch => {
+                    format!("waiting for Algolia to apply the batches failed: {error}")
+                }
+                Watched::Copy => format!(
+                    "copying the settings of `{}` failed: {error}",
+                    self.plan.index
+                ),
+            })
     }
 
     /// `replace`, steps 3 to 5: wait every batch and the first copy, copy again, move, wait.
-    async fn move_into_place(&self) -> Result<(), String> {
+    async fn move_into_place(&mut self) -> Result<(), String> {
+        self.wait_tasks().await?;
         let api = &**self.api;
         let policy = self.settings.wait;
         let tmp = &*self.target;
         let index = &self.plan.index;
-        self.wait_batch_tasks()
-            .await
-            .map_err(|e| format!("waiting for Algolia to apply the batches failed: {e}"))?;
-        if let Some(copy) = self.copy_task {
-            wait_task(api, tmp, copy, policy)
-                .await
-                .map_err(|e| format!("copying the settings of `{index}` failed: {e}"))?;
-        }
         let copy = Operation::Copy {
             destination: tmp.to_owned(),
             scope: Scope::ALL.to_vec(),

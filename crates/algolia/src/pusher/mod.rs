@@ -1,16 +1,23 @@
 //! [`Pusher`]: a record stream in, Algolia batches out.
 //!
-//! Records are packed by the [`Batcher`]; each closed batch is sent by its own task, with up to
-//! `in_flight` batches on the wire while the source keeps being read. `replace` writes into a
-//! temporary index (`{index}_tmp_{suffix}`) and follows Algolia's `replaceAllObjects` sequence
-//! (copy settings, synonyms and rules → batches → wait every task → copy again → move), but
-//! streaming, and it only moves when the run succeeded: on any failure, too many rejections, or
-//! nothing pushed, the temporary index is deleted and the destination is left as it was. `save`
-//! sends `partialUpdateObject` batches to the index itself.
+//! Records are packed by the [`Batcher`]; each closed batch is sent by its own task once it holds
+//! a [`Permit`] of the application's [`ConcurrencyWindow`] (adaptive, shared by every run that
+//! writes to the application: see [`crate::ConcurrencyWindows`]), while the source keeps being
+//! read. A run never has more than `max_in_flight` batch bodies on the wire, whatever the
+//! latency; the window's value and RTT estimate are logged as the run's first batch leaves and
+//! once its last batch is answered. Each accepted batch's Algolia task is polled at once, in the
+//! background (`tasks`), so the end of a run waits only for the last ones.
+//!
+//! `replace` writes into a temporary index (`{index}_tmp_{suffix}`) and follows Algolia's
+//! `replaceAllObjects` sequence (copy settings, synonyms and rules → batches → wait every task →
+//! copy again → move), but streaming, and it only moves when the run succeeded: on any failure,
+//! too many rejections, or nothing pushed, the temporary index is deleted and the destination is
+//! left as it was. `save` sends `partialUpdateObject` batches to the index itself.
 
 mod batch_task;
 mod finish;
 pub(crate) mod summary;
+mod tasks;
 
 use std::sync::Arc;
 
@@ -25,15 +32,20 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::api::{IndexingApi, Operation, Scope, TaskId, WaitPolicy};
+use crate::concurrency::{ConcurrencyWindow, Permit, WindowSettings, WindowSnapshot};
 use batch_task::{BatchDone, send_batch};
 use summary::Counts;
 pub use summary::{MAX_LISTED_REJECTIONS, RejectionSummary, RunSummary};
+use tasks::{TaskWatch, Watched};
 
 /// How the pusher behaves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PushSettings {
-    /// Batches on the wire at once (at least 1).
+    /// Batches on the wire at once when the application's window is made (at least 1).
     pub in_flight: usize,
+    /// The most batches on the wire at once the window may grow to (at least `in_flight`;
+    /// equal to it for a fixed window).
+    pub max_in_flight: usize,
     /// How batch bodies are cut.
     pub limits: BatchLimits,
     /// How Algolia tasks are waited for.
@@ -46,9 +58,20 @@ impl Default for PushSettings {
     fn default() -> Self {
         Self {
             in_flight: 4,
+            max_in_flight: 32,
             limits: BatchLimits::default(),
             wait: WaitPolicy::default(),
             max_rejection_events: 1000,
+        }
+    }
+}
+
+impl PushSettings {
+    /// The bounds of a concurrency window.
+    pub fn window(&self) -> WindowSettings {
+        WindowSettings {
+            initial: self.in_flight.max(1),
+            max: self.max_in_flight.max(self.in_flight).max(1),
         }
     }
 }
@@ -92,12 +115,32 @@ impl PushPlan {
 pub struct Pusher<A> {
     api: Arc<A>,
     settings: PushSettings,
+    window: Arc<ConcurrencyWindow>,
 }
 
 impl<A: IndexingApi + 'static> Pusher<A> {
-    /// A pusher over `api`.
+    /// A pusher over `api` with a concurrency window of its own.
     pub fn new(api: Arc<A>, settings: PushSettings) -> Self {
-        Self { api, settings }
+        let window = ConcurrencyWindow::private(settings.window());
+        Self::with_window(api, settings, window)
+    }
+
+    /// A pusher over `api` pacing its batches with `window` (the application's, shared).
+    pub fn with_window(
+        api: Arc<A>,
+        settings: PushSettings,
+        window: Arc<ConcurrencyWindow>,
+    ) -> Self {
+        Self {
+            api,
+            settings,
+            window,
+        }
+    }
+
+    /// The window its batches go through.
+    pub fn window(&self) -> &Arc<ConcurrencyWindow> {
+        &self.window
     }
 
     /// Runs `records` into the plan's index, reporting to `recorder`.
@@ -115,6 +158,8 @@ impl<A: IndexingApi + 'static> Pusher<A> {
         let mut run = RunState {
             api: &self.api,
             settings: self.settings,
+            window: &self.window,
+            window_at_start: None,
             plan,
             recorder,
             target,
@@ -123,7 +168,7 @@ impl<A: IndexingApi + 'static> Pusher<A> {
             launched: 0,
             finished: 0,
             source_done: false,
-            tasks: Vec::new(),
+            tasks: TaskWatch::new(self.settings.window().max, self.settings.wait),
             copy_task: None,
             failure: None,
             destination_failed: false,
@@ -144,6 +189,9 @@ impl<A: IndexingApi + 'static> Pusher<A> {
 struct RunState<'a, A> {
     api: &'a Arc<A>,
     settings: PushSettings,
+    window: &'a Arc<ConcurrencyWindow>,
+    /// The window as the first batch left.
+    window_at_start: Option<WindowSnapshot>,
     plan: &'a PushPlan,
     recorder: &'a dyn RunRecorder,
     target: Arc<str>,
@@ -152,7 +200,8 @@ struct RunState<'a, A> {
     launched: u64,
     finished: u64,
     source_done: bool,
-    tasks: Vec<TaskId>,
+    /// Algolia's tasks being waited for.
+    tasks: TaskWatch,
     /// `replace`: the first copy of settings, synonyms and rules, once sent.
     copy_task: Option<TaskId>,
     failure: Option<String>,
@@ -240,6 +289,7 @@ impl<A: IndexingApi + 'static> RunState<'_, A> {
             self.finished(joined);
         }
         self.report_progress();
+        self.log_window_at_end();
     }
 
     async fn launch(&mut self, batch: Batch) {
@@ -247,19 +297,90 @@ impl<A: IndexingApi + 'static> RunState<'_, A> {
         {
             self.start_temporary_index().await;
         }
-        while self.in_flight.len() >= self.settings.in_flight.max(1) {
+        while self.in_flight.len() >= self.settings.window().max {
             match self.in_flight.join_next().await {
                 Some(joined) => self.finished(joined),
                 None => break,
             }
         }
+        let permit = self.permit().await;
         if !self.may_send() {
             self.counts.unsent += batch.len() as u64;
             return;
         }
+        if self.window_at_start.is_none() {
+            self.log_window_at_start();
+        }
         self.launched += 1;
-        let task = send_batch(self.api.clone(), self.target.clone(), self.launched, batch);
+        let task = send_batch(
+            self.api.clone(),
+            self.target.clone(),
+            self.launched,
+            batch,
+            permit,
+        );
         self.in_flight.spawn(task);
+    }
+
+    /// A permit of the window; batches of this run that end meanwhile are taken in.
+    async fn permit(&mut self) -> Permit {
+        let window = self.window.clone();
+        let acquire = window.acquire();
+        tokio::pin!(acquire);
+        loop {
+            let joined = tokio::select! {
+                permit = &mut acquire => return permit,
+                Some(joined) = self.in_flight.join_next() => joined,
+            };
+            self.finished(joined);
+        }
+    }
+
+    fn log_window_at_start(&mut self) {
+        let now = self.window.snapshot();
+        self.window_at_start = Some(now);
+        self.recorder.event(RunEvent::new(
+            EventType::Log,
+            EventStatus::Succeeded,
+            0,
+            json!({
+                "message": format!(
+                    "concurrency toward Algolia: window of {} batch(es) in flight (adaptive, at most {}), RTT estimate {}",
+                    now.limit, now.max, rtt_words(now.rtt)
+                ),
+                "window": now.limit,
+                "maxWindow": now.max,
+                "rttMs": rtt_ms(now.rtt),
+            }),
+        ));
+    }
+
+    fn log_window_at_end(&self) {
+        let Some(start) = self.window_at_start else {
+            return;
+        };
+        let end = self.window.snapshot();
+        let (during, before) = (end.totals, start.totals);
+        let increases = during.increases - before.increases;
+        let decreases = during.decreases - before.decreases;
+        let throttled = during.throttled - before.throttled;
+        self.recorder.event(RunEvent::new(
+            EventType::Log,
+            EventStatus::Succeeded,
+            0,
+            json!({
+                "message": format!(
+                    "concurrency toward Algolia at the end: window of {} (it was {}), RTT estimate {}; during the run the window grew {increases} time(s) and shrank {decreases} time(s), {throttled} call(s) were throttled (429)",
+                    end.limit, start.limit, rtt_words(end.rtt)
+                ),
+                "window": end.limit,
+                "windowAtStart": start.limit,
+                "rttMs": rtt_ms(end.rtt),
+                "increases": increases,
+                "decreases": decreases,
+                "throttled": throttled,
+            }),
+        ));
     }
 
     /// Whether batches may still go out: not after a destination failure, and for `replace` not
@@ -277,6 +398,8 @@ impl<A: IndexingApi + 'static> RunState<'_, A> {
         match self.api.operation(&self.plan.index, &copy).await {
             Ok(task) => {
                 self.copy_task = Some(task);
+                self.tasks
+                    .watch(self.api, self.target.clone(), task, Watched::Copy);
                 self.log(format!(
                     "temporary index `{}` created: settings, synonyms and rules copied from `{}`",
                     self.target, self.plan.index
@@ -319,7 +442,8 @@ impl<A: IndexingApi + 'static> RunState<'_, A> {
         match &done.error {
             None => {
                 if let Some(task_id) = done.task_id {
-                    self.tasks.push(task_id);
+                    self.tasks
+                        .watch(self.api, self.target.clone(), task_id, Watched::Batch);
                     self.counts.pushed += done.accepted as u64;
                     self.counts.batches += 1;
                     self.counts.bytes += done.bytes as u64;
@@ -364,5 +488,16 @@ impl<A: IndexingApi + 'static> RunState<'_, A> {
 
     fn log(&self, message: String) {
         self.recorder.event(RunEvent::log(message));
+    }
+}
+
+fn rtt_ms(rtt: Option<std::time::Duration>) -> Option<f64> {
+    rtt.map(|rtt| (rtt.as_secs_f64() * 10_000.0).round() / 10.0)
+}
+
+fn rtt_words(rtt: Option<std::time::Duration>) -> String {
+    match rtt_ms(rtt) {
+        Some(ms) => format!("{ms} ms"),
+        None => "not measured yet".to_owned(),
     }
 }

@@ -89,6 +89,17 @@ impl Route {
         route.unwrap_or(Self::Other)
     }
 
+    /// Whether the call writes (an indexing job, subject to the concurrency limit).
+    pub(crate) fn writes(&self) -> bool {
+        matches!(
+            self,
+            Self::Batch { .. }
+                | Self::Operation { .. }
+                | Self::DeleteIndex { .. }
+                | Self::SetSettings { .. }
+        )
+    }
+
     fn index(&self) -> Option<&str> {
         match self {
             Self::Batch { index }
@@ -220,12 +231,14 @@ enum Parsed {
 
 impl FakeAlgolia {
     /// Answers `request`: consults `server_faults` (the receiving server's plan) and the shared
-    /// plan, applies the request unless a fault answers instead, and logs it.
+    /// plan, applies the request unless a fault answers instead (or it is `throttled`: over the
+    /// concurrency limit), and logs it.
     pub(crate) fn process(
         &self,
         request: Request<'_>,
         server_faults: Option<&Mutex<Faults>>,
         server: Option<SocketAddr>,
+        throttled: bool,
     ) -> Outcome {
         let Request {
             method,
@@ -266,7 +279,11 @@ impl FakeAlgolia {
         let server_fault = server_faults.and_then(|faults| lock(faults).decide(&probe));
         let mut state = lock(&self.inner.state);
         let shared_fault = state.faults.decide(&probe);
-        let fault = server_fault.or(shared_fault);
+        let fault = if throttled {
+            Some(Fault::status(429, super::pace::TOO_MANY_JOBS))
+        } else {
+            server_fault.or(shared_fault)
+        };
         let mut call = Call {
             method: method.to_owned(),
             path: path.to_owned(),

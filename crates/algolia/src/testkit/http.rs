@@ -1,5 +1,8 @@
 //! The fake over HTTP: [`FakeServer`], one axum server on `127.0.0.1` over a shared
-//! [`FakeAlgolia`], with its own fault plan on top of the shared one.
+//! [`FakeAlgolia`], with its own fault plan on top of the shared one. Besides the Search API
+//! calls, `GET /testkit/pace` reads the fake's [`super::Pace`] and its counters and
+//! `PUT /testkit/pace` (`{"latencyMs": 100, "concurrencyLimit": 8}`) changes it; both need the
+//! credentials and are neither paced nor logged.
 
 use std::io;
 use std::net::{SocketAddr, TcpListener};
@@ -19,11 +22,15 @@ use tokio::task::JoinHandle;
 
 use super::dispatch::{Answer, Outcome, Request, Route};
 use super::faults::Faults;
+use super::pace::PaceBody;
 use super::{FakeAlgolia, lock};
 use crate::TaskStatus;
 
 /// The largest request body a server reads (Algolia's batches are up to 10 MB).
 const BODY_LIMIT: usize = 64 * 1024 * 1024;
+
+/// The path that reads and sets the pace.
+pub const PACE_PATH: &str = "/testkit/pace";
 
 /// How long [`FakeServer::shutdown`] lets open connections finish before abandoning them.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
@@ -194,13 +201,31 @@ async fn handle(
         }
         Some(_) => return render(Answer::error(415, "Unsupported Content-Encoding")),
     };
+    if path == PACE_PATH {
+        return pace(fake, &method, &body);
+    }
     let request = Request {
         method: method.as_str(),
         path,
         route: Route::parse(method.as_str(), path),
         body: &body,
     };
-    match fake.process(request, Some(&context.faults), Some(context.addr)) {
+    let admitted = fake.inner.gate.enter(request.route.writes());
+    if !admitted.latency.is_zero() {
+        let mut stopped = context.shutdown.clone();
+        tokio::select! {
+            () = tokio::time::sleep(admitted.latency) => {}
+            _ = stopped.wait_for(|stop| *stop) => {}
+        }
+    }
+    let outcome = fake.process(
+        request,
+        Some(&context.faults),
+        Some(context.addr),
+        admitted.throttled(),
+    );
+    drop(admitted);
+    match outcome {
         Outcome::Answer(answer) => render(answer),
         Outcome::Stall { delay, answer } => {
             let mut stopped = context.shutdown.clone();
@@ -211,6 +236,24 @@ async fn handle(
             render(answer)
         }
         Outcome::Reset => reset(),
+    }
+}
+
+/// `GET` or `PUT` [`PACE_PATH`].
+fn pace(fake: &FakeAlgolia, method: &Method, body: &[u8]) -> Response {
+    if *method == Method::PUT || *method == Method::POST {
+        match serde_json::from_slice::<PaceBody>(body) {
+            Ok(set) => fake.set_pace(set.pace()),
+            Err(error) => {
+                return error_response(400, &format!("Invalid pace body: {error}"));
+            }
+        }
+    } else if *method != Method::GET {
+        return error_response(405, "Method not allowed");
+    }
+    match serde_json::to_string(&fake.inner.gate.body()) {
+        Ok(json) => json_response(200, json),
+        Err(error) => error_response(500, &error.to_string()),
     }
 }
 

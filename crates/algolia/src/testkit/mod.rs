@@ -18,6 +18,9 @@
 //!   `published`.
 //! - **faults**: a [`Faults`] plan (one shared, plus one per server) is consulted on every call
 //!   before it is applied; a call answered by a fault changes nothing (see [`Fault`]).
+//! - **pace**: every call waits a latency before it is answered, and writes beyond a concurrency
+//!   limit are answered 429 `Too many jobs` (see [`Pace`]); the fake counts the most writes it had
+//!   in progress at once and the writes it refused.
 //! - **call log**: every call, its kind, records, task, the status answered and the server that
 //!   took it ([`FakeAlgolia::calls`]).
 //!
@@ -29,6 +32,7 @@ mod dispatch;
 mod faults;
 mod http;
 mod log;
+mod pace;
 mod state;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -38,11 +42,13 @@ use bytes::Bytes;
 use serde_json::Value;
 
 pub use faults::{Fault, Faults, Matcher, RandomFaults, Rule, When};
-pub use http::{FakeServer, refused_url};
+pub use http::{FakeServer, PACE_PATH, refused_url};
 pub use log::{Call, CallKind};
+pub use pace::{Pace, TOO_MANY_JOBS};
 
 use crate::{AlgoliaError, BatchResponse, IndexingApi, Operation, TaskId, TaskStatus};
 use dispatch::{Answer, Outcome, Request, Route, encode};
+use pace::Gate;
 use state::Indices;
 
 /// The application ID a fake accepts unless told otherwise.
@@ -65,6 +71,7 @@ struct Inner {
     record_size_limit: usize,
     unpublished_polls: u32,
     read_only: HashSet<String>,
+    gate: Gate,
     state: Mutex<State>,
 }
 
@@ -101,6 +108,7 @@ pub struct FakeAlgoliaBuilder {
     unpublished_polls: u32,
     read_only: HashSet<String>,
     faults: Faults,
+    pace: Pace,
 }
 
 impl FakeAlgoliaBuilder {
@@ -141,6 +149,19 @@ impl FakeAlgoliaBuilder {
         self
     }
 
+    /// How long every call waits before it is answered (default none).
+    pub fn latency(mut self, latency: std::time::Duration) -> Self {
+        self.pace.latency = latency;
+        self
+    }
+
+    /// Writes (indexing jobs) in progress at once beyond which a write is answered 429 `Too many
+    /// jobs` (default none; reads are never refused).
+    pub fn concurrency_limit(mut self, limit: usize) -> Self {
+        self.pace.concurrency_limit = Some(limit);
+        self
+    }
+
     /// The fake, with no index.
     pub fn build(self) -> FakeAlgolia {
         let state = State {
@@ -154,6 +175,7 @@ impl FakeAlgoliaBuilder {
                 record_size_limit: self.record_size_limit,
                 unpublished_polls: self.unpublished_polls,
                 read_only: self.read_only,
+                gate: Gate::new(self.pace),
                 state: Mutex::new(state),
             }),
         }
@@ -181,6 +203,7 @@ impl FakeAlgolia {
             unpublished_polls: 1,
             read_only: HashSet::new(),
             faults: Faults::new(),
+            pace: Pace::default(),
         }
     }
 
@@ -202,6 +225,26 @@ impl FakeAlgolia {
     /// The shared fault plan, with its rules' counters.
     pub fn faults(&self) -> Faults {
         lock(&self.inner.state).faults.clone()
+    }
+
+    /// The pace (shared by in-memory calls and every server).
+    pub fn pace(&self) -> Pace {
+        self.inner.gate.pace()
+    }
+
+    /// Changes the pace; calls already waiting keep theirs.
+    pub fn set_pace(&self, pace: Pace) {
+        self.inner.gate.set_pace(pace);
+    }
+
+    /// The most writes that were in progress at once (refused ones not counted).
+    pub fn peak_concurrency(&self) -> usize {
+        self.inner.gate.peak()
+    }
+
+    /// Writes refused because the concurrency limit was reached.
+    pub fn throttled_calls(&self) -> u64 {
+        self.inner.gate.throttled()
     }
 
     /// Every call so far, in arrival order.
@@ -358,14 +401,19 @@ impl FakeAlgolia {
     }
 
     /// An in-memory call: the request the real client would send, answered as a result.
-    fn call(&self, method: &str, path: String, body: Bytes) -> Result<Answer, AlgoliaError> {
+    async fn call(&self, method: &str, path: String, body: Bytes) -> Result<Answer, AlgoliaError> {
         let request = Request {
             method,
             path: &path,
             route: Route::parse(method, &path),
             body: &body,
         };
-        let outcome = self.process(request, None, None);
+        let admitted = self.inner.gate.enter(request.route.writes());
+        if !admitted.latency.is_zero() {
+            tokio::time::sleep(admitted.latency).await;
+        }
+        let outcome = self.process(request, None, None, admitted.throttled());
+        drop(admitted);
         let call = format!("{method} {path}");
         let unreachable = |last: String| AlgoliaError::Unreachable {
             call: call.clone(),
@@ -406,7 +454,7 @@ impl IndexingApi for FakeAlgolia {
         _idempotent: bool,
     ) -> Result<BatchResponse, AlgoliaError> {
         let path = format!("/1/indexes/{}/batch", encode(index));
-        match self.call("POST", path.clone(), body)? {
+        match self.call("POST", path.clone(), body).await? {
             Answer::Batch { task_id, .. } => Ok(BatchResponse {
                 task_id,
                 retries: Vec::new(),
@@ -417,7 +465,7 @@ impl IndexingApi for FakeAlgolia {
 
     async fn operation(&self, index: &str, operation: &Operation) -> Result<TaskId, AlgoliaError> {
         let path = format!("/1/indexes/{}/operation", encode(index));
-        match self.call("POST", path.clone(), operation.to_json())? {
+        match self.call("POST", path.clone(), operation.to_json()).await? {
             Answer::Updated { task_id } => Ok(task_id),
             other => Err(unexpected(format!("POST {path}"), &other)),
         }
@@ -425,7 +473,7 @@ impl IndexingApi for FakeAlgolia {
 
     async fn task_status(&self, index: &str, task_id: TaskId) -> Result<TaskStatus, AlgoliaError> {
         let path = format!("/1/indexes/{}/task/{task_id}", encode(index));
-        match self.call("GET", path.clone(), Bytes::new())? {
+        match self.call("GET", path.clone(), Bytes::new()).await? {
             Answer::Task { status } => Ok(status),
             other => Err(unexpected(format!("GET {path}"), &other)),
         }
@@ -433,7 +481,7 @@ impl IndexingApi for FakeAlgolia {
 
     async fn delete_index(&self, index: &str) -> Result<TaskId, AlgoliaError> {
         let path = format!("/1/indexes/{}", encode(index));
-        match self.call("DELETE", path.clone(), Bytes::new())? {
+        match self.call("DELETE", path.clone(), Bytes::new()).await? {
             Answer::Deleted { task_id } => Ok(task_id),
             other => Err(unexpected(format!("DELETE {path}"), &other)),
         }

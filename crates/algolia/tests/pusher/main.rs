@@ -21,6 +21,7 @@ use serde_json::{Value, json};
 fn settings(batch: usize) -> PushSettings {
     PushSettings {
         in_flight: 4,
+        max_in_flight: 32,
         limits: BatchLimits::new(batch, 10_000_000, 100_000).unwrap(),
         wait: WaitPolicy {
             max_polls: 50,
@@ -90,6 +91,7 @@ fn log_messages(recorder: &MemoryRecorder) -> Vec<String> {
         .collect()
 }
 
+mod concurrency;
 mod over_http;
 mod replace;
 mod save;

@@ -158,6 +158,23 @@ async fn on_demand_run_succeeds_with_events(h: &Harness) {
         1.0
     );
     assert_eq!(h.metrics.value(metrics::RECORDS_PUSHED, &[]), 25.0);
+    // The application's concurrency window, in the metrics and in the run's events.
+    let app = [("app_id", h.fake.app_id())];
+    assert_eq!(h.metrics.value(metrics::CONCURRENCY_WINDOW, &app), 4.0);
+    assert!(h.metrics.value(metrics::ALGOLIA_RTT, &app) > 0.0);
+    let messages = messages(&events);
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.starts_with("concurrency toward Algolia: window of 4")),
+        "{messages:?}"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.starts_with("concurrency toward Algolia at the end: window of 4")),
+        "{messages:?}"
+    );
 }
 
 async fn a_retried_replace_deletes_the_dead_attempts_index(h: &Harness) {
