@@ -614,9 +614,9 @@ fn cut_on_drain(records: RecordStream, lease: Arc<Lease>) -> RecordStream {
 /// `90 s`, `15 min`, `6 h` (the largest whole unit).
 fn human_duration(duration: Duration) -> String {
     let seconds = duration.as_secs();
-    if seconds >= 3600 && seconds % 3600 == 0 {
+    if seconds >= 3600 && seconds.is_multiple_of(3600) {
         format!("{} h", seconds / 3600)
-    } else if seconds >= 60 && seconds % 60 == 0 {
+    } else if seconds >= 60 && seconds.is_multiple_of(60) {
         format!("{} min", seconds / 60)
     } else if seconds >= 1 {
         format!("{seconds} s")

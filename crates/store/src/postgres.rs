@@ -46,16 +46,15 @@ impl Store {
                 reason: "invalid PostgreSQL URL".to_owned(),
                 source: Some(Box::new(e)),
             })?;
-        if let Some(schema) = &config.schema {
-            if schema.is_empty()
+        if let Some(schema) = &config.schema
+            && (schema.is_empty()
                 || !schema
                     .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'_')
-            {
-                return Err(StoreError::internal(
-                    "invalid PostgreSQL schema name: use letters, digits and `_`",
-                ));
-            }
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+        {
+            return Err(StoreError::internal(
+                "invalid PostgreSQL schema name: use letters, digits and `_`",
+            ));
         }
         // A process that stops mid-transaction (SIGSTOP, a frozen VM) must not hold a run's row
         // lock forever: the server ends a session idle inside a transaction after 10 s, so the
