@@ -180,7 +180,7 @@ impl TaskFile {
         })
     }
 
-    /// The index records go to (Part C 16 for an `indexPrefix` destination).
+    /// The index records go to (`docs/api.md` C16 for an `indexPrefix` destination).
     pub fn index_name(&self) -> String {
         self.destination
             .index_for(self.source_name.as_deref().unwrap_or_default())

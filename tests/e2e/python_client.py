@@ -1,7 +1,7 @@
 """Drives `ingestion serve` with Algolia's official Python client (algoliasearch 4.x).
 
 Usage: python_client.py PORT APP_ID API_KEY. Exits non-zero when a call fails or a response
-does not parse into the client's models (Part C 19 of ingestion-api.md).
+does not parse into the client's models (`docs/api.md` C19).
 """
 import sys
 

@@ -287,7 +287,7 @@ async fn configured_application_and_rate_limits_from_the_environment() {
 }
 
 /// Algolia's official Python client (when `algoliasearch` 4.x is installed) talks to the server
-/// unchanged and parses every response (Part C 19).
+/// unchanged and parses every response (`docs/api.md` C19).
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_official_python_client_parses_every_response() {

@@ -1,5 +1,5 @@
-//! `/1/authentications`: operations 1 to 6 of Part A §3. Responses carry `input` with every
-//! secret `null` (Part C 5); a PATCH that omits a secret keeps the stored one.
+//! `/1/authentications`: operations 1 to 6 of `docs/api.md` A3. Responses carry `input` with every
+//! secret `null` (`docs/api.md` C5); a PATCH that omits a secret keeps the stored one.
 
 use axum::Json;
 use axum::extract::State;

@@ -1,5 +1,5 @@
-//! `/1/destinations`: operations 7 to 12 of Part A §3. A destination's `authenticationID` must
-//! name an `algolia` authentication of the same application (Part C 7, checked by the store).
+//! `/1/destinations`: operations 7 to 12 of `docs/api.md` A3. A destination's `authenticationID` must
+//! name an `algolia` authentication of the same application (`docs/api.md` C7, checked by the store).
 
 use axum::Json;
 use axum::extract::State;

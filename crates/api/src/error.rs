@@ -1,5 +1,5 @@
 //! [`ApiError`]: every way a request can fail, and the one function that maps it to an HTTP
-//! status and a `{"message", "status"}` body (Part C 1).
+//! status and a `{"message", "status"}` body (`docs/api.md` C1).
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};

@@ -1,5 +1,5 @@
-//! The HTTP control plane: the Algolia Ingestion API (`ingestion-api.md` Part A, with the
-//! decisions of Part C) served with axum over the store.
+//! The HTTP control plane: the Algolia Ingestion API (`docs/api.md` part A, with our
+//! decisions of part C) served with axum over the store.
 //!
 //! # The model
 //!

@@ -1,6 +1,6 @@
 //! Query strings of the list endpoints: paging (`page`, `itemsPerPage`), `sort`, `order`, and
 //! array filters given either comma-separated (`type=a,b`, OpenAPI `explode: false`) or repeated
-//! (`type=a&type=b`, `explode: true`), or both (Part C 2, 3).
+//! (`type=a&type=b`, `explode: true`), or both (`docs/api.md` C2, C3).
 //!
 //! Unknown parameters are ignored: the JavaScript client adds `x-algolia-agent`.
 
@@ -8,7 +8,7 @@ use std::str::FromStr;
 
 use ingest_model::{Order, Timestamp, ValidationError};
 
-/// `itemsPerPage` when absent (Part C 2).
+/// `itemsPerPage` when absent (`docs/api.md` C2).
 pub const DEFAULT_ITEMS_PER_PAGE: u64 = 10;
 /// The largest `itemsPerPage`.
 pub const MAX_ITEMS_PER_PAGE: u64 = 100;

@@ -1,4 +1,4 @@
-//! Rate limits per client IP (Part C 18): a fixed window of `limit` requests per `period`, one
+//! Rate limits per client IP (`docs/api.md` C18): a fixed window of `limit` requests per `period`, one
 //! for `/1/runs*` and one for everything else (`/health` and `/ready` are not limited).
 //! Unauthenticated requests count: the limiter runs before authentication.
 //!

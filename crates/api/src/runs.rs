@@ -1,5 +1,5 @@
-//! `/1/runs` and their events: operations 28 to 31 of Part A §3. Lists carry a `window`
-//! (Part C 19): the time range they cover, from the `startDate`/`endDate` query parameters, by
+//! `/1/runs` and their events: operations 28 to 31 of `docs/api.md` A3. Lists carry a `window`
+//! (`docs/api.md` C19): the time range they cover, from the `startDate`/`endDate` query parameters, by
 //! default the whole history up to now.
 
 use axum::Json;

@@ -1,5 +1,5 @@
-//! `/1/sources`: operations 13 to 18 of Part A §3. A source's `authenticationID` must
-//! name an authentication of the kind its type needs, in the same application (Part C 7, checked
+//! `/1/sources`: operations 13 to 18 of `docs/api.md` A3. A source's `authenticationID` must
+//! name an authentication of the kind its type needs, in the same application (`docs/api.md` C7, checked
 //! by the store). Its `type` cannot change; a PATCH `input` is parsed against the stored type.
 
 use axum::Json;

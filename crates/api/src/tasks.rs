@@ -1,9 +1,9 @@
-//! `/1/tasks`: operations 19 to 27 of Part A §3.
+//! `/1/tasks`: operations 19 to 27 of `docs/api.md` A3.
 //!
-//! A schedule trigger's `cron` is validated here and its `nextRun` computed (UTC, Part C 9)
+//! A schedule trigger's `cron` is validated here and its `nextRun` computed (UTC, `docs/api.md` C9)
 //! before the store is called; the store checks the references (`sourceID`, `destinationID`)
-//! and that a `save` task's source provides objectIDs (Part C 7, 8). `POST .../run` creates a
-//! run in `created` for a worker to claim, on enabled and disabled tasks alike (Part C 10).
+//! and that a `save` task's source provides objectIDs (`docs/api.md` C7, C8). `POST .../run` creates a
+//! run in `created` for a worker to claim, on enabled and disabled tasks alike (`docs/api.md` C10).
 
 use axum::Json;
 use axum::extract::State;

@@ -8,7 +8,7 @@
 pub(crate) mod validate;
 
 /// The deepest nesting of arrays and objects a record may have, the record object itself being
-/// level 1 (`connectors.md`: deeper records are rejected).
+/// level 1 (`docs/connectors.md` 3: deeper records are rejected).
 ///
 /// Validation with `serde::de::IgnoredAny` does not apply serde_json's recursion limit (it skips
 /// values iteratively), so the depth is checked separately.

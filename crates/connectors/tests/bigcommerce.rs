@@ -1,5 +1,5 @@
 //! The BigCommerce connector against its wire-level fake (`ingest_connectors::bigcommerce::
-//! fake`, built from `connector-apis.md` §2): paging, names looked up once, channel prices,
+//! fake`, built from `docs/connectors.md` §2): paging, names looked up once, channel prices,
 //! throttling from the rate-limit headers and 429s, errors, a repeated page, redirects, and
 //! webhook-triggered runs. Record shapes are in `bigcommerce_golden.rs`.
 

@@ -1,9 +1,9 @@
 //! Golden record shapes of the BigCommerce connector: the realistic product of
-//! `connector-apis.md` §2.4 (`golden/bigcommerce/product.json`, with a second variant and a
+//! `docs/connectors.md` §2.4 (`golden/bigcommerce/product.json`, with a second variant and a
 //! repeated custom field) served by the fake, read without a channel (`expected_plain.jsonl`)
 //! and with channel 1 in USD and EUR (`expected_channel.jsonl`). One record per line.
 //!
-//! The expected files are the specification (`connectors.md`), not snapshots: `UPDATE_GOLDEN=1`
+//! The expected files are the specification (`docs/connectors.md` 6), not snapshots: `UPDATE_GOLDEN=1`
 //! rewrites them, and every rewritten file must then be checked against the rules by hand.
 
 use std::path::PathBuf;

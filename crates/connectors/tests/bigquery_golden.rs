@@ -4,7 +4,7 @@
 //! `P2`, `P3`…), and the expected stream (`expected.jsonl`, same line format as `golden.rs`).
 //! A GA4 case also holds `insights.jsonl`: the Insights events of its records.
 //!
-//! The expected files are the specification (`connectors.md`), not snapshots: `UPDATE_GOLDEN=1`
+//! The expected files are the specification (`docs/connectors.md` 4), not snapshots: `UPDATE_GOLDEN=1`
 //! rewrites them, and every rewritten file must be read and checked against the rules by hand.
 
 #[path = "bigquery/fake.rs"]

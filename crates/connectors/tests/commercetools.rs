@@ -1,5 +1,5 @@
 //! The commercetools connector against its wire-level fake (`ingest_connectors::commercetools::
-//! fake`, built from `connector-apis.md` §1): the token flow, keyset paging past the 10,000
+//! fake`, built from `docs/connectors.md` §1): the token flow, keyset paging past the 10,000
 //! offset ceiling, tokens expiring mid-run, retries, error bodies, a repeated cursor, stores with
 //! product selections, locales, redirects and `fetch` events. Record shapes are in the golden
 //! test (`commercetools_golden.rs`).

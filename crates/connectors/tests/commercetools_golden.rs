@@ -1,10 +1,10 @@
 //! Golden record shapes of the commercetools connector: the realistic projection of
-//! `connector-apis.md` §1.7 (`golden/commercetools/product.json`, plus a third variant without
+//! `docs/connectors.md` §1.7 (`golden/commercetools/product.json`, plus a third variant without
 //! prices or inventory and a reference attribute) served by the fake, read as maps
 //! (`expected_maps.jsonl`), as the `de` locale source (`expected_de.jsonl`) and in a store pass
 //! (`expected_store.jsonl`). One record per line, byte for byte.
 //!
-//! The expected files are the specification (`connectors.md`), not snapshots: `UPDATE_GOLDEN=1`
+//! The expected files are the specification (`docs/connectors.md` 5), not snapshots: `UPDATE_GOLDEN=1`
 //! rewrites them, and every rewritten file must then be checked against the rules by hand.
 
 use std::path::PathBuf;

@@ -8,7 +8,7 @@
 //!
 //! An optional `context.json` (`{"maxRecordBytes": 64}`) changes the record limit.
 //!
-//! The expected files are the specification (`connectors.md`), not snapshots: `UPDATE_GOLDEN=1`
+//! The expected files are the specification (`docs/connectors.md` 1), not snapshots: `UPDATE_GOLDEN=1`
 //! rewrites them from what the code does, and every rewritten file must then be read and checked
 //! against the rules by hand.
 

@@ -2,7 +2,7 @@
 //!
 //! The steps: load the task's source, destination and authentications (secrets are decrypted
 //! here and nowhere else); refuse what this engine cannot run (destination types other than
-//! `search`, sources `build_source` does not know) with a reason; compute the index (Part C 16)
+//! `search`, sources `build_source` does not know) with a reason; compute the index (`docs/api.md` C16)
 //! and the date window; build the source and the pusher over a [`FencedApi`]; push, reporting
 //! through a [`StoreRecorder`]; and finish the run with the pusher's outcome. A `replace` run
 //! writes into `{index}_tmp_{runID}`: a later attempt of the same run deletes that index first, so
@@ -519,7 +519,7 @@ fn finish_failed(reason: String) -> RunFinish {
     }
 }
 
-/// The index of a destination for `source` (Part C 16: see [`DestinationInput::index_for`]).
+/// The index of a destination for `source` (`docs/api.md` C16: see [`DestinationInput::index_for`]).
 pub fn index_name(destination: &DestinationInput, source: &Source) -> String {
     destination.index_for(&source.name)
 }

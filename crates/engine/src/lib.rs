@@ -16,7 +16,7 @@
 //! - **[`Engine::execute`]** runs one claimed run: source → [`ingest_algolia::Pusher`] →
 //!   [`StoreRecorder`], through a [`FencedApi`] that sends nothing to Algolia once the lease is
 //!   no longer known to hold (see [`fence`]). It finishes the run with `outcome`, `reasonCode`
-//!   and `reason` (Part C 11–14 of `ingestion-api.md`), which also counts towards auto-disable.
+//!   and `reason` (`docs/api.md` C11–C14), which also counts towards auto-disable.
 //! - The **[`Scheduler`]** fires cron schedules exactly once across replicas (a conditional
 //!   update of `nextRun`), with at most one catch-up run after downtime.
 //!

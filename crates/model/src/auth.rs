@@ -1,9 +1,9 @@
-//! Authentications: credentials that sources and destinations refer to (Part A §4).
+//! Authentications: credentials that sources and destinations refer to (`docs/api.md` A4).
 //!
 //! The credentials ([`AuthInput`]) are chosen by the authentication's `type`. Their secret fields
 //! are [`Secret`]s: `Debug` never shows them, responses carry them as `null`
 //! ([`AuthInput::to_redacted_json`]), and [`AuthInput::to_secret_json`] is the one way to get them
-//! out again, for the store to encrypt (Part C 5).
+//! out again, for the store to encrypt (`docs/api.md` C5).
 
 use ingest_core::Secret;
 use serde::de::Error as _;
@@ -155,7 +155,7 @@ impl AuthInput {
     /// Parses the `input` of a PATCH. Secrets are write-only, so a client that echoes a response
     /// back sends them as `null`, and one that changes a single field may leave them out: a secret
     /// that is absent or `null` keeps the value of `stored` when `stored` has the same type
-    /// (Part C 5); without one, it is a missing field as on create.
+    /// (`docs/api.md` C5); without one, it is a missing field as on create.
     pub fn parse_update(
         kind: AuthenticationType,
         input: &Value,
@@ -239,7 +239,7 @@ impl AuthInput {
         }
     }
 
-    /// The input as returned by the API: every field present, secrets as `null` (Part C 5).
+    /// The input as returned by the API: every field present, secrets as `null` (`docs/api.md` C5).
     pub fn to_redacted_json(&self) -> Value {
         self.to_json(false)
     }
@@ -287,7 +287,7 @@ impl<'de> Deserialize<'de> for RedactedAuthInput {
 }
 
 /// An authentication as the API returns it (list, search and get): `input` always present with
-/// secrets `null`, `updatedAt` always present (Part C 19).
+/// secrets `null`, `updatedAt` always present (`docs/api.md` C19).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Authentication {

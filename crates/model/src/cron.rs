@@ -1,4 +1,4 @@
-//! Schedule triggers (Part C 9): a 5-field cron expression (minute, hour, day of month, month,
+//! Schedule triggers (`docs/api.md` C9): a 5-field cron expression (minute, hour, day of month, month,
 //! day of week) in UTC, validated when a task is created or updated; `nextRun` is its next
 //! occurrence after now. The API validates with it; the scheduler computes each next fire time
 //! with it.

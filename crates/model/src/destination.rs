@@ -1,4 +1,4 @@
-//! Destinations: the Algolia index (or index prefix) that tasks write to (Part A §5).
+//! Destinations: the Algolia index (or index prefix) that tasks write to (`docs/api.md` A5).
 
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -10,7 +10,7 @@ use crate::{DestinationType, ValidationError};
 /// The target of a destination: exactly one of `indexName` and `indexPrefix`.
 ///
 /// It serializes to the one field it holds (the request form). Responses also give a prefix
-/// destination an `indexName` holding the same prefix (Part C 19: today's clients require it):
+/// destination an `indexName` holding the same prefix (`docs/api.md` C19: today's clients require it):
 /// see [`DestinationInput::to_response_json`] and [`Destination`]. Parsing accepts that echo back
 /// (both fields present and equal means a prefix) and refuses two different values.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -20,7 +20,7 @@ pub enum DestinationInput {
         /// `indexName` (not blank).
         index_name: String,
     },
-    /// `{indexPrefix}`: records go to `{indexPrefix}{suffix}` (Part C 16).
+    /// `{indexPrefix}`: records go to `{indexPrefix}{suffix}` (`docs/api.md` C16).
     IndexPrefix {
         /// `indexPrefix` (not blank).
         index_prefix: String,
@@ -77,7 +77,7 @@ impl Serialize for DestinationInput {
 }
 
 impl DestinationInput {
-    /// The index records go to (Part C 16): `indexName` as is; with `indexPrefix`, the prefix
+    /// The index records go to (`docs/api.md` C16): `indexName` as is; with `indexPrefix`, the prefix
     /// followed by `source_name` lowercased, every character outside `[a-z0-9_-]` turned into `_`.
     pub fn index_for(&self, source_name: &str) -> String {
         match self {
@@ -104,7 +104,7 @@ impl DestinationInput {
         }
     }
 
-    /// The response form (Part C 19): a prefix destination gives `{"indexPrefix": p,
+    /// The response form (`docs/api.md` C19): a prefix destination gives `{"indexPrefix": p,
     /// "indexName": p}`, a name destination `{"indexName": n}`.
     pub fn to_response_json(&self) -> serde_json::Value {
         match self {
@@ -129,7 +129,7 @@ impl DestinationInput {
 }
 
 /// A destination as the API returns it. `input` serializes in the response form
-/// ([`DestinationInput::to_response_json`]); `updatedAt` is always present (Part C 19).
+/// ([`DestinationInput::to_response_json`]); `updatedAt` is always present (`docs/api.md` C19).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Destination {

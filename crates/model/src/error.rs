@@ -65,7 +65,7 @@ pub(crate) fn join_path(prefix: &str, path: &str) -> String {
     }
 }
 
-/// The body of every error response: `{"message": "...", "status": N}` (Part C 1). The spec's
+/// The body of every error response: `{"message": "...", "status": N}` (`docs/api.md` C1). The spec's
 /// `ErrorBase` only requires `message`; `status` is what Algolia services add.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorResponse {

@@ -1,4 +1,4 @@
-//! Events: what happened during a run (Part A §9, Part C 12).
+//! Events: what happened during a run (`docs/api.md` A9, `docs/api.md` C12).
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -26,7 +26,7 @@ pub struct Event {
     /// `data`: a free-form object (URL, bytes, index, reason ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<Map<String, Value>>,
-    /// `batchSize`: the number of records the event covers, 0 when none (Part C 19).
+    /// `batchSize`: the number of records the event covers, 0 when none (`docs/api.md` C19).
     #[serde(rename = "batchSize", default)]
     pub batch_size: u64,
     /// `publishedAt` (RFC 3339).

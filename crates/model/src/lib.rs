@@ -20,7 +20,7 @@
 //!
 //! JSON names are the spec's, byte for byte (`sourceID`, `uniqueIDColumn`, `client_id`,
 //! `appID`): every field is renamed explicitly. Optional response fields are left out when unset,
-//! except where today's official clients need them (Part C 19 of `ingestion-api.md`: `updatedAt`,
+//! except where today's official clients need them (`docs/api.md` C19: `updatedAt`,
 //! an authentication's redacted `input`, an event's `batchSize`, the `indexName` echo of a prefix
 //! destination, a task's `failureThreshold`).
 //!

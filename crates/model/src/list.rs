@@ -24,7 +24,7 @@ pub struct Pagination {
 
 impl Pagination {
     /// The pagination of page `page` (1-based) of `nb_items` items shown `items_per_page` at a
-    /// time; `nbPages` is at least 1 (Part C 2). An `items_per_page` of 0 counts as 1.
+    /// time; `nbPages` is at least 1 (`docs/api.md` C2). An `items_per_page` of 0 counts as 1.
     pub fn new(page: u64, items_per_page: u64, nb_items: u64) -> Self {
         let per = items_per_page.max(1);
         Self {
@@ -36,7 +36,7 @@ impl Pagination {
     }
 }
 
-/// The `window` of run and event lists: the time range the list covers (Part C 19).
+/// The `window` of run and event lists: the time range the list covers (`docs/api.md` C19).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Window {

@@ -1,4 +1,4 @@
-//! [`RunRecorder`]: how a run reports what it does (Part C 11–12).
+//! [`RunRecorder`]: how a run reports what it does (`docs/api.md` C11–C12).
 //!
 //! The pipeline, the sources and the pusher call it; the store implements it as event rows, and
 //! `run-task --task-file` as log lines. Calls are synchronous and must not block: an

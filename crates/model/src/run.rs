@@ -1,4 +1,4 @@
-//! Runs: one execution of a task (Part A §8, Part C 11).
+//! Runs: one execution of a task (`docs/api.md` A8, `docs/api.md` C11).
 
 use serde::{Deserialize, Serialize};
 
@@ -63,7 +63,7 @@ pub struct Run {
     pub finished_at: Option<String>,
 }
 
-/// A run's progress; both counts are always present (Part C 19).
+/// A run's progress; both counts are always present (`docs/api.md` C19).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RunProgress {

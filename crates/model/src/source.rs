@@ -1,4 +1,4 @@
-//! Sources: where a task reads records (Part A §6). The `input` is parsed by `type`
+//! Sources: where a task reads records (`docs/api.md` A6). The `input` is parsed by `type`
 //! ([`SourceInput::parse`]); the type cannot change after creation.
 
 use serde::{Deserialize, Deserializer, Serialize};
@@ -8,7 +8,7 @@ use crate::error::into_de_error;
 use crate::parse::{immutable, non_empty, opt_non_empty};
 use crate::{SourceInput, SourceType, SourceUpdateInput, ValidationError};
 
-/// A source as the API returns it; `updatedAt` is always present (Part C 19).
+/// A source as the API returns it; `updatedAt` is always present (`docs/api.md` C19).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Source {
     /// `sourceID`.

@@ -1,4 +1,4 @@
-//! The `input` of a source, one struct per connector, chosen by the source's `type` (Part A §6).
+//! The `input` of a source, one struct per connector, chosen by the source's `type` (`docs/api.md` A6).
 //!
 //! The spec's oneOf has no discriminator inside the object, so [`SourceInput::parse`] takes the
 //! type from the enclosing source. Each struct validates its own fields while parsing (required
@@ -174,7 +174,7 @@ pub struct SourceBigQuery {
         skip_serializing_if = "Option::is_none"
     )]
     pub custom_sql_request: Option<String>,
-    /// `uniqueIDColumn`: the column whose value becomes `objectID` (Part C 20).
+    /// `uniqueIDColumn`: the column whose value becomes `objectID` (`docs/api.md` C20).
     #[serde(
         rename = "uniqueIDColumn",
         default,
@@ -235,7 +235,7 @@ impl SourceInput {
     }
 
     /// Whether the records of this source carry an `objectID`: always for the platforms (their
-    /// IDs), only with `uniqueIDColumn` otherwise. A `save` task needs it (Part C 8).
+    /// IDs), only with `uniqueIDColumn` otherwise. A `save` task needs it (`docs/api.md` C8).
     pub fn provides_object_ids(&self) -> bool {
         matches!(self, Self::Commercetools(_) | Self::BigCommerce(_))
             || self.unique_id_column().is_some()

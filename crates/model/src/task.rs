@@ -1,4 +1,4 @@
-//! Tasks: a source, a destination, a trigger and an action (Part A §7).
+//! Tasks: a source, a destination, a trigger and an action (`docs/api.md` A7).
 //!
 //! [`Trigger`] is the trigger as stored and returned (with `lastRun`/`nextRun`);
 //! [`TaskCreateTrigger`] is what clients send. [`TaskInput`] is the date window of a BigQuery
@@ -226,7 +226,7 @@ impl<'de> Deserialize<'de> for TaskInput {
 }
 
 /// A task as the API returns it. `failureThreshold` and `updatedAt` are always present
-/// (Part C 13, 19).
+/// (`docs/api.md` C13, C19).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Task {

@@ -325,7 +325,7 @@ async fn first_user(tx: &mut Tx, table: &str, id: &str) -> StoreResult<Option<St
     row.map(|r| r.text("id")).transpose()
 }
 
-/// The authentication kind a source of type `kind` needs, if any (Part C 7).
+/// The authentication kind a source of type `kind` needs, if any (`docs/api.md` C7).
 pub(crate) fn kind_for_source(kind: SourceType) -> Option<AuthenticationType> {
     match kind {
         SourceType::Commercetools => Some(AuthenticationType::OAuth),

@@ -75,7 +75,7 @@ pub enum StoreError {
         reason: String,
     },
     /// The resource cannot be deleted (or changed that way) while a live resource uses it
-    /// (Part C 6): ``source `…` is used by task `…` ``.
+    /// (`docs/api.md` C6): ``source `…` is used by task `…` ``.
     #[error("{resource} `{id}` is used by {used_by} `{user_id}`")]
     InUse {
         /// The resource that was to be deleted or changed.

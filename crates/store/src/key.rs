@@ -1,4 +1,4 @@
-//! [`SecretKey`]: the 32-byte key that encrypts authentication secrets at rest (Part C 5).
+//! [`SecretKey`]: the 32-byte key that encrypts authentication secrets at rest (`docs/api.md` C5).
 //!
 //! Each value is sealed with XChaCha20-Poly1305 under a fresh random 24-byte nonce and stored as
 //! `v1.` + base64url(nonce ‖ ciphertext ‖ tag). The caller's associated data (the row's

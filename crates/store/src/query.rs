@@ -1,13 +1,13 @@
 //! What every list shares: the page asked for ([`PageRequest`]) and the page returned
 //! ([`Page`]). Each resource module defines its own query (filters and sort) around them.
 //!
-//! Every query has a `Default` with the API's defaults (Part C 2): page 1, 10 items per page,
+//! Every query has a `Default` with the API's defaults (`docs/api.md` C2): page 1, 10 items per page,
 //! sort by `createdAt` (events: `publishedAt`), order `desc`, no filter. An empty filter list
 //! means "no filter"; a non-empty one keeps the items matching **any** of its values.
 
 use ingest_model::{Pagination, ValidationError};
 
-/// The largest `itemsPerPage` (design.md §6).
+/// The largest `itemsPerPage` (`docs/api.md` C2).
 pub const MAX_ITEMS_PER_PAGE: u64 = 100;
 
 /// The default `itemsPerPage`.

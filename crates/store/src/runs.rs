@@ -81,7 +81,7 @@ impl Default for EventQuery {
     }
 }
 
-/// An event to append to a run (Part C 12). The store assigns `eventID`.
+/// An event to append to a run (`docs/api.md` C12). The store assigns `eventID`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewEvent {
     /// `parentID`: the event that caused this one.
@@ -318,7 +318,7 @@ pub(crate) async fn fetch(tx: &mut Tx, app: &str, id: &str) -> StoreResult<Row> 
     .ok_or_else(|| StoreError::not_found(Resource::Run, id))
 }
 
-/// The run type of a task's action (Part C 11).
+/// The run type of a task's action (`docs/api.md` C11).
 fn run_type(action: ActionType) -> RunType {
     match action {
         ActionType::Replace => RunType::Reindex,

@@ -151,7 +151,7 @@ async fn set_enabled_in(tx: &mut Tx, id: &str, enabled: bool) -> StoreResult<()>
 
 impl Store {
     /// Creates a task. `sourceID` and `destinationID` must be live (`InvalidReference`); a
-    /// `save` task needs a source that provides objectIDs (`Invalid`, path `action`, Part C 8).
+    /// `save` task needs a source that provides objectIDs (`Invalid`, path `action`, `docs/api.md` C8).
     /// `next_run` is the schedule's next fire time, computed by the caller from the cron
     /// expression: required for a schedule trigger (`Invalid`, path `trigger.cron`, without it),
     /// ignored otherwise.

@@ -16,7 +16,7 @@ use crate::store::Store;
 use crate::tasks::{TASK_COLUMNS, task};
 use crate::{StoreError, StoreResult};
 
-/// How many failed runs in a row disable a task (Part C 14).
+/// How many failed runs in a row disable a task (`docs/api.md` C14).
 pub const AUTO_DISABLE_AFTER: i64 = 5;
 
 /// A run a worker claimed with [`Store::claim_next_run`]: the run (now `started`), its task, and
@@ -38,7 +38,7 @@ pub struct ClaimedRun {
     pub trigger_payload: Option<Value>,
 }
 
-/// How a run ended, for [`Store::finish_run`] (Part C 11).
+/// How a run ended, for [`Store::finish_run`] (`docs/api.md` C11).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunFinish {
     /// `outcome`.
@@ -57,7 +57,7 @@ pub struct FinishedRun {
     /// The run, status `finished`.
     pub run: Run,
     /// Whether this failure was the [`AUTO_DISABLE_AFTER`]th in a row and disabled the task
-    /// (Part C 14); a `log` event says so.
+    /// (`docs/api.md` C14); a `log` event says so.
     pub task_disabled: bool,
 }
 

@@ -1,4 +1,4 @@
-//! The `insights` destination (Part C 15): records that are Insights events, sent to the
+//! The `insights` destination (`docs/api.md` C15): records that are Insights events, sent to the
 //! Insights API.
 //!
 //! Each record is one event object (`eventType`, `eventName`, `index`, `userToken`,

@@ -1,4 +1,4 @@
-//! Paging, sorting and filters of the list endpoints (Part C 2, 3).
+//! Paging, sorting and filters of the list endpoints (`docs/api.md` C2, C3).
 
 use serde_json::{Value, json};
 

@@ -1,4 +1,4 @@
-//! References between resources (Part C 7, 8), deletes refused while in use (Part C 6), soft
+//! References between resources (`docs/api.md` C7, C8), deletes refused while in use (`docs/api.md` C6), soft
 //! delete, and isolation between applications.
 
 use reqwest::Method;

@@ -1,4 +1,4 @@
-//! A wire-level fake of the BigCommerce v3 API (`connector-apis.md` §2 and §4), for tests and
+//! A wire-level fake of the BigCommerce v3 API (`docs/connectors.md` §2 and §4), for tests and
 //! benchmarks (feature `testkit`).
 //!
 //! It serves store [`STORE`]'s catalog (`/v3/catalog/products` with `page`/`limit` ≤ 250,

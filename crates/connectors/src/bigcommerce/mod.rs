@@ -1,5 +1,5 @@
 //! The BigCommerce connector: a store's catalog, one record per product (see `record.rs` for the
-//! shape and `connectors.md` for the rules).
+//! shape and `docs/connectors.md` 6 for the rules).
 //!
 //! **Reading.** `{api_base}/stores/{storeHash}/v3/catalog/products?include=variants,images,
 //! custom_fields,primary_image&limit=250&page=N` (with `channel_id:in={id}` for a channel),

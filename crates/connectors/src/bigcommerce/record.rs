@@ -1,5 +1,5 @@
-//! One record per product (`connectors.md`, BigCommerce; the shape of Algolia's hosted
-//! connector, `connector-apis.md` §2.9).
+//! One record per product (`docs/connectors.md` 6, BigCommerce; the shape of Algolia's hosted
+//! connector, `docs/connectors.md` §2.9).
 //!
 //! `objectID` is the product id as text. Fields: `name`, `sku`, `type`, `description`,
 //! `brand_id`, `brand_name`, `categories` (`{lvl0: ["Shop"], lvl1: ["Shop > Books"], …}`, from the

@@ -1,4 +1,4 @@
-//! BigCommerce product webhooks (`connector-apis.md` §2.8) for `subscription` runs.
+//! BigCommerce product webhooks (`docs/connectors.md` §2.8) for `subscription` runs.
 //!
 //! Two steps, in two places:
 //!

@@ -1,6 +1,6 @@
 //! Rows to records: each cell typed by its column, written straight to JSON bytes.
 //!
-//! The typing rules (`connectors.md`): INTEGER is a number when it fits in 53 bits, else a
+//! The typing rules (`docs/connectors.md` 4): INTEGER is a number when it fits in 53 bits, else a
 //! string (JavaScript and Algolia read numbers as doubles); FLOAT is a number (`NaN` and
 //! infinities, which JSON cannot hold, become `null`); NUMERIC and BIGNUMERIC are numbers,
 //! written with the exact digits BigQuery sent; BOOLEAN is a bool; TIMESTAMP (asked for as

@@ -1,5 +1,5 @@
 //! A product's categories as Algolia's hosted commercetools connector shapes them
-//! (`connector-apis.md` §1.10), from the references expanded with `categories[*]` and
+//! (`docs/connectors.md` §1.10), from the references expanded with `categories[*]` and
 //! `categories[*].ancestors[*]`:
 //!
 //! - `categories`: hierarchical facets, `{"lvl0": ["Men"], "lvl1": ["Men > Shirts"]}` for each

@@ -1,4 +1,4 @@
-//! A wire-level fake of the commercetools API (`connector-apis.md` §1 and §4), for tests and
+//! A wire-level fake of the commercetools API (`docs/connectors.md` §1 and §4), for tests and
 //! benchmarks (feature `testkit`).
 //!
 //! It serves the client-credentials token endpoint (`POST /oauth/token`, HTTP Basic), the

@@ -1,5 +1,5 @@
 //! The commercetools connector: published product projections of a project, one record per
-//! variant (see `record.rs` for the shape and `connectors.md` for the rules).
+//! variant (see `record.rs` for the shape and `docs/connectors.md` 5 for the rules).
 //!
 //! **Reading.** `GET {url}/{projectKey}/product-projections` with keyset pagination: `sort=id
 //! asc`, `limit=500`, `withTotal=false`, and from the second page `where=id > "{last id}"`. No
@@ -24,7 +24,7 @@
 //! (reached through [`crate::build_source`]) localized fields stay maps `{locale:
 //! value}`. For an `indexPrefix` destination the engine calls [`locale_sources`]: one source per
 //! locale, each reading with `localeProjection={locale}` and reducing localized fields to that
-//! locale's value; the engine runs one pass per entry into `{indexPrefix}{locale}` (Part C 16).
+//! locale's value; the engine runs one pass per entry into `{indexPrefix}{locale}` (`docs/api.md` C16).
 //! The per-locale sources share one client, so one token serves them all.
 
 mod categories;
@@ -70,7 +70,7 @@ pub struct LocaleSource {
 
 /// The per-locale sources of a commercetools input with `locales` (one index per locale, for an
 /// `indexPrefix` destination). Empty when the input has no locales: the engine then runs
-/// [`crate::build_source`] once into the index named after the source (Part C 16).
+/// [`crate::build_source`] once into the index named after the source (`docs/api.md` C16).
 pub fn locale_sources(
     input: &SourceCommercetools,
     auth: Option<&AuthInput>,

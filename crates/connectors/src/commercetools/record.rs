@@ -1,4 +1,4 @@
-//! One record per variant of a product projection (`connectors.md`, commercetools).
+//! One record per variant of a product projection (`docs/connectors.md` 5, commercetools).
 //!
 //! `objectID` is `{productID}.{variantID}`, or `{storeKey}.{productID}.{variantID}` in a store
 //! pass (which also adds `storeKey`). Product fields: `productID`, `productKey`, `productType`

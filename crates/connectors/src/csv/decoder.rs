@@ -24,7 +24,7 @@ pub struct CsvOptions {
     pub max_record_bytes: usize,
 }
 
-/// Decodes CSV bytes into records; see `connectors.md` for the rules.
+/// Decodes CSV bytes into records; see `docs/connectors.md` 2 for the rules.
 #[derive(Debug)]
 pub struct CsvDecoder {
     options: CsvOptions,

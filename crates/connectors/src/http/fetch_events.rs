@@ -1,4 +1,4 @@
-//! `fetch` events (Part C 12): one per body a source reads, when it has been read to its end
+//! `fetch` events (`docs/api.md` C12): one per body a source reads, when it has been read to its end
 //! (`succeeded`, with its size and duration) or could not be (`failed`, with why).
 
 use std::pin::Pin;

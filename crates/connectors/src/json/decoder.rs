@@ -41,7 +41,7 @@ enum State {
     Failed,
 }
 
-/// Decodes a JSON array or NDJSON body into records; see `connectors.md` for the rules.
+/// Decodes a JSON array or NDJSON body into records; see `docs/connectors.md` 3 for the rules.
 #[derive(Debug)]
 pub struct JsonDecoder {
     options: JsonOptions,

@@ -1,4 +1,4 @@
-//! A wire-level fake of Google's token endpoint and BigQuery REST v2 (`connector-apis.md` §3, §4),
+//! A wire-level fake of Google's token endpoint and BigQuery REST v2 (`docs/connectors.md` §3, §4),
 //! on one wiremock server.
 
 // Shared by several test targets, each using a part of it.

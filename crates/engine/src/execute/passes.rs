@@ -2,7 +2,7 @@
 //!
 //! Most runs are one pass: one source into one index. A commercetools source with `locales` and
 //! an `indexPrefix` destination is one pass per locale, each into `{indexPrefix}{locale}`
-//! (Part C 16); the run succeeds when every pass does. An `insights` destination sends the
+//! (`docs/api.md` C16); the run succeeds when every pass does. An `insights` destination sends the
 //! records as Insights events instead of pushing them (a GA4/GA360 export's item events are
 //! mapped to Insights events first).
 
@@ -52,7 +52,7 @@ pub fn passes(
 }
 
 /// The indices a run writes: one per locale for a commercetools source with `locales` and an
-/// `indexPrefix` destination (`{indexPrefix}{locale}`, Part C 16), else the one index.
+/// `indexPrefix` destination (`{indexPrefix}{locale}`, `docs/api.md` C16), else the one index.
 pub(crate) fn indices(
     input: &SourceInput,
     destination: &DestinationInput,

@@ -77,7 +77,7 @@ fn destinations() {
         created_at: T0.into(),
         updated_at: T1.into(),
     };
-    // Part C 19: a prefix destination also returns `indexName`, and parses back as a prefix.
+    // `docs/api.md` C19: a prefix destination also returns `indexName`, and parses back as a prefix.
     round_trip(
         &prefix,
         json!({"destinationID": "d1", "type": "search", "name": "catalog",
