@@ -10,6 +10,9 @@
 //! `ingestion serve` and `ingestion worker` run the [`process`] roles (API, scheduler, workers)
 //! over a store; `run-task --task-id` executes one stored task through the same engine.
 
+// A failed unwrap is a failed test; outside tests, every error is handled.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod dry_run;
 pub mod process;
 pub mod progress;

@@ -11,6 +11,9 @@
 //! Exit status: 0 after a clean shutdown, 1 when the process cannot start (store, port), 2 for a
 //! usage or settings error.
 
+// A failed unwrap is a failed test; outside tests, every error is handled.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -20,6 +20,9 @@
 //!   to `POST /1/events` in requests of up to 1000 over a transport on the Insights hosts,
 //!   reporting and summarized the same way.
 
+// A failed unwrap is a failed test; outside tests, every error is handled.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 mod api;
 mod concurrency;
 mod credentials;

@@ -24,6 +24,9 @@
 //!
 //! [`server::serve`] runs the router over TCP with a header-read timeout and graceful shutdown.
 
+// A failed unwrap is a failed test; outside tests, every error is handled.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod auth;
 pub mod authentications;
 pub mod body;

@@ -5,6 +5,9 @@
 //! Exit status: 0 when the run succeeds, 1 when it fails, 2 for a usage, settings or task-file
 //! error (one line naming the problem).
 
+// A failed unwrap is a failed test; outside tests, every error is handled.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;

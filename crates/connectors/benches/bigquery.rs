@@ -3,8 +3,7 @@
 //!
 //! `CARGO_TARGET_DIR=… cargo bench -p ingest-connectors --bench bigquery`
 
-#[path = "../tests/bigquery/fake.rs"]
-mod fake;
+use ingest_connectors::bigquery::fake;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use fake::Fake;

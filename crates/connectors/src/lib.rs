@@ -40,6 +40,9 @@
 //!
 //! The module graph has no cycle.
 
+// A failed unwrap is a failed test; outside tests, every error is handled.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 mod arena;
 pub mod bigcommerce;
 pub mod bigquery;

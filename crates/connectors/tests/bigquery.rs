@@ -1,7 +1,6 @@
 //! The BigQuery source against a wire-level fake of Google's token endpoint and BigQuery REST v2.
 
-#[path = "bigquery/fake.rs"]
-mod fake;
+use ingest_connectors::bigquery::fake;
 
 use std::sync::Arc;
 

@@ -7,8 +7,7 @@
 //! The expected files are the specification (`docs/connectors.md` 4), not snapshots: `UPDATE_GOLDEN=1`
 //! rewrites them, and every rewritten file must be read and checked against the rules by hand.
 
-#[path = "bigquery/fake.rs"]
-mod fake;
+use ingest_connectors::bigquery::fake;
 
 use std::path::{Path, PathBuf};
 

@@ -13,6 +13,9 @@
 //! Prometheus registry, shared by the API and the engine. [`time`] holds [`Timestamp`] and the
 //! [`time::Clock`] both read the wall clock through.
 
+// A failed unwrap is a failed test; outside tests, every error is handled.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 mod batch;
 pub mod metrics;
 mod record;

@@ -10,9 +10,10 @@
 //!   10 s). Every change to the run (events, progress, finish, release) names the token, so a
 //!   worker that lost its lease changes nothing.
 //! - The **[`reaper`]** (every 5 s) returns runs whose lease expired to the queue with their
-//!   attempt count, and fails them after 3 attempts: a crashed worker's run is resumed within
-//!   about 45 s. The next attempt of a `replace` run deletes the temporary index the dead attempt
-//!   wrote (it is named after the run ID), so it is never moved into production.
+//!   attempt count, and fails them after 3 attempts: a crashed worker's run is back in the
+//!   queue about 35 s after its last heartbeat (lease 30 s + reaper 5 s). The next attempt of a
+//!   `replace` run deletes the temporary index the dead attempt wrote (it is named after the run
+//!   ID), so it is never moved into production.
 //! - **[`Engine::execute`]** runs one claimed run: source → [`ingest_algolia::Pusher`] →
 //!   [`StoreRecorder`], through a [`FencedApi`] that sends nothing to Algolia once the lease is
 //!   no longer known to hold (see [`fence`]). It finishes the run with `outcome`, `reasonCode`
@@ -22,6 +23,9 @@
 //!
 //! Wall-clock time comes from an [`ingest_core::time::Clock`] (tests use its `ManualClock`); durations from
 //! `tokio::time`. Metrics go to an [`ingest_core::metrics::Metrics`] registry.
+
+// A failed unwrap is a failed test; outside tests, every error is handled.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 mod abandoned;
 mod execute;

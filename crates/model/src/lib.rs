@@ -48,6 +48,9 @@
 //! carry `null` ([`AuthInput::to_redacted_json`]), and [`AuthInput::to_secret_json`] is the only
 //! way out, for the store to encrypt.
 
+// A failed unwrap is a failed test; outside tests, every error is handled.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 mod auth;
 pub mod cron;
 mod destination;

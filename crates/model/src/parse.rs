@@ -211,7 +211,7 @@ mod tests {
 
     #[derive(Debug, Deserialize)]
     #[serde(deny_unknown_fields)]
-    #[allow(dead_code)]
+    #[expect(dead_code, reason = "only the parse errors matter here")]
     struct Inner {
         url: String,
         n: Option<u32>,
@@ -219,7 +219,7 @@ mod tests {
 
     #[derive(Debug, Deserialize)]
     #[serde(deny_unknown_fields)]
-    #[allow(dead_code)]
+    #[expect(dead_code, reason = "only the parse errors matter here")]
     struct Outer {
         input: Inner,
         list: Option<Vec<Inner>>,

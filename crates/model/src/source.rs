@@ -141,7 +141,7 @@ struct RawSourceUpdate {
     )]
     authentication_id: Option<String>,
     #[serde(rename = "type", default, deserialize_with = "immutable")]
-    #[allow(dead_code)]
+    #[expect(dead_code, reason = "read only to refuse it")]
     source_type: Option<()>,
 }
 

@@ -319,7 +319,7 @@ pub struct TaskUpdate {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, expecting = "a task update object")]
-#[allow(dead_code)]
+#[expect(dead_code, reason = "some fields are read only to refuse them")]
 struct RawTaskUpdate {
     #[serde(rename = "destinationID", default, deserialize_with = "opt_non_empty")]
     destination_id: Option<String>,

@@ -90,6 +90,9 @@
 //! PostgreSQL schema in `TEST_DATABASE_URL`, dropped afterwards) and `both_backends!` declares a
 //! test on each backend. The store's conformance suite and the API and engine tests use them.
 
+// A failed unwrap is a failed test; outside tests, every error is handled.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 mod authentications;
 mod db;
 mod error;

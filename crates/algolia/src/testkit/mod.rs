@@ -28,6 +28,11 @@
 //! [`AlgoliaError::Unreachable`] (one attempt: the in-memory mode never retries). Over HTTP,
 //! requests must carry the configured application ID and API key.
 
+#![expect(
+    clippy::expect_used,
+    reason = "a test double (feature `testkit`): a failed setup is a failed test"
+)]
+
 mod dispatch;
 mod faults;
 mod http;

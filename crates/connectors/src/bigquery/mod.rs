@@ -24,6 +24,8 @@
 //! leaves legacy SQL on in `query_all`. The REST surface needed here is four calls.
 
 mod api;
+#[cfg(feature = "testkit")]
+pub mod fake;
 mod ga4;
 mod pages;
 mod plan;

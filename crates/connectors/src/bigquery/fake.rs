@@ -1,34 +1,42 @@
 //! A wire-level fake of Google's token endpoint and BigQuery REST v2 (`docs/connectors.md` §3, §4),
 //! on one wiremock server.
+//!
+//! Behind the `testkit` feature: for the connector's tests and benchmarks, never shipped.
 
-// Shared by several test targets, each using a part of it.
-#![allow(dead_code)]
+#![expect(
+    clippy::unwrap_used,
+    reason = "a test double (feature `testkit`): a failed setup is a failed test"
+)]
 
 use std::sync::{Arc, Mutex};
 
+use crate::http::url_policy::UrlPolicy;
+use crate::http::{HttpSettings, SourceHttpClient};
+use crate::{DateWindow, Endpoints, Source as _, SourceContext};
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rsa::{KeyPair, KeySize};
 use aws_lc_rs::signature::{KeyPair as _, RSA_PKCS1_2048_8192_SHA256, UnparsedPublicKey};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use futures::StreamExt;
-use ingest_connectors::http::url_policy::UrlPolicy;
-use ingest_connectors::http::{HttpSettings, SourceHttpClient};
-use ingest_connectors::{DateWindow, Endpoints, SourceContext, build_source};
 use ingest_core::{SourceItemError, SourceResult};
 use ingest_model::{AuthInput, MemoryRecorder, RunRecorder, SourceInput, SourceType};
 use serde_json::{Value, json};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
+/// The service account's e-mail address.
 pub const EMAIL: &str = "reader@my-proj.iam.gserviceaccount.com";
 
 /// A test service account key: the PEM the source gets, the public key the fake verifies with.
 pub struct TestKey {
+    /// The private key, PEM (PKCS#8).
     pub pem: String,
+    /// The public key, DER.
     pub public: Vec<u8>,
 }
 
 impl TestKey {
+    /// A fresh 2048-bit RSA key.
     pub fn generate() -> Self {
         let pair = KeyPair::generate(KeySize::Rsa2048).unwrap();
         let der = AsDer::as_der(&pair).unwrap();
@@ -45,6 +53,7 @@ impl TestKey {
         }
     }
 
+    /// The `googleServiceAccount` authentication holding this key.
     pub fn auth(&self) -> AuthInput {
         AuthInput::GoogleServiceAccount {
             client_email: EMAIL.into(),
@@ -56,9 +65,13 @@ impl TestKey {
 /// The token endpoint: verifies each assertion (signature and claims) and hands out
 /// `tokens[n]` for the n-th exchange (the last one again after that).
 pub struct TokenEndpoint {
+    /// The key assertions must be signed with.
     pub public: Vec<u8>,
+    /// The `aud` claim assertions must carry.
     pub audience: String,
+    /// The access tokens handed out, in order.
     pub tokens: Vec<&'static str>,
+    /// The claims of every assertion received.
     pub claims: Arc<Mutex<Vec<Value>>>,
 }
 
@@ -111,16 +124,21 @@ impl Respond for TokenEndpoint {
 
 /// The fake server with its token endpoint mounted.
 pub struct Fake {
+    /// The server (BigQuery's API and the token endpoint under one base URL).
     pub server: MockServer,
+    /// The service account's key.
     pub key: TestKey,
+    /// The claims of every token request.
     pub claims: Arc<Mutex<Vec<Value>>>,
 }
 
 impl Fake {
+    /// A fake handing out one token.
     pub async fn start() -> Self {
         Self::with_tokens(vec!["ya29.fake"]).await
     }
 
+    /// A fake handing out `tokens` in turn.
     pub async fn with_tokens(tokens: Vec<&'static str>) -> Self {
         let server = MockServer::start().await;
         let key = TestKey::generate();
@@ -142,6 +160,7 @@ impl Fake {
         }
     }
 
+    /// The fake's base URL.
     pub fn uri(&self) -> String {
         self.server.uri()
     }
@@ -151,6 +170,7 @@ impl Fake {
         self.claims.lock().unwrap().len()
     }
 
+    /// A source context pointing at the fake at `base`, with fast retries.
     pub fn context(&self, recorder: Option<Arc<dyn RunRecorder>>) -> SourceContext {
         context(&self.uri(), recorder, None)
     }
@@ -171,13 +191,19 @@ impl Fake {
         self.read_with(input, self.context(None)).await
     }
 
+    /// Reads the source of `input` to its end with `context`.
     pub async fn read_with(&self, input: Value, context: SourceContext) -> Vec<SourceResult> {
-        let input = SourceInput::parse(SourceType::BigQuery, &input).unwrap();
-        let source = build_source(&input, Some(&self.key.auth()), &context).unwrap();
+        let SourceInput::BigQuery(input) =
+            SourceInput::parse(SourceType::BigQuery, &input).unwrap()
+        else {
+            panic!("a BigQuery input parses as one");
+        };
+        let source = super::build(&input, Some(&self.key.auth()), &context).unwrap();
         source.records().collect().await
     }
 }
 
+/// A source context pointing at the fake at `base`, with fast retries.
 pub fn context(
     base: &str,
     recorder: Option<Arc<dyn RunRecorder>>,
@@ -203,6 +229,7 @@ pub fn context(
     }
 }
 
+/// A recorder keeping events in memory.
 pub fn recorder() -> Arc<MemoryRecorder> {
     Arc::new(MemoryRecorder::default())
 }
