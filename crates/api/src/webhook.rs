@@ -16,58 +16,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use axum::Json;
 use axum::extract::{Request, State};
 use ingest_connectors::bigcommerce::webhook::verify_signature;
-use ingest_model::{RunResponse, TriggerType};
-use serde_json::Value;
+use ingest_model::{RunResponse, TriggerPayload, TriggerType};
 
 use crate::ApiState;
 use crate::body::{BodyLimit, read_limited};
 use crate::error::ApiError;
 use crate::extract::{App, Ids};
-
-/// The most objectIDs one webhook may name.
-const MAX_OBJECT_IDS: usize = 1000;
-
-/// Checks a webhook body; `None` for an empty one.
-fn payload(body: &[u8]) -> Result<Option<Value>, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(None);
-    }
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|error| ApiError::invalid("", format!("the body is not valid JSON: {error}")))?;
-    let Some(object) = value.as_object() else {
-        return Err(ApiError::invalid("", "the body must be a JSON object"));
-    };
-    if let Some(ids) = object.get("objectIDs") {
-        let Some(ids) = ids.as_array() else {
-            return Err(ApiError::invalid(
-                "objectIDs",
-                "must be an array of strings",
-            ));
-        };
-        if ids.is_empty() || ids.len() > MAX_OBJECT_IDS {
-            return Err(ApiError::invalid(
-                "objectIDs",
-                format!("must hold 1 to {MAX_OBJECT_IDS} objectIDs"),
-            ));
-        }
-        if let Some(i) = ids
-            .iter()
-            .position(|id| id.as_str().is_none_or(str::is_empty))
-        {
-            return Err(ApiError::invalid(
-                format!("objectIDs[{i}]"),
-                "must be a non-empty string",
-            ));
-        }
-        if object.len() > 1 {
-            return Err(ApiError::invalid(
-                "objectIDs",
-                "cannot be combined with other fields",
-            ));
-        }
-    }
-    Ok(Some(value))
-}
 
 /// `now` as a [`SystemTime`], for the signature's age check (the epoch for a time before it).
 fn system_time(now: ingest_model::Timestamp) -> SystemTime {
@@ -89,10 +43,10 @@ pub async fn webhook(
         .map_or(crate::body::DEFAULT_MAX_BODY_BYTES, |l| l.0);
     let headers = req.headers().clone();
     let body = read_limited(req, limit).await?;
-    let payload = payload(&body)?;
+    let payload = TriggerPayload::parse(&body)?;
     let connector_event = payload
         .as_ref()
-        .is_some_and(|payload| payload.get("objectIDs").is_none());
+        .is_some_and(TriggerPayload::is_connector_event);
     if let Some(secret) = &state.webhook_secret
         && connector_event
     {
@@ -114,8 +68,7 @@ pub async fn webhook(
     // A redelivered event (same `hash`, as BigCommerce sends) answers the run it created.
     let hash = payload
         .as_ref()
-        .and_then(|p| p.get("hash"))
-        .and_then(|h| h.as_str())
+        .and_then(TriggerPayload::event_hash)
         .map(str::to_owned);
     if let Some(hash) = &hash
         && let Some(run) = state.deliveries.seen(&app, &id, hash, Instant::now())
@@ -156,31 +109,4 @@ pub async fn webhook(
         run_id: run.run_id,
         created_at: run.created_at,
     }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bodies() {
-        assert_eq!(payload(b"").unwrap(), None);
-        assert_eq!(payload(b" \n").unwrap(), None);
-        assert!(payload(br#"{"objectIDs":["a","b"]}"#).unwrap().is_some());
-        assert!(
-            payload(br#"{"scope":"store/product/updated","data":{"id":1}}"#)
-                .unwrap()
-                .is_some()
-        );
-        for bad in [
-            &br#"[1]"#[..],
-            br#"{"objectIDs":"a"}"#,
-            br#"{"objectIDs":[]}"#,
-            br#"{"objectIDs":[1]}"#,
-            br#"{"objectIDs":["a"],"x":1}"#,
-            b"{nope",
-        ] {
-            assert!(payload(bad).is_err(), "{}", String::from_utf8_lossy(bad));
-        }
-    }
 }

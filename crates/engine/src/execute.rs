@@ -24,7 +24,7 @@ use ingest_core::metrics::{self, Metrics};
 use ingest_core::{RecordStream, SourceError, SourceItemError};
 use ingest_model::{
     ActionType, DestinationInput, DestinationType, RunEvent, RunOutcome, RunReasonCode,
-    RunRecorder, Source, SourceInput, TaskInput, Timestamp,
+    RunRecorder, Source, SourceInput, TaskInput, Timestamp, TriggerPayload,
 };
 use ingest_store::{ClaimedRun, FinishedRun, RunFinish, Store, StoreError};
 use serde_json::Value;
@@ -541,22 +541,14 @@ pub fn window(input: Option<&TaskInput>, now: Timestamp) -> Option<DateWindow> {
     }
 }
 
-/// A subscription payload: `{"objectIDs": [...]}` limits the run to those objects; any other
-/// object is the connector's own event, passed through.
-pub fn trigger(payload: Option<&Value>) -> (Option<Value>, Option<HashSet<String>>) {
-    let Some(payload) = payload else {
-        return (None, None);
-    };
-    if let Some(Value::Array(ids)) = payload.get("objectIDs")
-        && payload.as_object().is_some_and(|o| o.len() == 1)
-    {
-        let ids = ids
-            .iter()
-            .filter_map(|id| id.as_str().map(str::to_owned))
-            .collect();
-        return (None, Some(ids));
+/// What a subscription run reads: `objectIDs` limit it to those objects; a connector's own
+/// event is handed to the source.
+pub fn trigger(payload: Option<&TriggerPayload>) -> (Option<Value>, Option<HashSet<String>>) {
+    match payload {
+        None => (None, None),
+        Some(TriggerPayload::ObjectIds(ids)) => (None, Some(ids.iter().cloned().collect())),
+        Some(TriggerPayload::ConnectorEvent(event)) => (Some(Value::Object(event.clone())), None),
     }
-    (Some(payload.clone()), None)
 }
 
 /// Keeps only the records whose objectID is in `only` (all when `None`); says at the end which

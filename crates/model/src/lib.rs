@@ -65,6 +65,7 @@ mod source;
 mod source_input;
 mod strict;
 mod task;
+mod trigger_payload;
 
 pub use auth::{
     AuthInput, Authentication, AuthenticationCreate, AuthenticationUpdate, RedactedAuthInput,
@@ -99,3 +100,4 @@ pub use source_input::{
     parse_delimiter,
 };
 pub use task::{Task, TaskCreate, TaskCreateTrigger, TaskInput, TaskUpdate, Trigger};
+pub use trigger_payload::{MAX_TRIGGER_OBJECT_IDS, TriggerPayload};

@@ -4,7 +4,7 @@
 
 use ingest_model::{
     ActionType, Event, EventSortKeys, EventStatus, EventType, Order, Run, RunProgress, RunSortKeys,
-    RunStatus, RunType, Task, Timestamp,
+    RunStatus, RunType, Task, Timestamp, TriggerPayload,
 };
 use serde_json::{Map, Value};
 
@@ -112,7 +112,7 @@ impl Store {
         &self,
         app: &str,
         task_id: &str,
-        payload: &Value,
+        payload: &TriggerPayload,
         now: Timestamp,
     ) -> StoreResult<Run> {
         self.enqueue(app, task_id, Some(payload), now).await
@@ -234,7 +234,7 @@ impl Store {
         &self,
         app: &str,
         task_id: &str,
-        payload: Option<&Value>,
+        payload: Option<&TriggerPayload>,
         now: Timestamp,
     ) -> StoreResult<Run> {
         let mut tx = self.pools.write().await?;
@@ -333,7 +333,7 @@ pub(crate) async fn insert_run(
     app: &str,
     task: &Task,
     skipped_because: Option<&str>,
-    payload: Option<&Value>,
+    payload: Option<&TriggerPayload>,
     now: Timestamp,
 ) -> StoreResult<Run> {
     let id = new_id();
@@ -341,12 +341,7 @@ pub(crate) async fn insert_run(
         Some(_) => ("skipped", Some(now)),
         None => ("created", None),
     };
-    let payload = payload
-        .map(|p| {
-            serde_json::to_string(p)
-                .map_err(|_| StoreError::internal("cannot serialize a trigger payload"))
-        })
-        .transpose()?;
+    let payload = payload.map(|p| p.to_value().to_string());
     tx.execute(
         "INSERT INTO runs (id, app_id, task_id, status, type, reason, failure_threshold, \
          created_at, updated_at, finished_at, trigger_payload) \

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use ingest_model::{
     Event, EventStatus, EventType, Run, RunOutcome, RunProgress, RunReasonCode, Task, Timestamp,
+    TriggerPayload,
 };
-use serde_json::Value;
 
 use crate::db::{Tx, args, millis, new_id, timestamp};
 use crate::runs::{NewEvent, append_events, fetch as fetch_run, run};
@@ -35,7 +35,7 @@ pub struct ClaimedRun {
     pub lease_expires_at: Timestamp,
     /// The payload of the event that triggered a subscription run
     /// ([`Store::create_triggered_run`]); `None` for other runs.
-    pub trigger_payload: Option<Value>,
+    pub trigger_payload: Option<TriggerPayload>,
 }
 
 /// How a run ended, for [`Store::finish_run`] (`docs/api.md` C11).
@@ -339,9 +339,13 @@ impl Store {
         let attempt = picked.int("attempt")? + 1;
         let trigger_payload = picked
             .opt_text("trigger_payload")?
-            .map(|text| serde_json::from_str(&text))
-            .transpose()
-            .map_err(|_| StoreError::internal("a run's trigger payload is invalid JSON"))?;
+            .map(|text| {
+                serde_json::from_str(&text)
+                    .ok()
+                    .and_then(|value| TriggerPayload::from_value(value).ok())
+                    .ok_or_else(|| StoreError::internal("a run's trigger payload is invalid"))
+            })
+            .transpose()?;
         let token = new_id();
         let expires = lease_end(now, lease);
         tx.execute(

@@ -302,12 +302,20 @@ async fn the_canary_secret_is_nowhere() {
         .await
         .unwrap();
     assert_eq!(stored.input.to_secret_json()["password"], canary);
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    let logs = String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();
-    assert!(
-        logs.contains("authentication created"),
-        "logs were captured"
-    );
+    // The log line is written as the response leaves: wait for it (bounded), then look.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let logs = loop {
+        let logs = String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();
+        if logs.contains("authentication created") {
+            break logs;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the creation was never logged"
+        );
+        tokio::task::yield_now().await;
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
     assert!(!logs.contains(canary), "the logs hold the canary");
 }
 

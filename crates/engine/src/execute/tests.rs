@@ -1,6 +1,6 @@
 use super::*;
 
-use ingest_model::{SourceInput, SourceType};
+use ingest_model::{SourceInput, SourceType, TriggerPayload};
 use serde_json::json;
 
 fn source(name: &str) -> Source {
@@ -51,9 +51,11 @@ fn windows() {
 #[test]
 fn trigger_payloads() {
     assert_eq!(trigger(None), (None, None));
-    let (event, only) = trigger(Some(&json!({"objectIDs": ["a", "b"]})));
+    let ids = TriggerPayload::ObjectIds(vec!["a".into(), "b".into()]);
+    let (event, only) = trigger(Some(&ids));
     assert_eq!(event, None);
     assert_eq!(only.unwrap().len(), 2);
     let hook = json!({"scope": "store/product/updated", "data": {"id": 3}});
-    assert_eq!(trigger(Some(&hook)), (Some(hook.clone()), None));
+    let payload = TriggerPayload::from_value(hook.clone()).unwrap();
+    assert_eq!(trigger(Some(&payload)), (Some(hook), None));
 }

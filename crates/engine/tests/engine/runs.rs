@@ -10,7 +10,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures::StreamExt;
 use ingest_engine::{Engine, Workers};
-use ingest_model::{EventStatus, EventType, Run, RunOutcome, RunReasonCode, RunStatus};
+use ingest_model::{
+    EventStatus, EventType, Run, RunOutcome, RunReasonCode, RunStatus, TriggerPayload,
+};
 use ingest_store::{EventQuery, PageRequest, RunQuery};
 use serde_json::json;
 use tokio::sync::oneshot;
@@ -441,7 +443,7 @@ async fn subscription_runs_are_limited_to_object_ids(h: &Harness) {
         .create_triggered_run(
             APP,
             &task.task_id,
-            &json!({"objectIDs": ["3", "7", "999"]}),
+            &TriggerPayload::ObjectIds(vec!["3".into(), "7".into(), "999".into()]),
             h.now(),
         )
         .await
@@ -478,6 +480,7 @@ async fn an_event_run_never_replaces_the_index(h: &Harness) {
     h.fake
         .set_records("products", [json!({"objectID": "kept", "v": 1})]);
     let event = json!({"scope": "store/product/updated", "data": {"type": "product", "id": 3}});
+    let event = TriggerPayload::from_value(event).unwrap();
     let run = h
         .store
         .create_triggered_run(APP, &task.task_id, &event, h.now())

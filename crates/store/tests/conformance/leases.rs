@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use ingest_model::{EventType, RunStatus};
+use ingest_model::{EventType, RunStatus, TriggerPayload};
 use ingest_store::{EventQuery, StoreError};
 use serde_json::json;
 
@@ -119,7 +119,8 @@ async fn release_returns_the_run_at_once(h: &Harness) {
 
 async fn trigger_payload_reaches_the_worker(h: &Harness) {
     let task = create_task(h, APP).await;
-    let payload = json!({"objectIDs": ["a", "b"], "nested": {"x": [1, 2.5, null]}});
+    let event = json!({"scope": "store/product/updated", "nested": {"x": [1, 2.5, null]}});
+    let payload = TriggerPayload::from_value(event).unwrap();
     let run = h
         .store
         .create_triggered_run(APP, &task.task_id, &payload, h.now())
@@ -133,10 +134,10 @@ async fn trigger_payload_reaches_the_worker(h: &Harness) {
         .unwrap()
         .unwrap();
     assert_eq!(claimed.run.run_id, run.run_id);
-    assert_eq!(claimed.trigger_payload, Some(payload));
+    assert_eq!(claimed.trigger_payload.as_ref(), Some(&payload));
     assert_not_found(
         h.store
-            .create_triggered_run(OTHER_APP, &task.task_id, &json!({}), h.now())
+            .create_triggered_run(OTHER_APP, &task.task_id, &payload, h.now())
             .await,
     );
 }
