@@ -52,7 +52,7 @@ async fn kill_9_mid_run_another_worker_finishes() {
     fleet
         .wait_status(&run.run_id, RunStatus::Started, Duration::from_secs(20))
         .await;
-    let temporary = format!("products_tmp_{}", run.run_id);
+    let temporary = format!("products_tmp_{}_1", run.run_id);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     while fleet.fake.record_count(&temporary) < 10 {
         assert!(
@@ -119,7 +119,7 @@ async fn a_paused_worker_changes_nothing_when_it_wakes() {
     fleet
         .wait_status(&run.run_id, RunStatus::Started, Duration::from_secs(20))
         .await;
-    let temporary = format!("products_tmp_{}", run.run_id);
+    let temporary = format!("products_tmp_{}_1", run.run_id);
     while fleet.fake.record_count(&temporary) < 10 {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }

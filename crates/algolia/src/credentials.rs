@@ -41,6 +41,13 @@ pub fn temporary_index(index: &str, suffix: &str) -> String {
     format!("{index}_tmp_{suffix}")
 }
 
+/// The temporary-index suffix of attempt `attempt` (1, 2, ...) of run `run_id`: `{runID}_{attempt}`.
+/// Each attempt writes its own index, so a batch a stale worker still sends for an earlier attempt
+/// never lands in the index a later attempt moves into production (`docs/architecture.md` 4).
+pub fn attempt_suffix(run_id: &str, attempt: u32) -> String {
+    format!("{run_id}_{attempt}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,5 +71,9 @@ mod tests {
     #[test]
     fn temporary_index_names() {
         assert_eq!(temporary_index("products", "42"), "products_tmp_42");
+        assert_eq!(
+            temporary_index("products", &attempt_suffix("r1", 2)),
+            "products_tmp_r1_2"
+        );
     }
 }

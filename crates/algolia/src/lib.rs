@@ -42,7 +42,7 @@ pub use concurrency::{
     ConcurrencyWindow, ConcurrencyWindows, Decrease, Pacer, Permit, Signal, Totals, Unpaced,
     WindowSettings, WindowSnapshot,
 };
-pub use credentials::{AlgoliaCredentials, temporary_index};
+pub use credentials::{AlgoliaCredentials, attempt_suffix, temporary_index};
 pub use error::AlgoliaError;
 pub use hosts::CallKind;
 pub use http_api::HttpIndexingApi;

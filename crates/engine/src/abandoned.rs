@@ -2,11 +2,12 @@
 //! `replace` run may have left its temporary index behind, and nothing else will delete it.
 //!
 //! The reaper hands each such run to [`Engine::clean_up_abandoned`], which loads the run's task,
-//! source, destination and credentials as an execution would, deletes `{index}_tmp_{runID}` for
-//! every index the run wrote (one per locale for a per-locale commercetools run), and records a
-//! `log` event saying so. The production index is never touched.
+//! source, destination and credentials as an execution would, deletes the temporary index of
+//! each attempt (`{index}_tmp_{runID}_{attempt}`) for every index the run wrote (one per locale for
+//! a per-locale commercetools run), and records a `log` event saying so. The production index is
+//! never touched.
 
-use ingest_algolia::{HttpIndexingApi, IndexingApi, temporary_index};
+use ingest_algolia::{HttpIndexingApi, IndexingApi, attempt_suffix, temporary_index};
 use ingest_model::{ActionType, DestinationType, EventStatus, EventType};
 use ingest_store::NewEvent;
 use serde_json::{Map, Value};
@@ -15,10 +16,11 @@ use crate::Engine;
 use crate::execute::indices;
 
 impl Engine {
-    /// Deletes the temporary indices an abandoned `replace` run may have left, and says so in a
-    /// `log` event of the run. Problems are logged, not returned: the run is already finished.
-    pub async fn clean_up_abandoned(&self, app: &str, run_id: &str) {
-        match self.delete_temporary_indices(app, run_id).await {
+    /// Deletes the temporary indices the `attempts` attempts of an abandoned `replace` run may
+    /// have left, and says so in a `log` event of the run. Problems are logged, not returned: the
+    /// run is already finished.
+    pub async fn clean_up_abandoned(&self, app: &str, run_id: &str, attempts: u32) {
+        match self.delete_temporary_indices(app, run_id, attempts).await {
             Ok(deleted) if deleted.is_empty() => {}
             Ok(deleted) => {
                 let message = format!(
@@ -32,7 +34,7 @@ impl Engine {
             Err(reason) => {
                 let message = format!(
                     "the temporary index of the abandoned run could not be deleted ({reason}); \
-                     delete `<index>_tmp_{run_id}` by hand"
+                     delete `<index>_tmp_{run_id}_<attempt>` by hand"
                 );
                 tracing::warn!(run_id, "{message}");
                 self.log_event(app, run_id, EventStatus::Failed, message)
@@ -46,6 +48,7 @@ impl Engine {
         &self,
         app: &str,
         run_id: &str,
+        attempts: u32,
     ) -> Result<Vec<String>, String> {
         let store = self.store();
         let run = store
@@ -78,11 +81,13 @@ impl Engine {
         let api = HttpIndexingApi::new(transport);
         let mut deleted = Vec::new();
         for index in indices {
-            let temporary = temporary_index(&index, run_id);
-            api.delete_index(&temporary)
-                .await
-                .map_err(|e| format!("deleting `{temporary}`: {e}"))?;
-            deleted.push(format!("`{temporary}`"));
+            for attempt in 1..=attempts {
+                let temporary = temporary_index(&index, &attempt_suffix(run_id, attempt));
+                api.delete_index(&temporary)
+                    .await
+                    .map_err(|e| format!("deleting `{temporary}`: {e}"))?;
+                deleted.push(format!("`{temporary}`"));
+            }
         }
         Ok(deleted)
     }

@@ -4,9 +4,10 @@
 //! here and nowhere else); refuse what this engine cannot run (destination types other than
 //! `search`, sources `build_source` does not know) with a reason; compute the index (`docs/api.md` C16)
 //! and the date window; build the source and the pusher over a [`FencedApi`]; push, reporting
-//! through a [`StoreRecorder`]; and finish the run with the pusher's outcome. A `replace` run
-//! writes into `{index}_tmp_{runID}`: a later attempt of the same run deletes that index first, so
-//! what a dead attempt left is never moved. If the lease is lost the run is abandoned without a
+//! through a [`StoreRecorder`]; and finish the run with the pusher's outcome. Each attempt of a
+//! `replace` run writes into its own `{index}_tmp_{runID}_{attempt}`: a later attempt deletes the
+//! earlier attempts' indices first, and whatever a stale worker still sends lands in an index
+//! that is never moved. If the lease is lost the run is abandoned without a
 //! word (another worker owns it); if the worker drains, the run is released.
 
 use std::collections::HashSet;
@@ -16,7 +17,8 @@ use std::time::Duration;
 use futures::StreamExt;
 use ingest_algolia::{
     AlgoliaCredentials, ConcurrencyWindows, HttpIndexingApi, IndexingApi, PushMode, PushPlan,
-    PushSettings, Pusher, RunSummary, TransportSettings, wait_task,
+    PushSettings, Pusher, RunSummary, TransportSettings, attempt_suffix, temporary_index,
+    wait_task,
 };
 use ingest_connectors::http::SourceHttpClient;
 use ingest_connectors::{DateWindow, Endpoints, SourceContext};
@@ -365,7 +367,7 @@ impl Engine {
             index,
             mode,
             failure_threshold: task.failure_threshold,
-            temporary_suffix: Some(claimed.run.run_id.clone()),
+            temporary_suffix: Some(attempt_suffix(&claimed.run.run_id, claimed.attempt)),
         };
         let passes = passes(
             &source.input,
@@ -453,21 +455,27 @@ impl Engine {
             for pass in passes {
                 let plan = pass.plan.clone();
                 if plan.mode == PushMode::Replace && claimed.attempt > 1 {
-                    let temporary = plan.temporary_index();
-                    let deleted = match api.delete_index(&temporary).await {
-                        Ok(task) => {
-                            wait_task(api.as_ref(), &temporary, task, self.settings.push.wait).await
+                    for earlier in 1..claimed.attempt {
+                        let suffix = attempt_suffix(&claimed.run.run_id, earlier);
+                        let temporary = temporary_index(&plan.index, &suffix);
+                        let deleted = match api.delete_index(&temporary).await {
+                            Ok(task) => {
+                                wait_task(api.as_ref(), &temporary, task, self.settings.push.wait)
+                                    .await
+                            }
+                            Err(error) => Err(error),
+                        };
+                        if let Err(error) = deleted {
+                            return finish_failed(format!(
+                                "could not delete the temporary index `{temporary}` of attempt {earlier}: {error}"
+                            ));
                         }
-                        Err(error) => Err(error),
-                    };
-                    if let Err(error) = deleted {
-                        return finish_failed(format!(
-                            "could not delete the temporary index `{temporary}` of an earlier attempt: {error}"
-                        ));
                     }
                     recorder.event(RunEvent::log(format!(
-                        "temporary index `{temporary}` of an earlier attempt deleted: attempt {} starts afresh",
-                        claimed.attempt
+                        "temporary indices of attempts 1 to {} deleted: attempt {} starts afresh in `{}`",
+                        claimed.attempt - 1,
+                        claimed.attempt,
+                        plan.temporary_index()
                     )));
                 }
                 let records = cut_on_drain(

@@ -9,6 +9,10 @@
 //! stall) can no longer touch the temporary index the next attempt now owns. Right before the
 //! `move` that replaces the production index, one more heartbeat proves the lease still holds.
 //!
+//! A call already on the wire is bounded by the same deadline: the transport may retry a batch
+//! for minutes, but once the lease no longer holds, the call is dropped (and fails the attempt)
+//! instead of landing later in an index the next attempt may own.
+//!
 //! Draining (SIGTERM) also goes through the lease: new batches and the final move are refused,
 //! calls already on the wire finish, the temporary index may still be deleted, and the worker
 //! releases the run instead of finishing it.
@@ -171,6 +175,25 @@ impl Lease {
         }
     }
 
+    /// Resolves once writes are no longer allowed: the lease is lost, or its local deadline
+    /// passed without a heartbeat moving it.
+    pub async fn expired(&self) {
+        loop {
+            let notified = self.changed.notified();
+            if !self.is_valid() {
+                return;
+            }
+            let until = *self
+                .valid_until
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            tokio::select! {
+                () = notified => {}
+                () = tokio::time::sleep_until(until) => {}
+            }
+        }
+    }
+
     /// Resolves once the worker drains.
     pub async fn drained(&self) {
         loop {
@@ -225,6 +248,15 @@ impl<A> FencedApi<A> {
         Ok(())
     }
 
+    /// Runs `call` unless the lease stops holding first (see [`within_lease`]).
+    async fn bounded<T>(
+        &self,
+        call: impl FnOnce() -> String,
+        future: impl Future<Output = Result<T, AlgoliaError>>,
+    ) -> Result<T, AlgoliaError> {
+        within_lease(&self.lease, call, future).await
+    }
+
     /// One heartbeat, now: proves the lease still holds before an irreversible call.
     async fn confirm(&self) -> Result<(), AlgoliaError> {
         let lease = &self.lease;
@@ -264,7 +296,11 @@ impl<A: IndexingApi + 'static> IndexingApi for FencedApi<A> {
         idempotent: bool,
     ) -> Result<BatchResponse, AlgoliaError> {
         self.check(|| format!("batch on `{index}`"), true)?;
-        self.inner.batch(index, body, idempotent).await
+        self.bounded(
+            || format!("batch on `{index}`"),
+            self.inner.batch(index, body, idempotent),
+        )
+        .await
     }
 
     async fn batch_paced(
@@ -275,9 +311,11 @@ impl<A: IndexingApi + 'static> IndexingApi for FencedApi<A> {
         permit: &Permit,
     ) -> Result<BatchResponse, AlgoliaError> {
         self.check(|| format!("batch on `{index}`"), true)?;
-        self.inner
-            .batch_paced(index, body, idempotent, permit)
-            .await
+        self.bounded(
+            || format!("batch on `{index}`"),
+            self.inner.batch_paced(index, body, idempotent, permit),
+        )
+        .await
     }
 
     async fn operation(&self, index: &str, operation: &Operation) -> Result<TaskId, AlgoliaError> {
@@ -286,7 +324,11 @@ impl<A: IndexingApi + 'static> IndexingApi for FencedApi<A> {
             self.confirm().await?;
             self.check(|| format!("move of `{index}`"), true)?;
         }
-        self.inner.operation(index, operation).await
+        self.bounded(
+            || format!("operation on `{index}`"),
+            self.inner.operation(index, operation),
+        )
+        .await
     }
 
     async fn task_status(&self, index: &str, task_id: TaskId) -> Result<TaskStatus, AlgoliaError> {
@@ -295,6 +337,96 @@ impl<A: IndexingApi + 'static> IndexingApi for FencedApi<A> {
 
     async fn delete_index(&self, index: &str) -> Result<TaskId, AlgoliaError> {
         self.check(|| format!("delete of `{index}`"), false)?;
-        self.inner.delete_index(index).await
+        self.bounded(
+            || format!("delete of `{index}`"),
+            self.inner.delete_index(index),
+        )
+        .await
+    }
+}
+
+/// `future` (an Algolia call, with its retries), dropped with an error naming `call` if the lease
+/// stops holding before it ends.
+pub(crate) async fn within_lease<T>(
+    lease: &Lease,
+    call: impl FnOnce() -> String,
+    future: impl Future<Output = Result<T, AlgoliaError>>,
+) -> Result<T, AlgoliaError> {
+    tokio::select! {
+        biased;
+        () = lease.expired() => Err(AlgoliaError::Api {
+            call: call(),
+            status: 409,
+            message: "abandoned: this worker no longer holds the run's lease".into(),
+        }),
+        result = future => result,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lease(seconds: u64) -> Lease {
+        Lease::new(
+            "r".into(),
+            "t".into(),
+            Duration::from_secs(seconds),
+            Instant::now(),
+        )
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_call_that_outlives_the_lease_is_dropped() {
+        let lease = lease(30);
+        let forever = std::future::pending::<Result<(), AlgoliaError>>();
+        let started = Instant::now();
+        let error = within_lease(&lease, || "batch on `p_tmp`".into(), forever)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("batch on `p_tmp`"), "{error}");
+        assert!(error.contains("no longer holds"), "{error}");
+        // Two thirds of the lease: the local deadline, well before the store's expiry.
+        assert_eq!(started.elapsed(), Duration::from_secs(20));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn heartbeats_keep_a_long_call_going() {
+        let lease = Arc::new(lease(30));
+        let renewer = lease.clone();
+        let heartbeats = tokio::spawn(async move {
+            for _ in 0..6 {
+                tokio::time::sleep(Duration::from_secs(10)).await;
+                renewer.renewed(Instant::now());
+            }
+        });
+        let slow = async {
+            tokio::time::sleep(Duration::from_secs(50)).await;
+            Ok::<_, AlgoliaError>(7)
+        };
+        assert_eq!(
+            within_lease(&lease, || "batch".into(), slow).await.unwrap(),
+            7
+        );
+        heartbeats.await.unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_lost_lease_ends_the_call_at_once() {
+        let lease = Arc::new(lease(30));
+        let loser = lease.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            loser.lose();
+        });
+        let started = Instant::now();
+        let forever = std::future::pending::<Result<(), AlgoliaError>>();
+        assert!(
+            within_lease(&lease, || "move".into(), forever)
+                .await
+                .is_err()
+        );
+        assert_eq!(started.elapsed(), Duration::from_secs(1));
     }
 }

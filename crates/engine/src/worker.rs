@@ -214,7 +214,7 @@ pub async fn run_claimed(
             );
             let ending = engine.finish_overtime(&lease, settings.max_run).await;
             engine
-                .clean_up_abandoned(&claimed.run.app_id, &claimed.run.run_id)
+                .clean_up_abandoned(&claimed.run.app_id, &claimed.run.run_id, claimed.attempt)
                 .await;
             ending
         }
@@ -228,7 +228,7 @@ pub async fn run_claimed(
             let ending = engine.finish_after_panic(&lease, &message).await;
             // A `replace` may have left its temporary index: nothing else will delete it.
             engine
-                .clean_up_abandoned(&claimed.run.app_id, &claimed.run.run_id)
+                .clean_up_abandoned(&claimed.run.app_id, &claimed.run.run_id, claimed.attempt)
                 .await;
             ending
         }
@@ -308,7 +308,10 @@ pub async fn reaper(
                     tracing::error!(run_id, "lease expired too many times: run failed");
                     if let Some(engine) = &engine {
                         let (engine, app, run_id) = (engine.clone(), app.clone(), run_id.clone());
-                        tokio::spawn(async move { engine.clean_up_abandoned(&app, &run_id).await });
+                        let attempts = settings.max_attempts;
+                        tokio::spawn(async move {
+                            engine.clean_up_abandoned(&app, &run_id, attempts).await;
+                        });
                     }
                 }
             }

@@ -202,7 +202,7 @@ async fn a_retried_replace_deletes_the_dead_attempts_index(h: &Harness) {
         .await
         .unwrap()
         .unwrap();
-    let temporary = format!("products_tmp_{}", run.run_id);
+    let temporary = format!("products_tmp_{}_1", run.run_id);
     h.fake
         .set_records(&temporary, [json!({"objectID": "stale", "v": 0})]);
     h.clock.advance(Duration::from_secs(60));
@@ -227,7 +227,8 @@ async fn a_retried_replace_deletes_the_dead_attempts_index(h: &Harness) {
     assert!(
         messages
             .iter()
-            .any(|m| m.contains("of an earlier attempt deleted")),
+            .any(|m| m.contains("attempts 1 to 1 deleted")
+                && m.contains(&format!("`products_tmp_{}_2`", run.run_id))),
         "{messages:?}"
     );
     // The dead worker's token changes nothing.
@@ -260,14 +261,14 @@ async fn an_abandoned_replace_leaves_no_temporary_index(h: &Harness) {
         .create_run(APP, &task.task_id, h.now())
         .await
         .unwrap();
-    let temporary = format!("products_tmp_{}", run.run_id);
-    // Every attempt's worker dies after writing part of the temporary index.
-    for _ in 0..3 {
+    // Every attempt's worker dies after writing part of its temporary index.
+    for attempt in 1..=3 {
         h.store
             .claim_next_run("dead", Duration::from_secs(30), h.now())
             .await
             .unwrap()
             .unwrap();
+        let temporary = format!("products_tmp_{}_{attempt}", run.run_id);
         h.fake
             .set_records(&temporary, [json!({"objectID": "stale", "v": 0})]);
         h.clock.advance(Duration::from_secs(60));
@@ -276,7 +277,7 @@ async fn an_abandoned_replace_leaves_no_temporary_index(h: &Harness) {
     let failed = h.store.get_run(APP, &run.run_id).await.unwrap();
     assert_eq!(failed.outcome, Some(RunOutcome::Failure), "{failed:?}");
     // The reaper hands the run to the engine, which deletes what the attempts left.
-    h.engine().clean_up_abandoned(APP, &run.run_id).await;
+    h.engine().clean_up_abandoned(APP, &run.run_id, 3).await;
     assert!(
         temporary_indices(h).is_empty(),
         "{:?}",
@@ -287,7 +288,8 @@ async fn an_abandoned_replace_leaves_no_temporary_index(h: &Harness) {
     assert!(
         messages
             .iter()
-            .any(|m| m.contains(&format!("`{temporary}`")) && m.contains("deleted")),
+            .any(|m| m.contains(&format!("`products_tmp_{}_3`", run.run_id))
+                && m.contains("deleted")),
         "{messages:?}"
     );
 }
