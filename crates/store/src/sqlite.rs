@@ -44,6 +44,7 @@ impl Store {
         if let Some(dir) = config.path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| StoreError::Unavailable(Box::new(e)))?;
         }
+        create_private(&config.path).map_err(|e| StoreError::Unavailable(Box::new(e)))?;
         let options = SqliteConnectOptions::from_str("sqlite:")?
             .filename(&config.path)
             .create_if_missing(true)
@@ -67,5 +68,45 @@ impl Store {
             key,
             queue: QueueSignal::local(),
         })
+    }
+}
+
+/// Creates the database file readable by its owner only (0600), as the keys are, when it does
+/// not exist yet; SQLite gives its `-wal` and `-shm` files the same mode. An existing file is
+/// left as it is.
+fn create_private(path: &std::path::Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(error) => Err(error),
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn the_database_files_are_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data").join("ingestion.db");
+        let config = SqliteConfig::new(path.clone());
+        let store = Store::open_sqlite(&config, SecretKey::generate().unwrap())
+            .await
+            .unwrap();
+        store.list_runs("app", &Default::default()).await.unwrap();
+        for file in ["ingestion.db", "ingestion.db-wal", "ingestion.db-shm"] {
+            let mode = std::fs::metadata(path.with_file_name(file))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{file}");
+        }
     }
 }
