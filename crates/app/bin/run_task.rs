@@ -23,7 +23,7 @@ use ingest_connectors::http::SourceHttpClient;
 use ingest_core::RecordStream;
 use ingest_core::time::{Clock, SystemClock};
 use ingest_engine::passes;
-use ingest_model::{ActionType, DestinationType, RunOutcome};
+use ingest_model::{DestinationType, RunOutcome};
 use ingestion::dry_run::DryRunApi;
 use ingestion::progress::Progress;
 use ingestion::run_log::LogRecorder;
@@ -138,10 +138,7 @@ async fn run(
     };
     let plan = PushPlan {
         index: task.index_name(),
-        mode: match task.action {
-            ActionType::Replace => PushMode::Replace,
-            ActionType::Save => PushMode::Save,
-        },
+        mode: PushMode::of(task.action, false),
         failure_threshold: task.failure_threshold,
         temporary_suffix: None,
     };

@@ -20,8 +20,10 @@ const BODY_SUFFIX: &[u8] = b"]}";
 pub enum BatchAction {
     /// Add or replace whole records (task action `replace`).
     AddObject,
-    /// Update attributes, creating records that are missing (task action `save`).
+    /// Update attributes, creating records that are missing (task actions `save`, `partial`).
     PartialUpdateObject,
+    /// Update attributes of existing records only (task action `partialNoCreate`).
+    PartialUpdateObjectNoCreate,
     /// Delete records by `objectID` (the body holds only `{"objectID": ...}`).
     DeleteObject,
 }
@@ -32,6 +34,7 @@ impl BatchAction {
         match self {
             BatchAction::AddObject => "addObject",
             BatchAction::PartialUpdateObject => "partialUpdateObject",
+            BatchAction::PartialUpdateObjectNoCreate => "partialUpdateObjectNoCreate",
             BatchAction::DeleteObject => "deleteObject",
         }
     }
@@ -40,6 +43,9 @@ impl BatchAction {
         match self {
             BatchAction::AddObject => b"{\"action\":\"addObject\",\"body\":",
             BatchAction::PartialUpdateObject => b"{\"action\":\"partialUpdateObject\",\"body\":",
+            BatchAction::PartialUpdateObjectNoCreate => {
+                b"{\"action\":\"partialUpdateObjectNoCreate\",\"body\":"
+            }
             BatchAction::DeleteObject => b"{\"action\":\"deleteObject\",\"body\":",
         }
     }
@@ -147,6 +153,7 @@ fn worst_entry_overhead() -> usize {
     [
         BatchAction::AddObject,
         BatchAction::PartialUpdateObject,
+        BatchAction::PartialUpdateObjectNoCreate,
         BatchAction::DeleteObject,
     ]
     .iter()

@@ -25,8 +25,8 @@ use ingest_connectors::{DateWindow, Endpoints, SourceContext};
 use ingest_core::metrics::{self, Metrics};
 use ingest_core::{RecordStream, SourceError, SourceItemError};
 use ingest_model::{
-    ActionType, DestinationInput, DestinationType, RunEvent, RunOutcome, RunReasonCode,
-    RunRecorder, Source, SourceInput, TaskInput, Timestamp, TriggerPayload,
+    DestinationInput, DestinationType, RunEvent, RunOutcome, RunReasonCode, RunRecorder, Source,
+    SourceInput, TaskInput, Timestamp, TriggerPayload,
 };
 use ingest_store::{ClaimedRun, FinishedRun, RunFinish, Store, StoreError};
 use serde_json::Value;
@@ -359,10 +359,7 @@ impl Engine {
             window: window(task.input.as_ref(), self.clock.now()),
             trigger_event,
         };
-        let mode = match (task.action, partial) {
-            (ActionType::Replace, false) => PushMode::Replace,
-            _ => PushMode::Save,
-        };
+        let mode = PushMode::of(task.action, partial);
         let plan = PushPlan {
             index,
             mode,

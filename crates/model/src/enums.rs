@@ -94,6 +94,8 @@ api_enum! {
         BigCommerce = "bigcommerce",
         /// commercetools.
         Commercetools = "commercetools",
+        /// Shopify (accepted as a value; no Shopify source runs here).
+        Shopify = "shopify",
     }
 }
 
@@ -104,6 +106,8 @@ api_enum! {
         BigCommerce = "bigcommerce",
         /// commercetools.
         Commercetools = "commercetools",
+        /// Shopify (accepted as a value; no Shopify source runs here).
+        Shopify = "shopify",
         /// No platform set.
         None = "none",
     }
@@ -114,6 +118,7 @@ impl From<Platform> for PlatformWithNone {
         match p {
             Platform::BigCommerce => Self::BigCommerce,
             Platform::Commercetools => Self::Commercetools,
+            Platform::Shopify => Self::Shopify,
         }
     }
 }
@@ -189,8 +194,14 @@ api_enum! {
     ActionType {
         /// Full reindex through a temporary index.
         Replace = "replace",
-        /// Upsert each record by objectID.
+        /// Upsert each record by objectID (`partialUpdateObject`).
         Save = "save",
+        /// Partial update of each record by objectID, creating missing ones (as `save`).
+        Partial = "partial",
+        /// Partial update of each record by objectID; missing records are not created.
+        PartialNoCreate = "partialNoCreate",
+        /// Add each record to the live index (`addObject`), no temporary index.
+        Append = "append",
     }
 }
 
@@ -237,8 +248,14 @@ api_enum! {
     RunType {
         /// A `replace` run.
         Reindex = "reindex",
-        /// A `save` run.
+        /// A `save`, `partial`, `partialNoCreate` or `append` run.
         Update = "update",
+        /// A discovery (docker sources; never run by this engine, accepted as a filter).
+        Discover = "discover",
+        /// A source validation (`POST /1/sources/validate`).
+        Validate = "validate",
+        /// Records pushed through `POST /1/push/{indexName}`.
+        Push = "push",
     }
 }
 
@@ -257,6 +274,14 @@ api_enum! {
         Ok = "ok",
         /// Discarded (never emitted by this engine; accepted as a filter).
         Discarded = "discarded",
+        /// Cancelled.
+        Cancelled = "cancelled",
+        /// Too few events (accepted as a filter).
+        LackingEvents = "lacking_events",
+        /// The task was disabled after too many failed runs in a row.
+        Blocking = "blocking",
+        /// Idle (accepted as a filter).
+        Idle = "idle",
     }
 }
 
@@ -273,6 +298,8 @@ api_enum! {
         Failed = "failed",
         /// Succeeded.
         Succeeded = "succeeded",
+        /// Failed in a way that ends the run.
+        Critical = "critical",
     }
 }
 

@@ -322,7 +322,10 @@ pub(crate) async fn fetch(tx: &mut Tx, app: &str, id: &str) -> StoreResult<Row> 
 fn run_type(action: ActionType) -> RunType {
     match action {
         ActionType::Replace => RunType::Reindex,
-        ActionType::Save => RunType::Update,
+        ActionType::Save
+        | ActionType::Partial
+        | ActionType::PartialNoCreate
+        | ActionType::Append => RunType::Update,
     }
 }
 

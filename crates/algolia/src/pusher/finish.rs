@@ -30,7 +30,9 @@ impl<A: IndexingApi + 'static> RunState<'_, A> {
             Ending::NothingPushed
         } else {
             let done = match self.plan.mode {
-                PushMode::Save => self.wait_tasks().await,
+                PushMode::Save | PushMode::PartialNoCreate | PushMode::Append => {
+                    self.wait_tasks().await
+                }
                 PushMode::Replace => self.move_into_place().await,
             };
             match done {

@@ -26,7 +26,7 @@ use ingest_core::{
     Batch, BatchAction, BatchLimits, Batcher, Position, PushOutcome, RecordRejection, RecordStream,
     SourceItemError,
 };
-use ingest_model::{EventStatus, EventType, RunEvent, RunProgress, RunRecorder};
+use ingest_model::{ActionType, EventStatus, EventType, RunEvent, RunProgress, RunRecorder};
 use serde_json::json;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -81,9 +81,43 @@ impl PushSettings {
 pub enum PushMode {
     /// Replace every record, through a temporary index moved into place (run type `reindex`).
     Replace,
-    /// Partial updates, creating missing records (run type `update`); every record needs an
-    /// `objectID`.
+    /// Partial updates, creating missing records (task actions `save` and `partial`); every
+    /// record needs an `objectID`.
     Save,
+    /// Partial updates of existing records only (`partialUpdateObjectNoCreate`); every record
+    /// needs an `objectID`.
+    PartialNoCreate,
+    /// Whole records added to the live index (`addObject`): a record without `objectID` gets one
+    /// from Algolia. No temporary index.
+    Append,
+}
+
+impl PushMode {
+    /// The mode of a task's action (`docs/api.md` D2). A run limited to some objects (a webhook,
+    /// runSource's `entityIDs`) must never replace the whole index with them: pass `limited`.
+    pub fn of(action: ActionType, limited: bool) -> Self {
+        match action {
+            ActionType::Replace if limited => Self::Save,
+            ActionType::Replace => Self::Replace,
+            ActionType::Save | ActionType::Partial => Self::Save,
+            ActionType::PartialNoCreate => Self::PartialNoCreate,
+            ActionType::Append => Self::Append,
+        }
+    }
+
+    /// The batch action of the records this mode writes.
+    fn batch_action(self) -> BatchAction {
+        match self {
+            Self::Replace | Self::Append => BatchAction::AddObject,
+            Self::Save => BatchAction::PartialUpdateObject,
+            Self::PartialNoCreate => BatchAction::PartialUpdateObjectNoCreate,
+        }
+    }
+
+    /// Whether every record needs an `objectID` (partial updates address records by it).
+    fn needs_object_id(self) -> bool {
+        matches!(self, Self::Save | Self::PartialNoCreate)
+    }
 }
 
 /// One run's destination and rules.
@@ -153,7 +187,9 @@ impl<A: IndexingApi + 'static> Pusher<A> {
         let started = Instant::now();
         let target: Arc<str> = match plan.mode {
             PushMode::Replace => plan.temporary_index().into(),
-            PushMode::Save => plan.index.as_str().into(),
+            PushMode::Save | PushMode::PartialNoCreate | PushMode::Append => {
+                plan.index.as_str().into()
+            }
         };
         let mut run = RunState {
             api: &self.api,
@@ -211,12 +247,8 @@ struct RunState<'a, A> {
 
 impl<A: IndexingApi + 'static> RunState<'_, A> {
     async fn stream(&mut self, mut records: RecordStream) {
-        let action = match self.plan.mode {
-            PushMode::Replace => BatchAction::AddObject,
-            PushMode::Save => BatchAction::PartialUpdateObject,
-        };
-        let mut batcher = Batcher::new(action, self.settings.limits);
-        // `save` runs may also delete records (a webhook saying a product is gone); deletions
+        let mut batcher = Batcher::new(self.plan.mode.batch_action(), self.settings.limits);
+        // Runs on the live index may also delete records (a webhook saying a product is gone); deletions
         // go in their own batches, and switching kinds closes the other open batch so the
         // order of changes is kept batch by batch.
         let mut deletions = Batcher::new(BatchAction::DeleteObject, self.settings.limits);
@@ -239,11 +271,11 @@ impl<A: IndexingApi + 'static> RunState<'_, A> {
                                 .into(),
                     });
                 }
-                Ok(record) if self.plan.mode == PushMode::Save && record.object_id.is_none() => {
+                Ok(record) if self.plan.mode.needs_object_id() && record.object_id.is_none() => {
                     self.reject(RecordRejection {
                         position: Position::Record(self.counts.read),
                         object_id: None,
-                        reason: "a save task updates records by objectID, and this record has none: set the source's uniqueIDColumn".into(),
+                        reason: "a partial update finds records by objectID, and this record has none: set the source's uniqueIDColumn".into(),
                     });
                 }
                 Ok(record) => {
@@ -386,7 +418,7 @@ impl<A: IndexingApi + 'static> RunState<'_, A> {
     /// Whether batches may still go out: not after a destination failure, and for `replace` not
     /// after any failure (the temporary index will not be moved).
     fn may_send(&self) -> bool {
-        !self.destination_failed && (self.plan.mode == PushMode::Save || self.failure.is_none())
+        !self.destination_failed && (self.plan.mode != PushMode::Replace || self.failure.is_none())
     }
 
     /// `replace`, step 1: copy the index's settings, synonyms and rules to the temporary index.

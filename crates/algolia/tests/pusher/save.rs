@@ -111,3 +111,75 @@ async fn save_deletes_records_in_order_with_updates() {
     assert_eq!(summary.reason_code, RunReasonCode::TooManyErrors);
     assert!(summary.rejections[0].reason.contains("deletion"));
 }
+
+#[tokio::test]
+async fn partial_no_create_updates_only_records_that_exist() {
+    let fake = FakeAlgolia::new();
+    fake.set_records(
+        "products",
+        [json!({"objectID": "p1", "name": "old name", "stock": 4})],
+    );
+    let plan = plan(PushMode::PartialNoCreate, 0);
+    let (summary, _) = push(&fake, &plan, settings(10), vec![record(1), record(2)]).await;
+    assert_eq!(summary.reason_code, RunReasonCode::Ok, "{summary:?}");
+    let records = fake.records("products");
+    // p1 merged (its `stock` kept), p2 never created: partialUpdateObjectNoCreate.
+    assert_eq!(
+        records["p1"],
+        json!({"objectID": "p1", "name": "product 1", "price": 1, "stock": 4})
+    );
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert!(fake.index_names().iter().all(|n| !n.contains("_tmp_")));
+}
+
+#[tokio::test]
+async fn append_adds_whole_records_to_the_live_index() {
+    let fake = FakeAlgolia::new();
+    fake.set_records(
+        "products",
+        [
+            json!({"objectID": "p1", "name": "old name", "stock": 4}),
+            json!({"objectID": "kept", "name": "k"}),
+        ],
+    );
+    let items = vec![
+        record(1),
+        Ok(Record::new(
+            None,
+            Bytes::from_static(br#"{"name":"no id"}"#),
+        )),
+    ];
+    let (summary, _) = push(&fake, &plan(PushMode::Append, 0), settings(10), items).await;
+    assert_eq!(summary.reason_code, RunReasonCode::Ok, "{summary:?}");
+    assert_eq!((summary.records_pushed, summary.records_rejected), (2, 0));
+    let records = fake.records("products");
+    // addObject replaces p1 whole (no `stock` left), keeps the rest, and gives the record
+    // without an objectID one of its own.
+    assert_eq!(
+        records["p1"],
+        json!({"objectID": "p1", "name": "product 1", "price": 1})
+    );
+    assert_eq!(records["kept"]["name"], "k");
+    assert_eq!(records.len(), 3, "{records:?}");
+    // Never a temporary index, never a copy or move.
+    assert!(fake.index_names().iter().all(|n| !n.contains("_tmp_")));
+    assert!(
+        fake.calls()
+            .iter()
+            .all(|c| !matches!(c.kind, CallKind::Copy | CallKind::Move))
+    );
+}
+
+#[test]
+fn modes_follow_the_task_action() {
+    use ingest_model::ActionType as A;
+    assert_eq!(PushMode::of(A::Replace, false), PushMode::Replace);
+    assert_eq!(PushMode::of(A::Replace, true), PushMode::Save);
+    assert_eq!(PushMode::of(A::Save, false), PushMode::Save);
+    assert_eq!(PushMode::of(A::Partial, false), PushMode::Save);
+    assert_eq!(
+        PushMode::of(A::PartialNoCreate, true),
+        PushMode::PartialNoCreate
+    );
+    assert_eq!(PushMode::of(A::Append, false), PushMode::Append);
+}
