@@ -58,6 +58,44 @@ pub(crate) async fn read_limited(req: Request, limit: usize) -> Result<bytes::By
     }
 }
 
+/// A JSON request body that may be left out: `T::default()` for an empty one (e.g. the
+/// optional `{runMetadata}` of `POST /2/tasks/{taskID}/run`).
+#[derive(Debug)]
+pub struct OptionalJsonBody<T>(pub T);
+
+/// Reads and parses a JSON body; `None` when it is empty and `optional`.
+async fn parse_json<T: DeserializeOwned>(
+    req: Request,
+    optional: bool,
+) -> Result<Option<T>, ApiError> {
+    let limit = req
+        .extensions()
+        .get::<BodyLimit>()
+        .map_or(DEFAULT_MAX_BODY_BYTES, |l| l.0);
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap_or("?"));
+    if !is_json_like(content_type) {
+        return Err(ApiError::invalid(
+            "",
+            "the request body must be JSON sent as `application/json` or `text/plain`",
+        ));
+    }
+    let bytes = read_limited(req, limit).await?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        if optional {
+            return Ok(None);
+        }
+        return Err(ApiError::invalid("", "a JSON request body is required"));
+    }
+    let value: Value = ingest_model::from_slice(&bytes)?;
+    if let Some(path) = nul_path(&value, String::new()) {
+        return Err(ApiError::invalid(path, "must not contain NUL characters"));
+    }
+    Ok(Some(ingest_model::from_value(&value)?))
+}
+
 impl<S, T> FromRequest<S> for JsonBody<T>
 where
     S: Send + Sync,
@@ -66,29 +104,22 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
-        let limit = req
-            .extensions()
-            .get::<BodyLimit>()
-            .map_or(DEFAULT_MAX_BODY_BYTES, |l| l.0);
-        let content_type = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .map(|v| v.to_str().unwrap_or("?"));
-        if !is_json_like(content_type) {
-            return Err(ApiError::invalid(
-                "",
-                "the request body must be JSON sent as `application/json` or `text/plain`",
-            ));
-        }
-        let bytes = read_limited(req, limit).await?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Err(ApiError::invalid("", "a JSON request body is required"));
-        }
-        let value: Value = ingest_model::from_slice(&bytes)?;
-        if let Some(path) = nul_path(&value, String::new()) {
-            return Err(ApiError::invalid(path, "must not contain NUL characters"));
-        }
-        Ok(Self(ingest_model::from_value(&value)?))
+        parse_json(req, false)
+            .await?
+            .map(Self)
+            .ok_or_else(|| ApiError::invalid("", "a JSON request body is required"))
+    }
+}
+
+impl<S, T> FromRequest<S> for OptionalJsonBody<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned + Default,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(parse_json(req, true).await?.unwrap_or_default()))
     }
 }
 

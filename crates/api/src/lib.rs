@@ -40,6 +40,7 @@ pub mod runs;
 pub mod server;
 pub mod sources;
 pub mod tasks;
+pub mod tasks_v2;
 pub mod webhook;
 pub mod webhook_dedup;
 
@@ -170,6 +171,18 @@ pub fn router(store: Store, config: &ApiConfig) -> Router {
         .route("/1/tasks/{taskID}/webhook", post(webhook::webhook))
         .route("/1/tasks/{taskID}/enable", put(tasks::enable))
         .route("/1/tasks/{taskID}/disable", put(tasks::disable))
+        .route("/2/tasks", get(tasks_v2::list).post(tasks_v2::create))
+        .route("/2/tasks/search", post(tasks_v2::search))
+        .route(
+            "/2/tasks/{taskID}",
+            get(tasks_v2::get)
+                .patch(tasks_v2::update)
+                .put(tasks_v2::replace)
+                .delete(tasks::delete),
+        )
+        .route("/2/tasks/{taskID}/run", post(tasks_v2::run))
+        .route("/2/tasks/{taskID}/enable", put(tasks::enable))
+        .route("/2/tasks/{taskID}/disable", put(tasks::disable))
         .route("/1/runs", get(runs::list))
         .route("/1/runs/{runID}", get(runs::get))
         .route("/1/runs/{runID}/events", get(runs::list_events))

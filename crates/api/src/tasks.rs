@@ -20,7 +20,7 @@ use crate::{ApiState, page_request};
 use ingest_model::cron::Schedule;
 
 /// The next fire time of a schedule trigger (`None` for other triggers); 400 on a bad cron.
-fn next_run(
+pub(crate) fn next_run(
     trigger: Option<&TaskCreateTrigger>,
     now: Timestamp,
 ) -> Result<Option<Timestamp>, ApiError> {
@@ -49,6 +49,8 @@ pub async fn list(
         source_ids: params.id_list("sourceID")?.unwrap_or_default(),
         destination_ids: params.id_list("destinationID")?.unwrap_or_default(),
         trigger_types: params.list("triggerType")?.unwrap_or_default(),
+        source_types: Vec::new(),
+        with_email_notifications: None,
     };
     let page = state.store.list_tasks(&app, &query).await?;
     Ok(Json(ListTasksResponse {

@@ -64,7 +64,7 @@ pub struct EngineSettings {
 #[derive(Debug)]
 pub enum Ending {
     /// Finished (success or failure) in the store.
-    Finished(FinishedRun),
+    Finished(Box<FinishedRun>),
     /// Given back to the queue because the worker is draining.
     Released,
     /// The lease was lost: another worker owns the run now; nothing was changed.
@@ -310,7 +310,7 @@ impl Engine {
                 if finished.task_disabled {
                     tracing::warn!("task disabled after repeated failures");
                 }
-                Ending::Finished(finished)
+                Ending::Finished(Box::new(finished))
             }
             Err(StoreError::LeaseLost { .. }) => {
                 self.metrics.inc(metrics::LEASES_LOST, &[]);
@@ -359,7 +359,13 @@ impl Engine {
             window: window(task.input.as_ref(), self.clock.now()),
             trigger_event,
         };
-        let mode = PushMode::of(task.action, partial);
+        // A subscription-triggered run uses the task's `subscriptionAction` when it has one
+        // (`docs/api.md` D2).
+        let action = match task.subscription_action {
+            Some(action) if partial => action,
+            _ => task.action,
+        };
+        let mode = PushMode::of(action, partial);
         let plan = PushPlan {
             index,
             mode,

@@ -65,6 +65,7 @@ mod source;
 mod source_input;
 mod strict;
 mod task;
+mod task_v2;
 mod trigger_payload;
 
 pub use auth::{
@@ -100,4 +101,9 @@ pub use source_input::{
     parse_delimiter,
 };
 pub use task::{Task, TaskCreate, TaskCreateTrigger, TaskInput, TaskUpdate, Trigger};
+pub use task_v2::{
+    DEFAULT_CRITICAL_THRESHOLD, EmailNotifications, ListTasksResponseV2, Notifications, Policies,
+    RunTaskPayload, TaskCreateV2, TaskOptions, TaskOptionsUpdate, TaskReplace, TaskReplaceV2,
+    TaskUpdateV2, TaskV2,
+};
 pub use trigger_payload::{MAX_TRIGGER_OBJECT_IDS, TriggerPayload};

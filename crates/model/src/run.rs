@@ -61,6 +61,14 @@ pub struct Run {
         skip_serializing_if = "Option::is_none"
     )]
     pub finished_at: Option<String>,
+    /// `runMetadata`: the object given to `POST /2/tasks/{taskID}/run` (`docs/api.md` D2),
+    /// omitted when none was.
+    #[serde(
+        rename = "runMetadata",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub run_metadata: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// A run's progress; both counts are always present (`docs/api.md` C19).

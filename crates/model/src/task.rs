@@ -10,7 +10,10 @@ use serde::{Deserialize, Deserializer, Serialize};
 use crate::Timestamp;
 use crate::error::into_de_error;
 use crate::parse::{failure_threshold, immutable, non_empty, opt_failure_threshold, opt_non_empty};
-use crate::{ActionType, TriggerType, ValidationError};
+use crate::{
+    ActionType, Notifications, Policies, TaskOptions, TaskOptionsUpdate, TriggerType,
+    ValidationError,
+};
 
 /// A task's trigger as stored and returned.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -255,6 +258,22 @@ pub struct Task {
         deserialize_with = "failure_threshold"
     )]
     pub failure_threshold: u8,
+    /// `subscriptionAction` (`docs/api.md` D2), omitted when unset.
+    #[serde(
+        rename = "subscriptionAction",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub subscription_action: Option<ActionType>,
+    /// `cursor` (D2), omitted when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+    /// `notifications` (D2), omitted when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notifications: Option<Notifications>,
+    /// `policies` (D2), omitted when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policies: Option<Policies>,
     /// `createdAt` (RFC 3339).
     #[serde(rename = "createdAt")]
     pub created_at: String,
@@ -294,6 +313,10 @@ pub struct TaskCreate {
         deserialize_with = "failure_threshold"
     )]
     pub failure_threshold: u8,
+    /// The v2 fields (`docs/api.md` D2): set by `POST /2/tasks`, never read from a v1 body
+    /// (where they are unknown fields).
+    #[serde(skip)]
+    pub options: TaskOptions,
 }
 
 /// The body of `PATCH /1/tasks/{taskID}`: every field optional; `sourceID` and `action` are
@@ -315,6 +338,9 @@ pub struct TaskUpdate {
     /// `failureThreshold` (0 to 100).
     #[serde(rename = "failureThreshold", skip_serializing_if = "Option::is_none")]
     pub failure_threshold: Option<u8>,
+    /// The v2 fields a `PATCH /2/tasks/{taskID}` may change; never read from a v1 body.
+    #[serde(skip)]
+    pub options: TaskOptionsUpdate,
 }
 
 #[derive(Deserialize)]
@@ -350,6 +376,7 @@ impl<'de> Deserialize<'de> for TaskUpdate {
             input: raw.input,
             enabled: raw.enabled,
             failure_threshold: raw.failure_threshold,
+            options: TaskOptionsUpdate::default(),
         })
     }
 }

@@ -14,7 +14,7 @@ use crate::{StoreError, StoreResult};
 pub(crate) enum Arg {
     Text(Option<String>),
     Int(Option<i64>),
-    Bool(bool),
+    Bool(Option<bool>),
 }
 
 impl From<&str> for Arg {
@@ -61,6 +61,12 @@ impl From<Option<i64>> for Arg {
 
 impl From<bool> for Arg {
     fn from(v: bool) -> Self {
+        Self::Bool(Some(v))
+    }
+}
+
+impl From<Option<bool>> for Arg {
+    fn from(v: Option<bool>) -> Self {
         Self::Bool(v)
     }
 }
@@ -307,6 +313,7 @@ impl Row {
     getter!(int, i64);
     getter!(opt_int, Option<i64>);
     getter!(flag, bool);
+    getter!(opt_flag, Option<bool>);
 
     fn int_at(&self, index: usize) -> StoreResult<i64> {
         match self {

@@ -21,6 +21,11 @@ const SQLITE: &[Script] = &[
         "run trigger",
         include_str!("../migrations/sqlite/0002_run_trigger.sql"),
     ),
+    (
+        5,
+        "tasks v2",
+        include_str!("../migrations/sqlite/0005_tasks_v2.sql"),
+    ),
 ];
 
 const POSTGRES: &[Script] = &[
@@ -33,6 +38,11 @@ const POSTGRES: &[Script] = &[
         2,
         "run trigger",
         include_str!("../migrations/postgres/0002_run_trigger.sql"),
+    ),
+    (
+        5,
+        "tasks v2",
+        include_str!("../migrations/postgres/0005_tasks_v2.sql"),
     ),
 ];
 

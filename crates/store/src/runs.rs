@@ -102,7 +102,19 @@ impl Store {
     /// `POST /1/tasks/{id}/run`: a run in `created`, type `reindex` for `replace` and `update`
     /// for `save`, with the task's `failureThreshold`. Works on disabled tasks.
     pub async fn create_run(&self, app: &str, task_id: &str, now: Timestamp) -> StoreResult<Run> {
-        self.enqueue(app, task_id, None, now).await
+        self.enqueue(app, task_id, None, None, now).await
+    }
+
+    /// `POST /2/tasks/{id}/run`: like [`Store::create_run`], keeping `metadata` on the run
+    /// (returned as `runMetadata`, `docs/api.md` D2).
+    pub async fn create_run_with_metadata(
+        &self,
+        app: &str,
+        task_id: &str,
+        metadata: Option<&Map<String, Value>>,
+        now: Timestamp,
+    ) -> StoreResult<Run> {
+        self.enqueue(app, task_id, None, metadata, now).await
     }
 
     /// `POST /1/tasks/{id}/webhook`: like [`Store::create_run`], with the payload of the event
@@ -115,7 +127,7 @@ impl Store {
         payload: &TriggerPayload,
         now: Timestamp,
     ) -> StoreResult<Run> {
-        self.enqueue(app, task_id, Some(payload), now).await
+        self.enqueue(app, task_id, Some(payload), None, now).await
     }
 
     /// One run.
@@ -235,12 +247,21 @@ impl Store {
         app: &str,
         task_id: &str,
         payload: Option<&TriggerPayload>,
+        metadata: Option<&Map<String, Value>>,
         now: Timestamp,
     ) -> StoreResult<Run> {
         let mut tx = self.pools.write().await?;
         let lock = tx.for_share();
         let task = task(&fetch_task(&mut tx, app, task_id, lock).await?)?;
         let run = insert_run(&mut tx, app, &task, None, payload, now).await?;
+        if let Some(metadata) = metadata {
+            tx.execute(
+                "UPDATE runs SET run_metadata = $1 WHERE id = $2",
+                args![Value::Object(metadata.clone()).to_string(), &run.run_id],
+            )
+            .await?;
+        }
+        let run = run_with_metadata(run, metadata);
         tx.commit().await?;
         self.queued().await;
         Ok(run)
@@ -250,7 +271,7 @@ impl Store {
 /// The columns [`run`] reads.
 const RUN_COLUMNS: &str = "id, app_id, task_id, status, type, outcome, reason, reason_code, \
      failure_threshold, expected_events, received_events, created_at, updated_at, started_at, \
-     finished_at";
+     finished_at, run_metadata";
 
 fn count(value: Option<i64>) -> u64 {
     value.and_then(|n| u64::try_from(n).ok()).unwrap_or(0)
@@ -281,6 +302,15 @@ pub(crate) fn run(row: &Row) -> StoreResult<Run> {
         updated_at: row.time("updated_at")?,
         started_at: row.opt_time("started_at")?,
         finished_at: row.opt_time("finished_at")?,
+        run_metadata: row
+            .opt_text("run_metadata")?
+            .map(|text| match serde_json::from_str(&text) {
+                Ok(Value::Object(map)) => Ok(map),
+                _ => Err(StoreError::internal(
+                    "a run's metadata is not a JSON object",
+                )),
+            })
+            .transpose()?,
     })
 }
 
@@ -413,4 +443,10 @@ pub(crate) async fn append_events(
         });
     }
     Ok(out)
+}
+
+/// `run` as inserted, with the metadata just stored beside it.
+fn run_with_metadata(mut run: Run, metadata: Option<&Map<String, Value>>) -> Run {
+    run.run_metadata = metadata.cloned();
+    run
 }

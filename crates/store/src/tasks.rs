@@ -3,8 +3,9 @@
 //! side of it is in `schedule`.
 
 use ingest_model::{
-    ActionType, Order, Task, TaskCreate, TaskCreateTrigger, TaskInput, TaskSortKeys, TaskUpdate,
-    Timestamp, Trigger, TriggerType, ValidationError,
+    ActionType, EmailNotifications, Notifications, Order, Policies, SourceType, Task, TaskCreate,
+    TaskCreateTrigger, TaskInput, TaskOptions, TaskReplace, TaskSortKeys, TaskUpdate, Timestamp,
+    Trigger, TriggerType, ValidationError,
 };
 
 use crate::db::{Row, Tx, args, from_json, new_id};
@@ -33,6 +34,10 @@ pub struct TaskQuery {
     pub destination_ids: Vec<String>,
     /// `triggerType` filter.
     pub trigger_types: Vec<TriggerType>,
+    /// `sourceType` filter (`GET /2/tasks`).
+    pub source_types: Vec<SourceType>,
+    /// `withEmailNotifications` filter (`GET /2/tasks`).
+    pub with_email_notifications: Option<bool>,
 }
 
 impl Default for TaskQuery {
@@ -46,13 +51,16 @@ impl Default for TaskQuery {
             source_ids: Vec::new(),
             destination_ids: Vec::new(),
             trigger_types: Vec::new(),
+            source_types: Vec::new(),
+            with_email_notifications: None,
         }
     }
 }
 
 /// The columns [`task`] reads.
 pub(crate) const TASK_COLUMNS: &str = "id, source_id, destination_id, trigger_type, cron, action, \
-     enabled, input, failure_threshold, last_run, next_run, created_at, updated_at";
+     enabled, input, failure_threshold, last_run, next_run, created_at, updated_at, \
+     subscription_action, cursor, email_notifications, critical_threshold";
 
 /// A task from its row.
 pub(crate) fn task(row: &Row) -> StoreResult<Task> {
@@ -79,6 +87,12 @@ pub(crate) fn task(row: &Row) -> StoreResult<Task> {
         )?),
     };
     let threshold = row.int("failure_threshold")?;
+    let critical_threshold = row
+        .opt_int("critical_threshold")?
+        .map(|n| {
+            u8::try_from(n).map_err(|_| StoreError::internal("a critical threshold out of range"))
+        })
+        .transpose()?;
     Ok(Task {
         task_id: row.text("id")?,
         source_id: row.text("source_id")?,
@@ -89,6 +103,18 @@ pub(crate) fn task(row: &Row) -> StoreResult<Task> {
         action: row.parsed("action")?,
         failure_threshold: u8::try_from(threshold)
             .map_err(|_| StoreError::internal("a failure threshold out of range"))?,
+        subscription_action: row.opt_parsed("subscription_action")?,
+        cursor: row.opt_text("cursor")?,
+        notifications: row
+            .opt_flag("email_notifications")?
+            .map(|enabled| Notifications {
+                email: EmailNotifications {
+                    enabled: Some(enabled),
+                },
+            }),
+        policies: critical_threshold.map(|n| Policies {
+            critical_threshold: Some(n),
+        }),
         created_at: row.time("created_at")?,
         updated_at: row.time("updated_at")?,
     })
@@ -134,6 +160,49 @@ fn input_json(input: Option<&TaskInput>) -> StoreResult<Option<String>> {
         .transpose()
 }
 
+/// The stored columns of the v2 options: `subscription_action`, `cursor`,
+/// `email_notifications`, `critical_threshold`.
+fn option_columns(
+    options: &TaskOptions,
+) -> (
+    Option<&'static str>,
+    Option<String>,
+    Option<bool>,
+    Option<i64>,
+) {
+    (
+        options.subscription_action.map(|a| a.as_str()),
+        options.cursor.clone(),
+        options.notifications.and_then(|n| n.email.enabled),
+        options
+            .policies
+            .and_then(|p| p.critical_threshold)
+            .map(i64::from),
+    )
+}
+
+/// Refuses an action that updates records by objectID on a source that provides none
+/// (`docs/api.md` C8).
+fn check_action_source(
+    action: ActionType,
+    source: &ingest_model::Source,
+) -> Result<(), ValidationError> {
+    let by_object_id = matches!(
+        action,
+        ActionType::Save | ActionType::Partial | ActionType::PartialNoCreate
+    );
+    if by_object_id && !source.input.provides_object_ids() {
+        return Err(ValidationError::new(
+            "action",
+            format!(
+                "`{action}` needs records with an objectID: set `uniqueIDColumn` on source `{}`",
+                source.source_id
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Sets `enabled`; enabling also forgets the failed runs in a row.
 async fn set_enabled_in(tx: &mut Tx, id: &str, enabled: bool) -> StoreResult<()> {
     let reset = if enabled {
@@ -166,23 +235,16 @@ impl Store {
         let id = new_id();
         let mut tx = self.pools.write().await?;
         let source = SOURCES.reference(&mut tx, app, &input.source_id).await?;
-        if input.action == ActionType::Save && !source.input.provides_object_ids() {
-            return Err(ValidationError::new(
-                "action",
-                format!(
-                    "`save` needs records with an objectID: set `uniqueIDColumn` on source `{}`",
-                    source.source_id
-                ),
-            )
-            .into());
-        }
+        check_action_source(input.action, &source)?;
         DESTINATIONS
             .reference(&mut tx, app, &input.destination_id)
             .await?;
+        let (subscription_action, cursor, email, critical) = option_columns(&input.options);
         tx.execute(
             "INSERT INTO tasks (id, app_id, source_id, destination_id, trigger_type, cron, \
-             action, enabled, input, failure_threshold, next_run, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",
+             action, enabled, input, failure_threshold, next_run, created_at, updated_at, \
+             subscription_action, cursor, email_notifications, critical_threshold) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15, $16)",
             args![
                 &id,
                 app,
@@ -195,7 +257,11 @@ impl Store {
                 input_json(input.input.as_ref())?,
                 i64::from(input.failure_threshold),
                 next_run,
-                now
+                now,
+                subscription_action,
+                cursor,
+                email,
+                critical
             ],
         )
         .await?;
@@ -228,6 +294,24 @@ impl Store {
             "trigger_type",
             query.trigger_types.iter().map(|t| t.as_str()),
         );
+        if !query.source_types.is_empty() {
+            let types: Vec<String> = query
+                .source_types
+                .iter()
+                .map(|t| filter.param(t.as_str()))
+                .collect();
+            filter.raw(format!(
+                "source_id IN (SELECT id FROM sources WHERE app_id = $1 AND type IN ({}))",
+                types.join(", ")
+            ));
+        }
+        match query.with_email_notifications {
+            Some(true) => filter.raw("email_notifications = TRUE"),
+            Some(false) => {
+                filter.raw("(email_notifications IS NULL OR email_notifications = FALSE)")
+            }
+            None => {}
+        }
         let sort = match query.sort {
             K::Enabled => "enabled",
             K::TriggerType => "trigger_type",
@@ -290,14 +374,79 @@ impl Store {
         if let Some(enabled) = update.enabled {
             set_enabled_in(&mut tx, id, enabled).await?;
         }
+        let options = &update.options;
         tx.execute(
             "UPDATE tasks SET destination_id = COALESCE($1, destination_id), \
              input = COALESCE($2, input), failure_threshold = COALESCE($3, failure_threshold), \
-             updated_at = $4 WHERE id = $5",
+             subscription_action = COALESCE($4, subscription_action), \
+             email_notifications = COALESCE($5, email_notifications), \
+             critical_threshold = COALESCE($6, critical_threshold), \
+             updated_at = $7 WHERE id = $8",
             args![
                 update.destination_id.clone(),
                 input_json(update.input.as_ref())?,
                 update.failure_threshold.map(i64::from),
+                options.subscription_action.map(|a| a.as_str()),
+                options.notifications.and_then(|n| n.email.enabled),
+                options
+                    .policies
+                    .and_then(|p| p.critical_threshold)
+                    .map(i64::from),
+                now,
+                id
+            ],
+        )
+        .await?;
+        let row = fetch(&mut tx, app, id, "").await?;
+        tx.commit().await?;
+        task(&row)
+    }
+
+    /// `PUT /2/tasks/{id}`: every column but the source takes its new value (optional fields
+    /// left out go back to their defaults). The trigger is the derived one, except that a task
+    /// stored with a `subscription` trigger keeps it when nothing else is derived
+    /// (`docs/api.md` D2). Same rules as create for the action and the references; `next_run`
+    /// as for [`Store::update_task`].
+    pub async fn replace_task(
+        &self,
+        app: &str,
+        id: &str,
+        replace: &TaskReplace,
+        next_run: Option<Timestamp>,
+        now: Timestamp,
+    ) -> StoreResult<Task> {
+        let mut tx = self.pools.write().await?;
+        let lock = tx.for_update();
+        let current = task(&fetch(&mut tx, app, id, lock).await?)?;
+        let trigger = match (&replace.trigger, &current.trigger) {
+            (TaskCreateTrigger::OnDemand, Trigger::Subscription) => TaskCreateTrigger::Subscription,
+            (derived, _) => derived.clone(),
+        };
+        let (trigger_type, cron, next_run) = trigger_columns(&trigger, next_run)?;
+        let source = SOURCES.reference(&mut tx, app, &current.source_id).await?;
+        check_action_source(replace.action, &source)?;
+        DESTINATIONS
+            .reference(&mut tx, app, &replace.destination_id)
+            .await?;
+        set_enabled_in(&mut tx, id, replace.enabled).await?;
+        let (subscription_action, cursor, email, critical) = option_columns(&replace.options);
+        tx.execute(
+            "UPDATE tasks SET destination_id = $1, trigger_type = $2, cron = $3, next_run = $4, \
+             action = $5, input = $6, failure_threshold = $7, subscription_action = $8, \
+             cursor = $9, email_notifications = $10, critical_threshold = $11, updated_at = $12 \
+             WHERE id = $13",
+            args![
+                &replace.destination_id,
+                trigger_type,
+                cron,
+                next_run,
+                replace.action.as_str(),
+                input_json(replace.input.as_ref())?,
+                i64::from(replace.failure_threshold),
+                subscription_action,
+                cursor,
+                email,
+                critical,
                 now,
                 id
             ],

@@ -453,8 +453,10 @@ async fn set_progress(tx: &mut Tx, run_id: &str, progress: Option<RunProgress>) 
     Ok(())
 }
 
-/// Counts a finished run towards its task's failures in a row; disables the task (with a `log`
-/// event on the run) when this failure reaches [`AUTO_DISABLE_AFTER`]. Returns whether it did.
+/// Counts a finished run towards its task's failures in a row; disables the task when this
+/// failure reaches its `policies.criticalThreshold` ([`AUTO_DISABLE_AFTER`] when unset): the run's
+/// `reasonCode` becomes `blocking`, its reason says so before the original one, and a `log`
+/// event on the run too (`docs/api.md` D2). Returns whether it did.
 async fn count_outcome(
     tx: &mut Tx,
     app: &str,
@@ -479,20 +481,30 @@ async fn count_outcome(
     let disabled = tx
         .execute(
             "UPDATE tasks SET enabled = $1, updated_at = $2 \
-             WHERE id = $3 AND enabled AND consecutive_failures >= $4",
+             WHERE id = $3 AND enabled \
+             AND consecutive_failures >= COALESCE(critical_threshold, $4)",
             args![false, now, task_id, AUTO_DISABLE_AFTER],
         )
         .await?;
     if disabled == 0 {
         return Ok(false);
     }
-    log(
-        tx,
-        app,
-        run_id,
-        format!("task disabled after {AUTO_DISABLE_AFTER} failed runs in a row"),
-        now,
+    let failures = tx
+        .fetch_optional(
+            "SELECT consecutive_failures FROM tasks WHERE id = $1",
+            args![task_id],
+        )
+        .await?
+        .map(|row| row.int("consecutive_failures"))
+        .transpose()?
+        .unwrap_or(AUTO_DISABLE_AFTER);
+    let why = format!("task disabled after {failures} failed runs in a row");
+    tx.execute(
+        "UPDATE runs SET reason_code = 'blocking', \
+         reason = $1 || COALESCE(': ' || reason, '') WHERE id = $2",
+        args![why.as_str(), run_id],
     )
     .await?;
+    log(tx, app, run_id, why, now).await?;
     Ok(true)
 }

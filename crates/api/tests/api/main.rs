@@ -7,4 +7,5 @@ mod references;
 mod security;
 mod shapes;
 mod signed_webhooks;
+mod tasks_v2;
 mod validation;

@@ -11,7 +11,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use futures::StreamExt;
 use ingest_engine::{Engine, Workers};
 use ingest_model::{
-    EventStatus, EventType, Run, RunOutcome, RunReasonCode, RunStatus, TriggerPayload,
+    ActionType, EventStatus, EventType, Run, RunOutcome, RunReasonCode, RunStatus,
+    TaskOptionsUpdate, TaskUpdate, TriggerPayload,
 };
 use ingest_store::{EventQuery, PageRequest, RunQuery};
 use serde_json::json;
@@ -27,6 +28,7 @@ ingest_store::both_backends!(
     five_failures_disable_the_task,
     shutdown_releases_the_lease,
     subscription_runs_are_limited_to_object_ids,
+    append_and_subscription_actions_reach_the_live_index,
     an_event_run_never_replaces_the_index,
     a_panicking_run_fails_and_the_worker_goes_on,
     a_run_past_max_run_fails,
@@ -466,6 +468,79 @@ async fn subscription_runs_are_limited_to_object_ids(h: &Harness) {
     );
     let runs = h.store.list_runs(APP, &RunQuery::default()).await.unwrap();
     assert_eq!(runs.items.len(), 1);
+}
+
+async fn append_and_subscription_actions_reach_the_live_index(h: &Harness) {
+    // `append`: whole records added to the live index, what was there stays, no temporary index.
+    let append = h
+        .task(
+            "/products.csv",
+            "appended",
+            "append",
+            json!({"type": "onDemand"}),
+        )
+        .await;
+    h.fake
+        .set_records("appended", [json!({"objectID": "kept", "v": 1})]);
+    let run = h
+        .store
+        .create_run(APP, &append.task_id, h.now())
+        .await
+        .unwrap();
+    let [run] = work_until_finished(h, &[&run.run_id])
+        .await
+        .try_into()
+        .unwrap();
+    assert_eq!(run.outcome, Some(RunOutcome::Success), "{run:?}");
+    assert_eq!(h.fake.record_count("appended"), 26);
+    assert!(h.fake.record("appended", "kept").is_some());
+    assert!(temporary_indices(h).is_empty());
+
+    // A subscription run uses the task's `subscriptionAction`: `partialNoCreate` updates the
+    // objects that exist and creates none.
+    let task = h
+        .task(
+            "/products.csv",
+            "products",
+            "replace",
+            json!({"type": "subscription"}),
+        )
+        .await;
+    let update = TaskUpdate {
+        options: TaskOptionsUpdate {
+            subscription_action: Some(ActionType::PartialNoCreate),
+            ..TaskOptionsUpdate::default()
+        },
+        ..TaskUpdate::default()
+    };
+    h.store
+        .update_task(APP, &task.task_id, &update, None, h.now())
+        .await
+        .unwrap();
+    h.fake
+        .set_records("products", [json!({"objectID": "3", "old": true})]);
+    let run = h
+        .store
+        .create_triggered_run(
+            APP,
+            &task.task_id,
+            &TriggerPayload::ObjectIds(vec!["3".into(), "7".into()]),
+            h.now(),
+        )
+        .await
+        .unwrap();
+    let [run] = work_until_finished(h, &[&run.run_id])
+        .await
+        .try_into()
+        .unwrap();
+    assert_eq!(run.outcome, Some(RunOutcome::Success), "{run:?}");
+    let records = h.fake.records("products");
+    assert_eq!(records.keys().collect::<Vec<_>>(), ["3"], "{records:?}");
+    assert_eq!(
+        records["3"]["old"], true,
+        "a partial update keeps other attributes"
+    );
+    assert!(records["3"].get("name").is_some(), "{records:?}");
 }
 
 async fn an_event_run_never_replaces_the_index(h: &Harness) {

@@ -154,6 +154,10 @@ fn tasks() {
         enabled: true,
         action: ActionType::Save,
         failure_threshold: 5,
+        subscription_action: None,
+        cursor: None,
+        notifications: None,
+        policies: None,
         created_at: T0.into(),
         updated_at: T0.into(),
     };
@@ -213,6 +217,7 @@ fn tasks() {
         enabled: false,
         input: Some(TaskInput::ScheduleDateUtilsInput { timeframe: 30 }),
         failure_threshold: 100,
+        options: Default::default(),
     };
     round_trip(
         &create,
@@ -229,6 +234,7 @@ fn tasks() {
             input: None,
             enabled: Some(true),
             failure_threshold: Some(10),
+            options: Default::default(),
         },
         json!({"destinationID": "d2", "trigger": {"type": "onDemand"}, "enabled": true,
                "failureThreshold": 10}),

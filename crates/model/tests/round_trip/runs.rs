@@ -22,6 +22,7 @@ fn runs_and_events() {
         updated_at: T1.into(),
         started_at: Some(T0.into()),
         finished_at: Some(T1.into()),
+        run_metadata: None,
     };
     let run_json = json!({"runID": "r1", "appID": "APPID", "taskID": "t1", "status": "finished",
         "progress": {"expectedNbOfEvents": 4, "receivedNbOfEvents": 4},

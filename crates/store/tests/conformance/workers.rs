@@ -22,6 +22,7 @@ ingest_store::both_backends!(
     requeue_expired_leases,
     one_started_run_per_task,
     auto_disable_after_failures,
+    critical_threshold_disables_sooner_with_blocking,
     schedules_fire_once,
     concurrent_claims_never_share_a_run,
     concurrent_creates_get_distinct_ids,
@@ -422,6 +423,60 @@ async fn auto_disable_after_failures(h: &Harness) {
         .unwrap();
     assert!(!run_once(RunOutcome::Failure).await.task_disabled);
     assert!(h.store.get_task(APP, &task.task_id).await.unwrap().enabled);
+}
+
+async fn critical_threshold_disables_sooner_with_blocking(h: &Harness) {
+    let source = create_source(h, APP, "s").await;
+    let dest = create_destination(h, APP, "d").await;
+    let mut body: ingest_model::TaskCreate = parse(json!({
+        "sourceID": source.source_id, "destinationID": dest.destination_id,
+        "trigger": {"type": "onDemand"}, "action": "replace"
+    }));
+    body.options.policies = Some(ingest_model::Policies {
+        critical_threshold: Some(2),
+    });
+    let task = h
+        .store
+        .create_task(APP, &body, None, h.now())
+        .await
+        .unwrap();
+    let fail_once = async || {
+        h.store
+            .create_run(APP, &task.task_id, h.now())
+            .await
+            .unwrap();
+        let c = h
+            .store
+            .claim_next_run("w", LEASE, h.now())
+            .await
+            .unwrap()
+            .unwrap();
+        h.store
+            .finish_run(
+                &c.run.run_id,
+                &c.lease_token,
+                &finish(RunOutcome::Failure),
+                h.now(),
+            )
+            .await
+            .unwrap()
+    };
+    let first = fail_once().await;
+    assert!(!first.task_disabled);
+    assert_eq!(first.run.reason_code, Some(RunReasonCode::Critical));
+    let second = fail_once().await;
+    assert!(second.task_disabled);
+    assert!(!h.store.get_task(APP, &task.task_id).await.unwrap().enabled);
+    // The run that disabled the task says so, and keeps its own reason after it.
+    assert_eq!(second.run.reason_code, Some(RunReasonCode::Blocking));
+    assert_eq!(
+        second.run.reason.as_deref(),
+        Some("task disabled after 2 failed runs in a row: the source answered 500")
+    );
+    assert_eq!(
+        h.store.get_run(APP, &second.run.run_id).await.unwrap(),
+        second.run
+    );
 }
 
 async fn schedules_fire_once(h: &Harness) {
