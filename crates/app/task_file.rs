@@ -146,8 +146,7 @@ impl TaskFile {
         }
         let destination: DestinationInput = from_value(&raw.destination.input)
             .map_err(|error| error.prefixed("destination.input"))?;
-        if matches!(destination, DestinationInput::IndexPrefix { .. }) && raw.source.name.is_none()
-        {
+        if destination.is_prefix() && raw.source.name.is_none() {
             return Err(TaskFileError(
                 "source.name: required with an `indexPrefix` destination (it names the index)"
                     .to_owned(),

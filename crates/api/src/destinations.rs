@@ -27,6 +27,7 @@ pub async fn list(
         order: paging.order,
         types: params.list("type")?.unwrap_or_default(),
         authentication_ids: params.id_list("authenticationID")?.unwrap_or_default(),
+        transformation_id: params.single("transformationID")?.map(str::to_owned),
     };
     let page = state.store.list_destinations(&app, &query).await?;
     Ok(Json(ListDestinationsResponse {

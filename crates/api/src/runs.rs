@@ -50,6 +50,7 @@ pub async fn list(
         order: paging.order,
         statuses: params.list("status")?.unwrap_or_default(),
         task_id: params.single("taskID")?.map(str::to_owned),
+        types: params.list("type")?.unwrap_or_default(),
         start_date,
         end_date,
     };

@@ -194,7 +194,7 @@ async fn run(
     let mut failed = false;
     for pass in passes {
         tracing::info!(source = %pass.source.describe(), index = %pass.plan.index, "run started");
-        let records = pass.source.records();
+        let records = pass.records();
         let summary = match &destination {
             Destination::DryRun(api) => {
                 // One batch at a time keeps the file in the batches' order.

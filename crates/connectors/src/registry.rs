@@ -50,5 +50,13 @@ pub fn build_source(
         SourceInput::BigQuery(input) => Ok(Box::new(bigquery::build(input, auth, context)?)),
         SourceInput::Commercetools(input) => commercetools::build(input, auth, context),
         SourceInput::BigCommerce(input) => bigcommerce::build(input, auth, context),
+        SourceInput::Push(_) => Err(ConfigError::new(
+            "type",
+            "a push source has nothing to fetch: its records arrive through `POST /1/push/{indexName}`",
+        )),
+        SourceInput::AlgoliaIndex(_) => Err(ConfigError::new(
+            "type",
+            "`algoliaIndex` sources are stored but not run by this engine yet",
+        )),
     }
 }

@@ -17,6 +17,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 mod batch;
+pub mod exclude;
 pub mod metrics;
 mod record;
 pub mod retry;

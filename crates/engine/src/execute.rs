@@ -157,7 +157,7 @@ impl Engine {
 
     /// A pass's records, through the stream hook when there is one.
     fn records_of(&self, pass: &Pass) -> RecordStream {
-        let records = pass.source.records();
+        let records = pass.records();
         match &self.stream_hook {
             Some(hook) => hook(records),
             None => records,

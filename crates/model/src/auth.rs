@@ -15,7 +15,18 @@ use crate::parse::{app_id, from_value, non_empty, opt_non_empty};
 use crate::{AuthenticationType, Platform, ValidationError};
 
 /// The names of every secret field across the [`AuthInput`] variants.
-pub const SECRET_FIELDS: &[&str] = &["password", "key", "client_secret", "privateKey", "apiKey"];
+/// A `secrets` authentication's values are all secret too, whatever their names.
+pub const SECRET_FIELDS: &[&str] = &[
+    "password",
+    "key",
+    "client_secret",
+    "code",
+    "privateKey",
+    "apiKey",
+];
+
+/// The most values a `secrets` authentication may hold.
+pub const MAX_SECRETS: usize = 100;
 
 /// The credentials of an authentication; the variant follows the authentication's `type`.
 /// Secret fields are [`Secret`]s.
@@ -40,14 +51,19 @@ pub enum AuthInput {
         /// `key` (secret).
         key: Secret<String>,
     },
-    /// `oauth`: `{url, client_id, client_secret}` (snake-case names in the API).
+    /// `oauth`: `{url, client_id?, client_secret?, code?, scope?}` (snake-case names in the
+    /// API; only `url` is required, `docs/api.md` D3).
     OAuth {
         /// `url`: the token endpoint.
         url: String,
         /// `client_id`.
-        client_id: String,
+        client_id: Option<String>,
         /// `client_secret` (secret).
-        client_secret: Secret<String>,
+        client_secret: Option<Secret<String>>,
+        /// `code` (secret): an authorization code.
+        code: Option<Secret<String>>,
+        /// `scope`.
+        scope: Option<String>,
     },
     /// `algolia`: `{appID, apiKey}`.
     Algolia {
@@ -56,6 +72,15 @@ pub enum AuthInput {
         /// `apiKey` (secret).
         api_key: Secret<String>,
     },
+    /// `algoliaInsights`: `{appID, apiKey}`.
+    AlgoliaInsights {
+        /// `appID`.
+        app_id: String,
+        /// `apiKey` (secret).
+        api_key: Secret<String>,
+    },
+    /// `secrets`: `{name: value}`, every value secret (write-only), for transformations.
+    Secrets(std::collections::BTreeMap<String, Secret<String>>),
 }
 
 /// `deserialize_with` for a secret string that must not be empty (the message never shows it).
@@ -96,10 +121,57 @@ struct RawApiKey {
 struct RawOAuth {
     #[serde(deserialize_with = "non_empty")]
     url: String,
-    #[serde(deserialize_with = "non_empty")]
-    client_id: String,
-    #[serde(deserialize_with = "non_empty_secret")]
-    client_secret: Secret<String>,
+    #[serde(default, deserialize_with = "opt_non_empty")]
+    client_id: Option<String>,
+    #[serde(default, deserialize_with = "opt_non_empty_secret")]
+    client_secret: Option<Secret<String>>,
+    #[serde(default, deserialize_with = "opt_non_empty_secret")]
+    code: Option<Secret<String>>,
+    #[serde(default, deserialize_with = "opt_non_empty")]
+    scope: Option<String>,
+}
+
+fn opt_non_empty_secret<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Secret<String>>, D::Error> {
+    match Option::<Secret<String>>::deserialize(d)? {
+        Some(s) if s.expose().is_empty() => Err(D::Error::custom("must not be empty")),
+        other => Ok(other),
+    }
+}
+
+/// A `secrets` input: 1 to [`MAX_SECRETS`] names (`[A-Za-z0-9_-]`, at most 64 characters),
+/// each with a string value.
+fn parse_secrets(
+    input: &Value,
+) -> Result<std::collections::BTreeMap<String, Secret<String>>, ValidationError> {
+    let Value::Object(fields) = input else {
+        return Err(ValidationError::here("must be an object of named secrets"));
+    };
+    if fields.is_empty() || fields.len() > MAX_SECRETS {
+        return Err(ValidationError::here(format!(
+            "must hold 1 to {MAX_SECRETS} named secrets"
+        )));
+    }
+    let mut secrets = std::collections::BTreeMap::new();
+    for (name, value) in fields {
+        let valid_name = !name.is_empty()
+            && name.len() <= 64
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if !valid_name {
+            return Err(ValidationError::here(format!(
+                "secret names are 1 to 64 characters among `A-Z a-z 0-9 _ -`, got {:?}",
+                name.chars().take(64).collect::<String>()
+            )));
+        }
+        let Value::String(value) = value else {
+            return Err(ValidationError::new(name.clone(), "must be a string"));
+        };
+        secrets.insert(name.clone(), Secret::new(value.clone()));
+    }
+    Ok(secrets)
 }
 
 #[derive(Deserialize)]
@@ -140,6 +212,8 @@ impl AuthInput {
                     url: r.url,
                     client_id: r.client_id,
                     client_secret: r.client_secret,
+                    code: r.code,
+                    scope: r.scope,
                 }
             }
             AuthenticationType::Algolia => {
@@ -149,6 +223,14 @@ impl AuthInput {
                     api_key: r.api_key,
                 }
             }
+            AuthenticationType::AlgoliaInsights => {
+                let r: RawAlgolia = from_value(input)?;
+                Self::AlgoliaInsights {
+                    app_id: r.app_id,
+                    api_key: r.api_key,
+                }
+            }
+            AuthenticationType::Secrets => Self::Secrets(parse_secrets(input)?),
         })
     }
 
@@ -166,6 +248,17 @@ impl AuthInput {
         };
         let mut fields = fields.clone();
         let stored = stored.filter(|s| s.auth_type() == kind);
+        if let (AuthenticationType::Secrets, Some(AuthInput::Secrets(kept))) = (kind, stored) {
+            // Every value is secret: a `null` (an echoed response) keeps the stored value.
+            for (name, value) in &mut fields {
+                if value.is_null()
+                    && let Some(kept) = kept.get(name)
+                {
+                    *value = Value::String(kept.expose().clone());
+                }
+            }
+            return Self::parse(kind, &Value::Object(fields));
+        }
         for &name in Self::secret_fields(kind) {
             if fields.get(name).is_some_and(|v| !v.is_null()) {
                 continue;
@@ -186,17 +279,29 @@ impl AuthInput {
             Self::ApiKey { .. } => AuthenticationType::ApiKey,
             Self::OAuth { .. } => AuthenticationType::OAuth,
             Self::Algolia { .. } => AuthenticationType::Algolia,
+            Self::AlgoliaInsights { .. } => AuthenticationType::AlgoliaInsights,
+            Self::Secrets(_) => AuthenticationType::Secrets,
         }
     }
 
-    /// The JSON names of the secret fields of the inputs of type `kind`.
+    /// The JSON names of this input's secret fields (for `secrets`, every name it holds).
+    pub fn secret_names(&self) -> Vec<&str> {
+        match self {
+            Self::Secrets(values) => values.keys().map(String::as_str).collect(),
+            other => Self::secret_fields(other.auth_type()).to_vec(),
+        }
+    }
+
+    /// The JSON names of the secret fields of the inputs of type `kind` (none for `secrets`,
+    /// whose names are its own: see [`AuthInput::secret_names`]).
     pub fn secret_fields(kind: AuthenticationType) -> &'static [&'static str] {
         match kind {
             AuthenticationType::GoogleServiceAccount => &["privateKey"],
             AuthenticationType::Basic => &["password"],
             AuthenticationType::ApiKey => &["key"],
-            AuthenticationType::OAuth => &["client_secret"],
-            AuthenticationType::Algolia => &["apiKey"],
+            AuthenticationType::OAuth => &["client_secret", "code"],
+            AuthenticationType::Algolia | AuthenticationType::AlgoliaInsights => &["apiKey"],
+            AuthenticationType::Secrets => &[],
         }
     }
 
@@ -206,8 +311,22 @@ impl AuthInput {
             (Self::GoogleServiceAccount { private_key, .. }, "privateKey") => private_key,
             (Self::Basic { password, .. }, "password") => password,
             (Self::ApiKey { key }, "key") => key,
-            (Self::OAuth { client_secret, .. }, "client_secret") => client_secret,
+            (
+                Self::OAuth {
+                    client_secret: Some(client_secret),
+                    ..
+                },
+                "client_secret",
+            ) => client_secret,
+            (
+                Self::OAuth {
+                    code: Some(code), ..
+                },
+                "code",
+            ) => code,
             (Self::Algolia { api_key, .. }, "apiKey") => api_key,
+            (Self::AlgoliaInsights { api_key, .. }, "apiKey") => api_key,
+            (Self::Secrets(values), name) => values.get(name)?,
             _ => return None,
         };
         Some(secret.expose())
@@ -234,8 +353,34 @@ impl AuthInput {
                 url,
                 client_id,
                 client_secret,
-            } => json!({"url": url, "client_id": client_id, "client_secret": s(client_secret)}),
-            Self::Algolia { app_id, api_key } => json!({"appID": app_id, "apiKey": s(api_key)}),
+                code,
+                scope,
+            } => {
+                let mut fields = Map::new();
+                fields.insert("url".into(), json!(url));
+                if let Some(client_id) = client_id {
+                    fields.insert("client_id".into(), json!(client_id));
+                }
+                if let Some(secret) = client_secret {
+                    fields.insert("client_secret".into(), s(secret));
+                }
+                if let Some(code) = code {
+                    fields.insert("code".into(), s(code));
+                }
+                if let Some(scope) = scope {
+                    fields.insert("scope".into(), json!(scope));
+                }
+                Value::Object(fields)
+            }
+            Self::Algolia { app_id, api_key } | Self::AlgoliaInsights { app_id, api_key } => {
+                json!({"appID": app_id, "apiKey": s(api_key)})
+            }
+            Self::Secrets(values) => Value::Object(
+                values
+                    .iter()
+                    .map(|(name, value)| (name.clone(), s(value)))
+                    .collect(),
+            ),
         }
     }
 

@@ -84,6 +84,10 @@ api_enum! {
         OAuth = "oauth",
         /// Algolia credentials (app ID and API key).
         Algolia = "algolia",
+        /// Algolia Insights credentials.
+        AlgoliaInsights = "algoliaInsights",
+        /// Named secrets for transformations, every value write-only.
+        Secrets = "secrets",
     }
 }
 
@@ -150,6 +154,29 @@ api_enum! {
         Csv = "csv",
         /// A BigQuery table or query.
         BigQuery = "bigquery",
+        /// A Google Analytics 4 export in BigQuery: accepted on create and stored as a
+        /// `bigquery` source with `dataType: ga4` (`docs/api.md` D3).
+        Ga4BigqueryExport = "ga4BigqueryExport",
+        /// Records pushed through `POST /1/push/{indexName}`: nothing to fetch.
+        Push = "push",
+        /// Another Algolia index, browsed.
+        AlgoliaIndex = "algoliaIndex",
+        /// Shopify (refused: not supported by this engine).
+        Shopify = "shopify",
+        /// A Docker connector (refused: not supported by this engine).
+        Docker = "docker",
+    }
+}
+
+api_enum! {
+    /// What the records of a destination are (`docs/api.md` D3; stored and returned).
+    RecordType {
+        /// Products.
+        Product = "product",
+        /// Product variants.
+        Variant = "variant",
+        /// Collections.
+        Collection = "collection",
     }
 }
 

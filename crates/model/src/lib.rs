@@ -72,12 +72,15 @@ pub use auth::{
     AuthInput, Authentication, AuthenticationCreate, AuthenticationUpdate, RedactedAuthInput,
     SECRET_FIELDS,
 };
-pub use destination::{Destination, DestinationCreate, DestinationInput, DestinationUpdate};
+pub use destination::{
+    Destination, DestinationCreate, DestinationInput, DestinationUpdate, IndexTarget,
+    MAX_ATTRIBUTES_TO_EXCLUDE,
+};
 pub use enums::{
     ActionType, AuthenticationSortKeys, AuthenticationType, BigQueryDataType, DestinationType,
     EventSortKeys, EventStatus, EventType, MappingTypeCsv, MethodType, Order, Platform,
-    PlatformWithNone, ResourceSortKeys, RunOutcome, RunReasonCode, RunSortKeys, RunStatus, RunType,
-    SourceType, TaskSortKeys, TriggerType,
+    PlatformWithNone, RecordType, ResourceSortKeys, RunOutcome, RunReasonCode, RunSortKeys,
+    RunStatus, RunType, SourceType, TaskSortKeys, TriggerType,
 };
 pub use error::{ErrorResponse, ValidationError};
 pub use event::Event;

@@ -19,7 +19,8 @@ pub struct Source {
     pub source_type: SourceType,
     /// `name`.
     pub name: String,
-    /// `input`, the variant of `type`.
+    /// `input`, the variant of `type` (left out for a `push` source, which has none).
+    #[serde(skip_serializing_if = "SourceInput::is_push")]
     pub input: SourceInput,
     /// `authenticationID`, omitted when unset.
     #[serde(rename = "authenticationID", skip_serializing_if = "Option::is_none")]
@@ -40,7 +41,8 @@ struct RawSource {
     #[serde(rename = "type")]
     source_type: SourceType,
     name: String,
-    input: Value,
+    #[serde(default)]
+    input: Option<Value>,
     #[serde(rename = "authenticationID", default)]
     authentication_id: Option<String>,
     #[serde(rename = "createdAt")]
@@ -53,7 +55,7 @@ impl<'de> Deserialize<'de> for Source {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let raw = RawSource::deserialize(d)?;
         Ok(Self {
-            input: parse_input(raw.source_type, &raw.input).map_err(into_de_error)?,
+            input: parse_input(raw.source_type, raw.input.as_ref()).map_err(into_de_error)?,
             source_id: raw.source_id,
             source_type: raw.source_type,
             name: raw.name,
@@ -64,8 +66,32 @@ impl<'de> Deserialize<'de> for Source {
     }
 }
 
-fn parse_input(kind: SourceType, input: &Value) -> Result<SourceInput, ValidationError> {
-    SourceInput::parse(kind, input).map_err(|e| e.prefixed("input"))
+/// Parses a source's `input` by `kind`: errors are prefixed with `input`, except the refusal of
+/// an unsupported type (path `type`). Only a `push` source may leave `input` out.
+fn parse_input(kind: SourceType, input: Option<&Value>) -> Result<SourceInput, ValidationError> {
+    let empty = Value::Object(serde_json::Map::new());
+    let input = match input {
+        Some(input) => input,
+        None if SourceInput::is_optional(kind) => &empty,
+        None => {
+            // The type's own refusal first (`shopify`, `docker`), then the missing input.
+            SourceInput::parse(kind, &empty).map_err(|e| {
+                if e.path == "type" {
+                    e
+                } else {
+                    ValidationError::new("input", "missing field")
+                }
+            })?;
+            return Err(ValidationError::new("input", "missing field"));
+        }
+    };
+    SourceInput::parse(kind, input).map_err(|e| {
+        if e.path == "type" {
+            e
+        } else {
+            e.prefixed("input")
+        }
+    })
 }
 
 /// The body of `POST /1/sources`; `input` is parsed by `type`.
@@ -90,7 +116,8 @@ struct RawSourceCreate {
     source_type: SourceType,
     #[serde(deserialize_with = "non_empty")]
     name: String,
-    input: Value,
+    #[serde(default)]
+    input: Option<Value>,
     #[serde(
         rename = "authenticationID",
         default,
@@ -102,9 +129,11 @@ struct RawSourceCreate {
 impl<'de> Deserialize<'de> for SourceCreate {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let raw = RawSourceCreate::deserialize(d)?;
+        let input = parse_input(raw.source_type, raw.input.as_ref()).map_err(into_de_error)?;
         Ok(Self {
-            input: parse_input(raw.source_type, &raw.input).map_err(into_de_error)?,
-            source_type: raw.source_type,
+            // `ga4BigqueryExport` is stored as the `bigquery` source it becomes.
+            source_type: input.source_type(),
+            input,
             name: raw.name,
             authentication_id: raw.authentication_id,
         })

@@ -184,6 +184,86 @@ pub struct SourceBigQuery {
     pub unique_id_column: Option<String>,
 }
 
+/// `ga4BigqueryExport` input: a Google Analytics 4 export, stored as a `bigquery` input with
+/// `dataType: ga4`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a ga4BigqueryExport input object")]
+struct SourceGa4Export {
+    #[serde(rename = "projectID", deserialize_with = "non_empty")]
+    project_id: String,
+    #[serde(rename = "datasetID", deserialize_with = "non_empty")]
+    dataset_id: String,
+    #[serde(rename = "tablePrefix", deserialize_with = "non_empty")]
+    table_prefix: String,
+}
+
+impl From<SourceGa4Export> for SourceBigQuery {
+    fn from(ga4: SourceGa4Export) -> Self {
+        SourceBigQuery {
+            project_id: ga4.project_id,
+            dataset_id: ga4.dataset_id,
+            data_type: Some(BigQueryDataType::Ga4),
+            table: None,
+            table_prefix: Some(ga4.table_prefix),
+            custom_sql_request: None,
+            unique_id_column: None,
+        }
+    }
+}
+
+/// `push` input: nothing (records arrive through the push routes); an empty object is accepted.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "an empty object: a push source has no input"
+)]
+pub struct SourcePush {}
+
+/// `algoliaIndex` input: an index of the destination's application, browsed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "an algoliaIndex input object")]
+pub struct SourceAlgoliaIndex {
+    /// `indexName` (required).
+    #[serde(rename = "indexName", deserialize_with = "non_empty")]
+    pub index_name: String,
+    /// `filters`: passed to `browse` as is.
+    #[serde(
+        default,
+        deserialize_with = "opt_non_empty",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub filters: Option<String>,
+}
+
+/// The `algoliaIndex` part a PATCH may change.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "an algoliaIndex update object")]
+pub struct SourceUpdateAlgoliaIndex {
+    /// `indexName`.
+    #[serde(
+        rename = "indexName",
+        default,
+        deserialize_with = "opt_non_empty",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub index_name: Option<String>,
+    /// `filters`.
+    #[serde(
+        default,
+        deserialize_with = "opt_non_empty",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub filters: Option<String>,
+}
+
+/// The refusal of a source type this engine cannot run (`docs/api.md` D3).
+fn unsupported(kind: SourceType) -> ValidationError {
+    ValidationError::new(
+        "type",
+        format!("`{kind}` sources are not supported by this engine"),
+    )
+}
+
 /// The input of a source: one variant per [`SourceType`]. Serializes to the input object alone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
@@ -196,13 +276,19 @@ pub enum SourceInput {
     Json(SourceJson),
     /// `csv`.
     Csv(SourceCsv),
-    /// `bigquery`.
+    /// `bigquery` (and `ga4BigqueryExport`, stored as `bigquery`).
     BigQuery(SourceBigQuery),
+    /// `push`.
+    Push(SourcePush),
+    /// `algoliaIndex`.
+    AlgoliaIndex(SourceAlgoliaIndex),
 }
 
 impl SourceInput {
     /// Parses the `input` object of a source of type `kind`. Errors name the field relative to
-    /// the input (`delimiter: must be one character`); prefix them with `input`.
+    /// the input (`delimiter: must be one character`); prefix them with `input`. A
+    /// `ga4BigqueryExport` input becomes a `bigquery` one; `shopify` and `docker` are refused
+    /// (path `type`: do not prefix that one).
     pub fn parse(kind: SourceType, input: &Value) -> Result<Self, ValidationError> {
         Ok(match kind {
             SourceType::Commercetools => Self::Commercetools(from_value(input)?),
@@ -210,10 +296,21 @@ impl SourceInput {
             SourceType::Json => Self::Json(from_value(input)?),
             SourceType::Csv => Self::Csv(from_value(input)?),
             SourceType::BigQuery => Self::BigQuery(from_value(input)?),
+            SourceType::Ga4BigqueryExport => {
+                Self::BigQuery(from_value::<SourceGa4Export>(input)?.into())
+            }
+            SourceType::Push => Self::Push(from_value(input)?),
+            SourceType::AlgoliaIndex => Self::AlgoliaIndex(from_value(input)?),
+            SourceType::Shopify | SourceType::Docker => return Err(unsupported(kind)),
         })
     }
 
-    /// The source type this input belongs to.
+    /// Whether a source of type `kind` may be created without an `input` (`push`).
+    pub fn is_optional(kind: SourceType) -> bool {
+        kind == SourceType::Push
+    }
+
+    /// The source type this input belongs to (`bigquery` for a `ga4BigqueryExport` input).
     pub fn source_type(&self) -> SourceType {
         match self {
             Self::Commercetools(_) => SourceType::Commercetools,
@@ -221,7 +318,14 @@ impl SourceInput {
             Self::Json(_) => SourceType::Json,
             Self::Csv(_) => SourceType::Csv,
             Self::BigQuery(_) => SourceType::BigQuery,
+            Self::Push(_) => SourceType::Push,
+            Self::AlgoliaIndex(_) => SourceType::AlgoliaIndex,
         }
+    }
+
+    /// Whether this is a push source's (empty) input, which responses leave out.
+    pub fn is_push(&self) -> bool {
+        matches!(self, Self::Push(_))
     }
 
     /// The `uniqueIDColumn` of a JSON, CSV or BigQuery input.
@@ -230,15 +334,21 @@ impl SourceInput {
             Self::Json(s) => s.unique_id_column.as_deref(),
             Self::Csv(s) => s.unique_id_column.as_deref(),
             Self::BigQuery(s) => s.unique_id_column.as_deref(),
-            Self::Commercetools(_) | Self::BigCommerce(_) => None,
+            Self::Commercetools(_)
+            | Self::BigCommerce(_)
+            | Self::Push(_)
+            | Self::AlgoliaIndex(_) => None,
         }
     }
 
     /// Whether the records of this source carry an `objectID`: always for the platforms (their
-    /// IDs), only with `uniqueIDColumn` otherwise. A `save` task needs it (`docs/api.md` C8).
+    /// IDs), an Algolia index (its records') and pushes (each pushed record needs one); only with
+    /// `uniqueIDColumn` otherwise. A `save` task needs it (`docs/api.md` C8).
     pub fn provides_object_ids(&self) -> bool {
-        matches!(self, Self::Commercetools(_) | Self::BigCommerce(_))
-            || self.unique_id_column().is_some()
+        matches!(
+            self,
+            Self::Commercetools(_) | Self::BigCommerce(_) | Self::Push(_) | Self::AlgoliaIndex(_)
+        ) || self.unique_id_column().is_some()
     }
 
     /// This input with `update` applied: the commercetools update replaces `storeKeys` and
@@ -258,6 +368,15 @@ impl SourceInput {
             (Self::Json(_), SourceUpdateInput::Json(new)) => Ok(Self::Json(new)),
             (Self::Csv(_), SourceUpdateInput::Csv(new)) => Ok(Self::Csv(new)),
             (Self::BigQuery(_), SourceUpdateInput::BigQuery(new)) => Ok(Self::BigQuery(new)),
+            (Self::AlgoliaIndex(mut current), SourceUpdateInput::AlgoliaIndex(u)) => {
+                if let Some(index_name) = u.index_name {
+                    current.index_name = index_name;
+                }
+                if u.filters.is_some() {
+                    current.filters = u.filters;
+                }
+                Ok(Self::AlgoliaIndex(current))
+            }
             (current, _) => Err(ValidationError::here(format!(
                 "does not fit a {} source",
                 current.source_type()
@@ -300,6 +419,8 @@ pub enum SourceUpdateInput {
     Csv(SourceCsv),
     /// `bigquery`: the full input.
     BigQuery(SourceBigQuery),
+    /// `algoliaIndex`: `{indexName?, filters?}`.
+    AlgoliaIndex(SourceUpdateAlgoliaIndex),
 }
 
 impl SourceUpdateInput {
@@ -315,6 +436,15 @@ impl SourceUpdateInput {
             SourceType::Json => Self::Json(from_value(input)?),
             SourceType::Csv => Self::Csv(from_value(input)?),
             SourceType::BigQuery => Self::BigQuery(from_value(input)?),
+            SourceType::AlgoliaIndex => Self::AlgoliaIndex(from_value(input)?),
+            SourceType::Push => {
+                return Err(ValidationError::here(
+                    "a push source has no input to update",
+                ));
+            }
+            SourceType::Ga4BigqueryExport | SourceType::Shopify | SourceType::Docker => {
+                return Err(unsupported(kind));
+            }
         })
     }
 }

@@ -129,12 +129,7 @@ fn cts_bodies_have_the_expected_content() {
 
     let dest: DestinationCreate =
         from_value(&read("createDestination.json")[0]["request"]["body"]).unwrap();
-    assert_eq!(
-        dest.input,
-        DestinationInput::IndexPrefix {
-            index_prefix: "prefix_".into()
-        }
-    );
+    assert_eq!(dest.input, DestinationInput::prefix("prefix_"));
 
     let tasks = read("createTask.json");
     let schedule: TaskCreate = from_value(&tasks[1]["request"]["body"]).unwrap();

@@ -26,8 +26,20 @@ fn every_input() -> Vec<(AuthenticationType, Value)> {
                    "client_secret": SECRET}),
         ),
         (
+            AuthenticationType::OAuth,
+            json!({"url": "https://auth.example.com/oauth/token", "code": SECRET, "scope": "read"}),
+        ),
+        (
             AuthenticationType::Algolia,
             json!({"appID": "APPID", "apiKey": SECRET}),
+        ),
+        (
+            AuthenticationType::AlgoliaInsights,
+            json!({"appID": "APPID", "apiKey": SECRET}),
+        ),
+        (
+            AuthenticationType::Secrets,
+            json!({"API_TOKEN": SECRET, "second": SECRET}),
         ),
     ]
 }
@@ -54,8 +66,13 @@ fn redacted_json_nulls_secrets_and_keeps_the_rest() {
             raw.as_object().unwrap().len(),
             "every field present"
         );
+        let secrets = input.secret_names();
+        assert!(!secrets.is_empty(), "{kind}: a secret");
         for (name, value) in fields {
-            if SECRET_FIELDS.contains(&name.as_str()) {
+            if secrets.contains(&name.as_str()) {
+                assert!(
+                    kind == AuthenticationType::Secrets || SECRET_FIELDS.contains(&name.as_str())
+                );
                 assert_eq!(value, &Value::Null, "{kind}: {name}");
             } else {
                 assert_eq!(value, &raw[name], "{kind}: {name} kept");
@@ -63,11 +80,6 @@ fn redacted_json_nulls_secrets_and_keeps_the_rest() {
         }
         assert!(!redacted.to_string().contains(SECRET));
         assert_eq!(input.redacted().as_json(), &redacted);
-        assert_eq!(
-            AuthInput::secret_fields(kind).len(),
-            1,
-            "one secret per type"
-        );
 
         // Debug never shows the secret.
         let debug = format!("{input:?}");
@@ -175,4 +187,16 @@ fn a_patch_keeps_secrets_it_omits() {
             .to_string(),
         "input.username: missing field"
     );
+}
+
+#[test]
+fn a_secrets_patch_echoing_nulls_keeps_the_values() {
+    let kind = AuthenticationType::Secrets;
+    let stored = AuthInput::parse(kind, &json!({"a": SECRET, "b": "old"})).unwrap();
+    let echoed =
+        AuthInput::parse_update(kind, &json!({"a": null, "b": "new"}), Some(&stored)).unwrap();
+    assert_eq!(echoed.to_secret_json(), json!({"a": SECRET, "b": "new"}));
+    // A name the stored input does not have cannot be null.
+    let err = AuthInput::parse_update(kind, &json!({"c": null}), Some(&stored)).unwrap_err();
+    assert_eq!(err.to_string(), "c: must be a string");
 }

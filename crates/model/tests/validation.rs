@@ -156,7 +156,8 @@ fn source_create_failures() {
         (
             json!({"type": "ftp", "name": "f", "input": {}}),
             "type: unknown variant `ftp`, expected one of `bigcommerce`, `commercetools`, \
-             `json`, `csv`, `bigquery`",
+             `json`, `csv`, `bigquery`, `ga4BigqueryExport`, `push`, `algoliaIndex`, `shopify`, \
+             `docker`",
         ),
         (json!({"name": "f", "input": {}}), "type: missing field"),
         (json!({"type": "csv", "name": "f"}), "input: missing field"),
@@ -378,7 +379,7 @@ fn task_failures() {
         ),
         (
             task(json!({"action": "upsert"})),
-            "action: unknown variant `upsert`, expected `replace` or `save`",
+            "action: unknown variant `upsert`, expected one of `replace`, `save`, `partial`, `partialNoCreate`, `append`",
         ),
         (task(json!({"sourceID": ""})), "sourceID: must not be empty"),
         (
@@ -467,12 +468,12 @@ fn authentication_failures() {
         (
             auth("bearer", json!({})),
             "type: unknown variant `bearer`, expected one of `googleServiceAccount`, `basic`, \
-             `apiKey`, `oauth`, `algolia`",
+             `apiKey`, `oauth`, `algolia`, `algoliaInsights`, `secrets`",
         ),
         (
-            json!({"type": "basic", "name": "a", "platform": "shopify",
+            json!({"type": "basic", "name": "a", "platform": "magento",
                    "input": {"username": "u", "password": "p"}}),
-            "platform: unknown variant `shopify`, expected `bigcommerce` or `commercetools`",
+            "platform: unknown variant `magento`, expected one of `bigcommerce`, `commercetools`, `shopify`",
         ),
     ];
     for (body, expected) in cases {

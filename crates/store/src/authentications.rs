@@ -85,7 +85,7 @@ fn aad(app: &str, id: &str) -> Vec<u8> {
 fn split(key: &SecretKey, app: &str, id: &str, input: &AuthInput) -> StoreResult<(String, String)> {
     let full = input.to_secret_json();
     let mut secrets = Map::new();
-    for &name in AuthInput::secret_fields(input.auth_type()) {
+    for name in input.secret_names() {
         if let Some(value) = full.get(name) {
             secrets.insert(name.to_owned(), value.clone());
         }
@@ -330,8 +330,15 @@ pub(crate) fn kind_for_source(kind: SourceType) -> Option<AuthenticationType> {
     match kind {
         SourceType::Commercetools => Some(AuthenticationType::OAuth),
         SourceType::BigCommerce => Some(AuthenticationType::ApiKey),
-        SourceType::BigQuery => Some(AuthenticationType::GoogleServiceAccount),
-        SourceType::Json | SourceType::Csv => None,
+        SourceType::BigQuery | SourceType::Ga4BigqueryExport => {
+            Some(AuthenticationType::GoogleServiceAccount)
+        }
+        SourceType::Json
+        | SourceType::Csv
+        | SourceType::Push
+        | SourceType::AlgoliaIndex
+        | SourceType::Shopify
+        | SourceType::Docker => None,
     }
 }
 

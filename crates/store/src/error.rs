@@ -25,6 +25,8 @@ pub enum Resource {
     Run,
     /// An event of a run.
     Event,
+    /// A transformation.
+    Transformation,
 }
 
 impl Resource {
@@ -37,6 +39,7 @@ impl Resource {
             Self::Task => "task",
             Self::Run => "run",
             Self::Event => "event",
+            Self::Transformation => "transformation",
         }
     }
 }

@@ -28,6 +28,8 @@ pub struct RunQuery {
     pub statuses: Vec<RunStatus>,
     /// `taskID` filter.
     pub task_id: Option<String>,
+    /// `type` filter (`docs/api.md` D1).
+    pub types: Vec<RunType>,
     /// Only runs created at or after this instant (`startDate`).
     pub start_date: Option<Timestamp>,
     /// Only runs created at or before this instant (`endDate`).
@@ -42,6 +44,7 @@ impl Default for RunQuery {
             order: Order::Desc,
             statuses: Vec::new(),
             task_id: None,
+            types: Vec::new(),
             start_date: None,
             end_date: None,
         }
@@ -141,6 +144,7 @@ impl Store {
         use RunSortKeys as K;
         let mut filter = Where::app(app, false);
         filter.any_of("status", query.statuses.iter().map(|s| s.as_str()));
+        filter.any_of("type", query.types.iter().map(|t| t.as_str()));
         if let Some(task_id) = &query.task_id {
             filter.eq("task_id", task_id);
         }

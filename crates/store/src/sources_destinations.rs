@@ -59,6 +59,8 @@ pub struct DestinationQuery {
     pub types: Vec<DestinationType>,
     /// `authenticationID` filter; [`NO_AUTHENTICATION`] (`none`) selects destinations without one.
     pub authentication_ids: Vec<String>,
+    /// `transformationID` filter (`docs/api.md` D1): the destinations using that transformation.
+    pub transformation_id: Option<String>,
 }
 
 impl Default for DestinationQuery {
@@ -69,6 +71,7 @@ impl Default for DestinationQuery {
             order: Order::Desc,
             types: Vec::new(),
             authentication_ids: Vec::new(),
+            transformation_id: None,
         }
     }
 }
@@ -202,6 +205,7 @@ impl Store {
         input: &DestinationCreate,
         now: Timestamp,
     ) -> StoreResult<Destination> {
+        check_transformations(&input.transformation_ids)?;
         let mut tx = self.pools.write().await?;
         check_destination_auth(&mut tx, app, input.authentication_id.as_ref()).await?;
         let row = NewRow {
@@ -229,6 +233,19 @@ impl Store {
         app: &str,
         query: &DestinationQuery,
     ) -> StoreResult<Page<Destination>> {
+        if query.transformation_id.is_some() {
+            // No destination can hold a transformation yet (`check_transformations`): none
+            // matches, and the page says so.
+            query.page.validate()?;
+            return Ok(Page {
+                items: Vec::new(),
+                pagination: ingest_model::Pagination::new(
+                    query.page.page,
+                    query.page.items_per_page,
+                    0,
+                ),
+            });
+        }
         let listing = Listing {
             types: query.types.iter().map(|t| t.as_str()).collect(),
             authentication_ids: &query.authentication_ids,
@@ -258,6 +275,7 @@ impl Store {
         update: &DestinationUpdate,
         now: Timestamp,
     ) -> StoreResult<Destination> {
+        check_transformations(update.transformation_ids.as_deref().unwrap_or_default())?;
         let mut tx = self.pools.write().await?;
         let lock = tx.for_update();
         DESTINATIONS.fetch(&mut tx, app, id, lock).await?;
@@ -347,9 +365,23 @@ fn destination(row: &Row) -> StoreResult<Destination> {
         name: row.text("name")?,
         input,
         authentication_id: row.opt_text("authentication_id")?,
+        transformation_ids: Vec::new(),
         created_at: row.time("created_at")?,
         updated_at: row.time("updated_at")?,
     })
+}
+
+/// Checks a destination's `transformationIDs`. No transformation exists in this store yet
+/// (they come with their own resource, `docs/api.md` D5), so any ID is an unknown reference.
+fn check_transformations(ids: &[String]) -> StoreResult<()> {
+    match ids.first() {
+        Some(id) => Err(StoreError::missing_reference(
+            "transformationIDs",
+            Resource::Transformation,
+            id,
+        )),
+        None => Ok(()),
+    }
 }
 
 fn input_json(input: &impl serde::Serialize) -> StoreResult<String> {

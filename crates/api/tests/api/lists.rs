@@ -179,7 +179,7 @@ async fn filters_in_both_array_forms(s: &Server) {
     s.get("/1/authentications?type=algolia,nope")
         .await
         .error(400, "type[1]");
-    s.get("/1/authentications?platform=shopify")
+    s.get("/1/authentications?platform=magento")
         .await
         .error(400, "platform");
 

@@ -3,6 +3,7 @@
 mod common;
 mod cts;
 mod lists;
+mod modern_fields;
 mod references;
 mod security;
 mod shapes;

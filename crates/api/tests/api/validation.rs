@@ -27,7 +27,7 @@ async fn bodies_are_validated_with_field_paths(s: &Server) {
         "type: unknown variant `password`",
     )
     .await;
-    bad(s, a, json!({"type": "basic", "name": "n", "platform": "shopify", "input": {"username": "u", "password": "p"}}), "platform: unknown variant").await;
+    bad(s, a, json!({"type": "basic", "name": "n", "platform": "magento", "input": {"username": "u", "password": "p"}}), "platform: unknown variant").await;
     // Missing, unknown, wrong type.
     bad(
         s,
@@ -345,7 +345,7 @@ async fn body_formats_and_limits(s: &Server) {
     s.call(Method::PUT, "/1/authentications", None)
         .await
         .error(405, "not allowed");
-    s.get("/2/tasks").await.error(404, "no route");
+    s.get("/3/tasks").await.error(404, "no route");
 }
 
 fn futures_stream(

@@ -47,7 +47,7 @@ use self::client::CtClient;
 use self::record::{Localized, product_records};
 use crate::http::display_url;
 use crate::http::paged::{Pages, RepeatGuard, page_stream};
-use crate::source::{ConfigError, Source, SourceContext};
+use crate::source::{ConfigError, Source, SourceContext, client_credentials};
 
 /// Products asked per page (the API's maximum).
 pub const PAGE_LIMIT: usize = 500;
@@ -118,6 +118,7 @@ fn client_for(
         url,
         client_id,
         client_secret,
+        ..
     }) = auth
     else {
         return Err(ConfigError::new(
@@ -126,6 +127,8 @@ fn client_for(
         ));
     };
     let token_url = http_url(url, "authentication.input.url")?;
+    let (client_id, client_secret) =
+        client_credentials(client_id.as_ref(), client_secret.as_ref())?;
     if let Some(key) = input.store_keys.iter().flatten().find(|key| key.is_empty()) {
         return Err(ConfigError::new(
             "input.storeKeys",
@@ -138,8 +141,8 @@ fn client_for(
         api,
         input.project_key.clone(),
         token_url,
-        client_id.clone(),
-        client_secret.clone(),
+        client_id,
+        client_secret,
     ))
 }
 

@@ -23,7 +23,7 @@ use crate::decode::RecordDecoder;
 use crate::http::{
     ChunkStream, HttpAuth, OAuthTokens, SourceHttpClient, file_chunks, gunzip, report_fetch,
 };
-use crate::source::{ConfigError, Source, SourceContext};
+use crate::source::{ConfigError, Source, SourceContext, client_credentials};
 
 /// Makes the decoder of one read of the body (each [`Source::records`] call starts afresh).
 pub(crate) type DecoderFactory = Arc<dyn Fn() -> Box<dyn RecordDecoder> + Send + Sync>;
@@ -115,7 +115,10 @@ fn http_auth(auth: Option<&AuthInput>, kind: &str) -> Result<Option<HttpAuth>, C
             url,
             client_id,
             client_secret,
+            ..
         } => {
+            let (client_id, client_secret) =
+                client_credentials(client_id.as_ref(), client_secret.as_ref())?;
             let token_url = Url::parse(url).map_err(|error| {
                 ConfigError::new(
                     "authentication.input.url",
@@ -124,8 +127,8 @@ fn http_auth(auth: Option<&AuthInput>, kind: &str) -> Result<Option<HttpAuth>, C
             })?;
             HttpAuth::OAuth(Arc::new(OAuthTokens::new(
                 token_url,
-                client_id.clone(),
-                client_secret.clone(),
+                client_id,
+                client_secret,
             )))
         }
         other => {

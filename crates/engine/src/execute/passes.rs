@@ -12,9 +12,10 @@ use ingest_algolia::{InsightsSender, InsightsSettings, PushPlan, RunSummary, Tra
 use ingest_connectors::commercetools::locale_sources;
 use ingest_connectors::{Source, SourceContext, build_source};
 use ingest_core::RecordStream;
+use ingest_core::exclude::Exclusions;
 use ingest_model::{
-    AuthInput, DestinationInput, RunOutcome, RunReasonCode, RunRecorder, SourceCommercetools,
-    SourceInput,
+    AuthInput, DestinationInput, IndexTarget, RunOutcome, RunReasonCode, RunRecorder,
+    SourceCommercetools, SourceInput,
 };
 use ingest_store::RunFinish;
 
@@ -24,6 +25,15 @@ pub struct Pass {
     pub source: Box<dyn Source>,
     /// Where they go.
     pub plan: PushPlan,
+    /// The destination's `attributesToExclude`.
+    pub exclusions: Exclusions,
+}
+
+impl Pass {
+    /// The source's records, without the destination's excluded attributes.
+    pub fn records(&self) -> RecordStream {
+        self.exclusions.clone().stream(self.source.records())
+    }
 }
 
 /// The passes of a run whose single-pass plan is `plan`.
@@ -34,9 +44,14 @@ pub fn passes(
     context: &SourceContext,
     plan: PushPlan,
 ) -> Result<Vec<Pass>, String> {
+    let exclusions = Exclusions::new(&destination.attributes_to_exclude);
     let Some((commercetools, prefix)) = per_locale(input, destination) else {
         let source = build_source(input, auth, context).map_err(|error| error.to_string())?;
-        return Ok(vec![Pass { source, plan }]);
+        return Ok(vec![Pass {
+            source,
+            plan,
+            exclusions,
+        }]);
     };
     let sources = locale_sources(commercetools, auth, context).map_err(|e| e.to_string())?;
     Ok(sources
@@ -47,6 +62,7 @@ pub fn passes(
                 index: format!("{prefix}{}", locale.locale),
                 ..plan.clone()
             },
+            exclusions: exclusions.clone(),
         })
         .collect())
 }
@@ -74,14 +90,12 @@ fn per_locale<'a>(
     input: &'a SourceInput,
     destination: &'a DestinationInput,
 ) -> Option<(&'a SourceCommercetools, &'a str)> {
-    match (input, destination) {
-        (
-            SourceInput::Commercetools(commercetools),
-            DestinationInput::IndexPrefix { index_prefix },
-        ) if commercetools
-            .locales
-            .as_ref()
-            .is_some_and(|l| !l.is_empty()) =>
+    match (input, &destination.target) {
+        (SourceInput::Commercetools(commercetools), IndexTarget::IndexPrefix { index_prefix })
+            if commercetools
+                .locales
+                .as_ref()
+                .is_some_and(|l| !l.is_empty()) =>
         {
             Some((commercetools, index_prefix))
         }

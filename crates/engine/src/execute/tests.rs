@@ -18,13 +18,9 @@ fn source(name: &str) -> Source {
 
 #[test]
 fn index_names_follow_part_c_16() {
-    let named = DestinationInput::IndexName {
-        index_name: "Products EU".into(),
-    };
+    let named = DestinationInput::index("Products EU");
     assert_eq!(index_name(&named, &source("x")), "Products EU");
-    let prefixed = DestinationInput::IndexPrefix {
-        index_prefix: "shop_".into(),
-    };
+    let prefixed = DestinationInput::prefix("shop_");
     assert_eq!(
         index_name(&prefixed, &source("My Products-2024/é")),
         "shop_my_products-2024__"

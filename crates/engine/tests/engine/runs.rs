@@ -29,6 +29,7 @@ ingest_store::both_backends!(
     shutdown_releases_the_lease,
     subscription_runs_are_limited_to_object_ids,
     append_and_subscription_actions_reach_the_live_index,
+    excluded_attributes_never_reach_the_index,
     an_event_run_never_replaces_the_index,
     a_panicking_run_fails_and_the_worker_goes_on,
     a_run_past_max_run_fails,
@@ -364,7 +365,13 @@ async fn five_failures_disable_the_task(h: &Harness) {
             .try_into()
             .unwrap();
         assert_eq!(run.outcome, Some(RunOutcome::Failure));
-        assert_eq!(run.reason_code, Some(RunReasonCode::Critical));
+        // The run that disables the task says so (`blocking`), its own reason after.
+        let code = if i < 5 {
+            RunReasonCode::Critical
+        } else {
+            RunReasonCode::Blocking
+        };
+        assert_eq!(run.reason_code, Some(code));
         assert!(run.reason.as_deref().unwrap().contains("500"), "{run:?}");
         let enabled = h.store.get_task(APP, &task.task_id).await.unwrap().enabled;
         assert_eq!(enabled, i < 5, "after {i} failures");
@@ -541,6 +548,34 @@ async fn append_and_subscription_actions_reach_the_live_index(h: &Harness) {
         "a partial update keeps other attributes"
     );
     assert!(records["3"].get("name").is_some(), "{records:?}");
+}
+
+async fn excluded_attributes_never_reach_the_index(h: &Harness) {
+    let task = h
+        .task_to(
+            "/products.csv",
+            json!({"indexName": "trimmed", "attributesToExclude": ["price", "nothing.here"]}),
+            "search",
+            "replace",
+            json!({"type": "onDemand"}),
+        )
+        .await;
+    let run = h
+        .store
+        .create_run(APP, &task.task_id, h.now())
+        .await
+        .unwrap();
+    let [run] = work_until_finished(h, &[&run.run_id])
+        .await
+        .try_into()
+        .unwrap();
+    assert_eq!(run.outcome, Some(RunOutcome::Success), "{run:?}");
+    let records = h.fake.records("trimmed");
+    assert_eq!(records.len(), 25);
+    for record in records.values() {
+        assert!(record.get("price").is_none(), "{record}");
+        assert!(record.get("name").is_some(), "{record}");
+    }
 }
 
 async fn an_event_run_never_replaces_the_index(h: &Harness) {

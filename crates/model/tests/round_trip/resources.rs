@@ -25,8 +25,10 @@ fn authentications() {
     );
     let oauth = AuthInput::OAuth {
         url: "https://auth/token".into(),
-        client_id: "cid".into(),
-        client_secret: "cs".to_owned().into(),
+        client_id: Some("cid".into()),
+        client_secret: Some("cs".to_owned().into()),
+        code: None,
+        scope: None,
     };
     let with_platform = Authentication {
         platform: Some(Platform::Commercetools),
@@ -70,10 +72,9 @@ fn destinations() {
         destination_id: "d1".into(),
         destination_type: DestinationType::Search,
         name: "catalog".into(),
-        input: DestinationInput::IndexPrefix {
-            index_prefix: "shop_".into(),
-        },
+        input: DestinationInput::prefix("shop_"),
         authentication_id: Some("a1".into()),
+        transformation_ids: Vec::new(),
         created_at: T0.into(),
         updated_at: T1.into(),
     };
@@ -93,9 +94,7 @@ fn destinations() {
         json!({"indexPrefix": "shop_"})
     );
     let named = Destination {
-        input: DestinationInput::IndexName {
-            index_name: "products".into(),
-        },
+        input: DestinationInput::index("products"),
         authentication_id: None,
         destination_type: DestinationType::Insights,
         ..prefix.clone()
@@ -120,6 +119,7 @@ fn destinations() {
         name: "catalog".into(),
         input: prefix.input.clone(),
         authentication_id: Some("a1".into()),
+        transformation_ids: Vec::new(),
     };
     round_trip(
         &create,
@@ -133,6 +133,7 @@ fn destinations() {
             name: Some("n".into()),
             input: Some(named.input),
             authentication_id: Some("a2".into()),
+            transformation_ids: None,
         },
         json!({"type": "flow", "name": "n", "input": {"indexName": "products"},
                "authenticationID": "a2"}),

@@ -32,12 +32,7 @@ async fn destination_round_trip(h: &Harness) {
         )
         .await
         .unwrap();
-    assert_eq!(
-        created.input,
-        DestinationInput::IndexPrefix {
-            index_prefix: "shop_".into()
-        }
-    );
+    assert_eq!(created.input, DestinationInput::prefix("shop_"));
     assert_eq!(
         created.authentication_id.as_deref(),
         Some(&*auth.authentication_id)
@@ -53,12 +48,7 @@ async fn destination_round_trip(h: &Harness) {
         .unwrap();
     assert_eq!(updated.destination_type, DestinationType::Insights);
     assert_eq!(updated.name, "d");
-    assert_eq!(
-        updated.input,
-        DestinationInput::IndexName {
-            index_name: "events".into()
-        }
-    );
+    assert_eq!(updated.input, DestinationInput::index("events"));
     assert_eq!(updated.authentication_id, created.authentication_id);
     assert_ne!(updated.updated_at, created.updated_at);
     h.store.delete_destination(APP, id, h.now()).await.unwrap();
