@@ -442,3 +442,25 @@ async fn each_page_is_one_fetch_event_without_the_token() {
     let all = format!("{events:?}");
     assert!(!all.contains("Bearer") && !all.contains(CLIENT_SECRET) && !all.contains("\"t1\""));
 }
+
+#[tokio::test]
+async fn the_product_query_predicate_goes_to_every_page_as_a_where() {
+    // The fake understands keyset cursors only: the predicate it refuses is the one we sent.
+    let fake = CommercetoolsFake::generated(10, 1);
+    let server = fake.serve().await;
+    let predicate = r#"masterVariant(attributes(name="Brand" and value="Algolia"))"#;
+    let error = read(
+        source(
+            &server,
+            json!({"productQueryPredicate": predicate}),
+            &context(),
+        )
+        .as_ref(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        error.contains("Syntax error while parsing 'masterVariant(attributes(name="),
+        "{error}"
+    );
+}

@@ -39,6 +39,15 @@ pub struct SourceCommercetools {
     /// `projectKey` (required).
     #[serde(rename = "projectKey", deserialize_with = "url_key")]
     pub project_key: String,
+    /// `productQueryPredicate`: a commercetools query predicate (`where`) every product must
+    /// match (`docs/api.md` D3).
+    #[serde(
+        rename = "productQueryPredicate",
+        default,
+        deserialize_with = "opt_non_empty",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub product_query_predicate: Option<String>,
 }
 
 /// `bigcommerce` input.

@@ -174,6 +174,9 @@ struct RawTaskInput {
     end_date: Option<String>,
     #[serde(default, deserialize_with = "opt_timeframe")]
     timeframe: Option<u8>,
+    /// Today's `streams` (docker and shopify sources): read only to refuse it clearly.
+    #[serde(default)]
+    streams: Option<serde::de::IgnoredAny>,
 }
 
 fn opt_timeframe<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u8>, D::Error> {
@@ -194,6 +197,12 @@ fn timestamp(field: &str, value: &str) -> Result<Timestamp, ValidationError> {
 
 impl RawTaskInput {
     fn validate(self) -> Result<TaskInput, ValidationError> {
+        if self.streams.is_some() {
+            return Err(ValidationError::new(
+                "streams",
+                "stream selection is for docker and shopify sources, which this engine does not support",
+            ));
+        }
         match (self.start_date, self.end_date, self.timeframe) {
             (None, None, Some(timeframe)) => Ok(TaskInput::ScheduleDateUtilsInput { timeframe }),
             (Some(start_date), Some(end_date), None) => {

@@ -2,6 +2,7 @@
 
 mod common;
 mod cts;
+mod cts_today;
 mod lists;
 mod modern_fields;
 mod references;

@@ -185,6 +185,7 @@ impl Source for CommercetoolsSource {
                 Localized::Maps => self.input.locales.clone().unwrap_or_default(),
             },
             localized: self.localized.clone(),
+            predicate: self.input.product_query_predicate.clone(),
             max_record_bytes: self.max_record_bytes,
             passes: passes.into_iter().rev().collect(),
             pass: None,
@@ -205,6 +206,8 @@ struct Scan {
     client: Arc<CtClient>,
     locales: Vec<String>,
     localized: Localized,
+    /// The source's `productQueryPredicate`, a `where` of every page.
+    predicate: Option<String>,
     max_record_bytes: usize,
     /// Passes still to run, last first (`None`: the whole project).
     passes: Vec<Option<String>>,
@@ -311,7 +314,12 @@ impl Pages for Scan {
                     "commercetools: more than {MAX_PAGES} pages of products; stopping (is the API ignoring the `where` cursor?)"
                 )));
             }
-            let url = projections_url(&self.client, &pass, &self.locales);
+            let url = projections_url(
+                &self.client,
+                &pass,
+                &self.locales,
+                self.predicate.as_deref(),
+            );
             let page: ProjectionPage = self.client.get_json(&url).await?;
             let place = format!("commercetools {}", display_url(&url));
             let ids = page
@@ -450,7 +458,14 @@ impl Scan {
     }
 }
 
-fn projections_url(client: &CtClient, pass: &Pass, locales: &[String]) -> Url {
+/// One page's URL: keyset paging by `id`, the user's predicate (if any) as another `where`
+/// (repeated `where` values are AND-ed).
+fn projections_url(
+    client: &CtClient,
+    pass: &Pass,
+    locales: &[String],
+    predicate: Option<&str>,
+) -> Url {
     let limit = PAGE_LIMIT.to_string();
     let mut query: Vec<(&str, String)> = vec![
         ("sort", "id asc".into()),
@@ -466,6 +481,9 @@ fn projections_url(client: &CtClient, pass: &Pass, locales: &[String]) -> Url {
     }
     if let Some(store) = &pass.store {
         query.push(("storeProjection", store.clone()));
+    }
+    if let Some(predicate) = predicate {
+        query.push(("where", predicate.to_owned()));
     }
     if let Some(last) = &pass.last_id {
         query.push(("where", format!("id > \"{}\"", escape(last))));

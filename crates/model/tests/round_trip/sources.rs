@@ -38,6 +38,7 @@ fn sources_of_every_type() {
         locales: Some(vec!["en".into(), "fr-FR".into()]),
         url: "https://api.europe-west1.gcp.commercetools.com".into(),
         project_key: "shop".into(),
+        product_query_predicate: None,
     }));
     round_trip(
         &ct,
@@ -148,6 +149,7 @@ fn source_bodies() {
             locales: None,
             url: "https://ct".into(),
             project_key: "p".into(),
+            product_query_predicate: None,
         }))
         .input
         .updated(parsed)
