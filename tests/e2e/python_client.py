@@ -4,6 +4,7 @@ Usage: python_client.py PORT APP_ID API_KEY. Exits non-zero when a call fails or
 does not parse into the client's models (`docs/api.md` C19).
 """
 import sys
+import warnings
 
 from algoliasearch.http.hosts import Host, HostsCollection
 from algoliasearch.ingestion.client import IngestionClientSync
@@ -71,4 +72,73 @@ except SystemExit:
     raise
 except Exception as error:  # the client's RequestException for the 404
     assert "not found" in str(error), error
+# Today's methods (docs/api.md D1-D3): the ordinary, unsuffixed ones, without a deprecation
+# warning, on the same tasks as the v1 methods above.
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    insights = c.create_authentication(
+        {"type": "algoliaInsights", "name": "events", "input": {"appID": "X", "apiKey": "k"}}
+    )
+    vault = c.create_authentication(
+        {"type": "secrets", "name": "vault", "input": {"TOKEN": "py-vault-secret"}}
+    )
+    assert "py-vault-secret" not in c.get_authentication(vault.authentication_id).to_json()
+    c.create_authentication({"type": "oauth", "name": "o2", "input": {"url": "http://t"}})
+    pushed = c.create_source({"type": "push", "name": "pushed"})
+    assert c.get_source(pushed.source_id).type == "push"
+    trimmed = c.create_destination(
+        {"type": "search", "name": "t", "authenticationID": algolia.authentication_id,
+         "input": {"indexName": "products", "recordType": "product",
+                   "attributesToExclude": ["cost", "meta.*"]}}
+    )
+    assert c.get_destination(trimmed.destination_id).input.attributes_to_exclude == ["cost", "meta.*"]
+    src2 = c.create_source(
+        {"type": "json", "name": "j", "input": {"url": "https://x/a.json", "uniqueIDColumn": "id"}}
+    )
+    created = c.create_task(
+        {"sourceID": src2.source_id, "destinationID": trimmed.destination_id, "action": "partial",
+         "cron": "0 3 * * *", "notifications": {"email": {"enabled": True}},
+         "policies": {"criticalThreshold": 3}, "cursor": "c1"}
+    )
+    t = c.get_task(created.task_id)
+    assert t.cron == "0 3 * * *" and t.action == "partial" and t.policies.critical_threshold == 3
+    assert t.notifications.email.enabled is True and t.cursor == "c1" and t.next_run
+    listed = c.list_tasks(action=["partial"], trigger_type=["schedule"], source_type=["json"])
+    assert [x.task_id for x in listed.tasks] == [created.task_id], listed
+    assert len(c.list_tasks(with_email_notifications=True).tasks) == 1
+    assert len(c.search_tasks({"taskIDs": [created.task_id]})) == 1
+    c.update_task(created.task_id, {"subscriptionAction": "partialNoCreate", "enabled": False})
+    assert c.get_task(created.task_id).subscription_action == "partialNoCreate"
+    c.replace_task(created.task_id, {"destinationID": trimmed.destination_id, "action": "append"})
+    replaced = c.get_task(created.task_id)
+    assert replaced.action == "append" and replaced.cron is None and replaced.policies is None
+    c.enable_task(created.task_id)
+    c.disable_task(created.task_id)
+    run2 = c.run_task(created.task_id, {"runMetadata": {"by": "python"}})
+    assert c.get_run(run2.run_id).type == "update"
+    updates = c.list_runs(type=["update"]).runs
+    assert run2.run_id in [r.run_id for r in updates] and all(r.type == "update" for r in updates)
+    c.delete_task(created.task_id)
+    try:
+        c.get_task(created.task_id)
+        raise SystemExit("a deleted v2 task was found")
+    except SystemExit:
+        raise
+    except Exception as error:
+        assert "not found" in str(error), error
+deprecations = [w for w in caught if issubclass(w.category, DeprecationWarning)]
+assert not deprecations, [str(w.message) for w in deprecations]
+
+# One store, two views: a v1 task on the v2 methods and back.
+v1 = c.create_task_v1(
+    {"sourceID": src2.source_id, "destinationID": trimmed.destination_id,
+     "trigger": {"type": "subscription"}, "action": "save"}
+)
+seen = c.get_task(v1.task_id)
+assert seen.action == "save" and seen.cron is None
+c.update_task(v1.task_id, {"cron": "*/10 * * * *"})
+assert c.get_task_v1(v1.task_id).trigger.actual_instance.type == "schedule"
+c.run_task(v1.task_id)
+c.replace_task(v1.task_id, {"destinationID": trimmed.destination_id, "action": "partial"})
+assert c.get_task_v1(v1.task_id).action == "partial"
 print("python client: ok")
