@@ -241,6 +241,8 @@ api_enum! {
         Schedule = "schedule",
         /// An integration event (webhook).
         Subscription = "subscription",
+        /// A stream (accepted as a filter value; refused on tasks: `docs/api.md` D2).
+        Streaming = "streaming",
     }
 }
 

@@ -101,6 +101,10 @@ impl RawTrigger {
             (None, _) => return Err(ValidationError::new("type", "missing field")),
         };
         match (kind, self.cron) {
+            (TriggerType::Streaming, _) => Err(ValidationError::new(
+                "type",
+                "streaming tasks are not supported by this engine",
+            )),
             (TriggerType::Schedule, Some(cron)) if cron.trim().is_empty() => {
                 Err(ValidationError::new("cron", "must not be empty"))
             }

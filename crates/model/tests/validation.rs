@@ -312,7 +312,7 @@ fn task_failures() {
         (
             task(json!({"trigger": {"type": "hourly"}})),
             "trigger.type: unknown variant `hourly`, expected one of `onDemand`, \
-             `schedule`, `subscription`",
+             `schedule`, `subscription`, `streaming`",
         ),
         (
             task(json!({"trigger": {"type": "onDemand", "lastRun": "x"}})),

@@ -68,6 +68,9 @@ pub(crate) fn task(row: &Row) -> StoreResult<Task> {
     let trigger = match row.parsed::<TriggerType>("trigger_type")? {
         TriggerType::OnDemand => Trigger::OnDemand { last_run },
         TriggerType::Subscription => Trigger::Subscription,
+        TriggerType::Streaming => {
+            return Err(StoreError::internal("a stored streaming task"));
+        }
         TriggerType::Schedule => Trigger::Schedule {
             cron: row
                 .opt_text("cron")?

@@ -257,6 +257,16 @@ async fn modern_filters_and_actions(s: &Server) {
         .await
         .expect(200);
     }
+    s.post(
+        "/1/tasks",
+        &json!({"sourceID": source, "destinationID": destination,
+            "trigger": {"type": "streaming"}, "action": "save"}),
+    )
+    .await
+    .error(
+        400,
+        "trigger.type: streaming tasks are not supported by this engine",
+    );
     let no_ids = s.json_source("no ids", false).await;
     s.post(
         "/1/tasks",

@@ -247,7 +247,7 @@ fn enums_serialize_to_the_spec_strings() {
             r#"["string","integer","float","boolean","json"]"#,
             r#"["ga4","ga360"]"#,
             r#"["replace","save","partial","partialNoCreate","append"]"#,
-            r#"["onDemand","schedule","subscription"]"#,
+            r#"["onDemand","schedule","subscription","streaming"]"#,
             r#"["created","started","idled","finished","skipped"]"#,
             r#"["success","failure"]"#,
             r#"["reindex","update","discover","validate","push"]"#,
