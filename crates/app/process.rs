@@ -166,6 +166,12 @@ pub async fn run(
     {
         let workers = Workers::new(runner.clone(), settings.worker.clone());
         tasks.spawn(workers.run(until_stopped()));
+        // Stored pushes are applied by the worker role too (`docs/api.md` D4).
+        tasks.spawn(ingest_engine::apply_pushes_until(
+            runner.clone(),
+            settings.push_apply,
+            until_stopped(),
+        ));
     }
     if roles.worker || roles.scheduler {
         // The reaper also deletes the temporary index of a run it fails for good.
@@ -203,6 +209,7 @@ pub async fn run(
                 webhook_client_secret: settings.webhook_client_secret.clone(),
                 clock: clock.clone(),
                 serve_metrics: metrics_listener.is_none(),
+                push: settings.push_routes,
             };
             served.push((listener, ingest_api::router(store.clone(), &config)));
             if let Some(listener) = metrics_listener {

@@ -30,7 +30,7 @@ use endpoints::{
     webhook_client_secret,
 };
 use ingest_connectors::Endpoints;
-use push::{RawAlgolia, RawPush, validate_algolia, validate_push};
+use push::{RawAlgolia, RawPush, validate_algolia, validate_push, validate_pushes};
 
 const ENV_PREFIX: &str = "INGESTION__";
 
@@ -143,6 +143,10 @@ pub struct Settings {
     pub algolia: TransportSettings,
     /// How records are pushed (the batch limits included).
     pub push: PushSettings,
+    /// The push routes: body limit, `watch` timeout, budget per application.
+    pub push_routes: ingest_api::push::PushRouteSettings,
+    /// How workers apply stored pushes.
+    pub push_apply: ingest_engine::PushApplySettings,
     /// Third-party API hosts that tasks do not name.
     pub endpoints: Endpoints,
     /// The BigCommerce app's client secret: connector events posted to the webhook endpoint
@@ -249,7 +253,8 @@ fn validate(raw: RawSettings, problems: &mut Vec<String>) -> Option<Settings> {
     };
     let server = validate_server(raw.server, raw.auth, raw.rate_limit, raw.store, problems);
     let algolia = validate_algolia(raw.algolia, problems);
-    let push = validate_push(raw.push, problems);
+    let push = validate_push(&raw.push, problems);
+    let pushes = validate_pushes(&raw.push, problems);
     let endpoints = validate_endpoints(raw.bigquery, raw.google, &raw.bigcommerce, problems);
     let webhook_client_secret = webhook_client_secret(raw.bigcommerce);
     let insights_hosts = validate_insights(raw.insights, problems);
@@ -267,6 +272,8 @@ fn validate(raw: RawSettings, problems: &mut Vec<String>) -> Option<Settings> {
             limits: batch,
             ..push?
         },
+        push_routes: pushes?.0,
+        push_apply: pushes?.1,
         endpoints,
         webhook_client_secret,
         insights_hosts,

@@ -34,6 +34,7 @@ pub mod credentials;
 pub mod destinations;
 pub mod error;
 pub mod extract;
+pub mod push;
 pub mod query;
 pub mod rate_limit;
 pub mod runs;
@@ -87,6 +88,8 @@ pub struct ApiConfig {
     /// Whether `GET /metrics` is served beside the API (`false` when a separate metrics
     /// listener serves it).
     pub serve_metrics: bool,
+    /// The push routes' body limit, `watch` timeout and per-application budget.
+    pub push: push::PushRouteSettings,
 }
 
 impl Default for ApiConfig {
@@ -100,6 +103,7 @@ impl Default for ApiConfig {
             webhook_client_secret: None,
             clock: Arc::new(SystemClock),
             serve_metrics: true,
+            push: push::PushRouteSettings::default(),
         }
     }
 }
@@ -117,6 +121,10 @@ pub struct ApiState {
     pub webhook_secret: Option<Arc<Secret<String>>>,
     /// The current time.
     pub clock: Arc<dyn Clock>,
+    /// The push routes' settings.
+    pub push: push::PushRouteSettings,
+    /// Push budgets per application.
+    pub pushes: Arc<push::PushBudgets>,
 }
 
 /// The whole API: `/1/...` behind rate limits and authentication, `/health` and `/ready` open.
@@ -127,6 +135,8 @@ pub fn router(store: Store, config: &ApiConfig) -> Router {
         deliveries: Arc::default(),
         webhook_secret: config.webhook_client_secret.clone().map(Arc::new),
         clock: config.clock.clone(),
+        push: config.push,
+        pushes: Arc::default(),
     };
     let keys = Arc::new(AppKeys::new(&config.apps));
     let limits = Arc::new(rate_limit::RateLimits::new(&config.rate_limits));
@@ -181,6 +191,8 @@ pub fn router(store: Store, config: &ApiConfig) -> Router {
                 .delete(tasks::delete),
         )
         .route("/2/tasks/{taskID}/run", post(tasks_v2::run))
+        .route("/2/tasks/{taskID}/push", post(push::push_task))
+        .route("/1/push/{indexName}", post(push::push))
         .route("/2/tasks/{taskID}/enable", put(tasks::enable))
         .route("/2/tasks/{taskID}/disable", put(tasks::disable))
         .route("/1/runs", get(runs::list))
@@ -199,7 +211,13 @@ pub fn router(store: Store, config: &ApiConfig) -> Router {
             count_requests,
         ))
         .layer(middleware::from_fn_with_state(
-            config.request_timeout,
+            Deadlines {
+                request: config.request_timeout,
+                // A watched push may wait for its application, then answer.
+                push: config
+                    .request_timeout
+                    .max(config.push.watch_timeout + Duration::from_secs(5)),
+            },
             deadline,
         ))
         .layer(Extension(BodyLimit(config.max_body_bytes)))
@@ -214,6 +232,8 @@ pub fn ops_router(store: Store, metrics: Arc<Metrics>) -> Router {
         deliveries: Arc::default(),
         webhook_secret: None,
         clock: Arc::new(SystemClock),
+        push: push::PushRouteSettings::default(),
+        pushes: Arc::default(),
     };
     ops_routes(state, true)
         .fallback(no_route)
@@ -325,7 +345,20 @@ async fn no_method(method: Method, uri: Uri) -> ApiError {
 
 /// Middleware: a request that takes longer than the deadline gets a 503; every request is
 /// logged at debug level with its status and duration (path only, never headers or bodies).
-async fn deadline(State(limit): State<Duration>, req: Request, next: Next) -> Response {
+/// How long a request may take: the push routes may wait longer (`watch=true`).
+#[derive(Debug, Clone, Copy)]
+struct Deadlines {
+    request: Duration,
+    push: Duration,
+}
+
+async fn deadline(State(limits): State<Deadlines>, req: Request, next: Next) -> Response {
+    let path_text = req.uri().path();
+    let limit = if path_text.starts_with("/1/push/") || path_text.ends_with("/push") {
+        limits.push
+    } else {
+        limits.request
+    };
     let method = req.method().clone();
     let path = error::printable(req.uri().path());
     let started = std::time::Instant::now();

@@ -3,6 +3,9 @@
 use std::time::Duration;
 
 use ingest_algolia::{Compression, PushSettings, TransportSettings, WaitPolicy};
+use ingest_api::Limit;
+use ingest_api::push::PushRouteSettings;
+use ingest_engine::PushApplySettings;
 use serde::Deserialize;
 
 /// The largest `push.max_in_flight`: each batch on the wire holds its body (up to
@@ -30,6 +33,57 @@ pub(super) struct RawPush {
     wait_step_ms: u64,
     wait_max_delay_ms: u64,
     max_rejection_events: usize,
+    appliers: usize,
+    max_body_bytes: usize,
+    watch_timeout_secs: u64,
+    run_idle_secs: u64,
+    run_max_age_secs: u64,
+    rate_limit_requests: u32,
+    rate_limit_period_ms: u64,
+}
+
+/// The push routes' body limit: Algolia's own, 5 MB.
+const MAX_PUSH_BODY_BYTES: usize = 5_000_000;
+
+/// The push routes (`docs/api.md` D4) and how workers apply pushes.
+pub(super) fn validate_pushes(
+    raw: &RawPush,
+    problems: &mut Vec<String>,
+) -> Option<(PushRouteSettings, PushApplySettings)> {
+    let before = problems.len();
+    if raw.appliers == 0 {
+        problems.push("push.appliers: must be at least 1".to_owned());
+    }
+    if raw.max_body_bytes == 0 || raw.max_body_bytes > MAX_PUSH_BODY_BYTES {
+        problems.push(format!(
+            "push.max_body_bytes: 1 to {MAX_PUSH_BODY_BYTES}, got {}",
+            raw.max_body_bytes
+        ));
+    }
+    if raw.run_idle_secs == 0 || raw.run_max_age_secs == 0 {
+        problems.push("push.run_idle_secs and push.run_max_age_secs: at least 1".to_owned());
+    }
+    if raw.rate_limit_requests == 0 || raw.rate_limit_period_ms == 0 {
+        problems.push("push.rate_limit_requests and _period_ms: at least 1".to_owned());
+    }
+    (problems.len() == before).then(|| {
+        (
+            PushRouteSettings {
+                max_body_bytes: raw.max_body_bytes,
+                watch_timeout: Duration::from_secs(raw.watch_timeout_secs),
+                rate: Limit {
+                    requests: raw.rate_limit_requests,
+                    period: Duration::from_millis(raw.rate_limit_period_ms),
+                },
+            },
+            PushApplySettings {
+                appliers: raw.appliers,
+                run_idle: Duration::from_secs(raw.run_idle_secs),
+                run_max_age: Duration::from_secs(raw.run_max_age_secs),
+                ..PushApplySettings::default()
+            },
+        )
+    })
 }
 
 pub(super) fn validate_algolia(
@@ -66,7 +120,7 @@ pub(super) fn validate_algolia(
     })
 }
 
-pub(super) fn validate_push(raw: RawPush, problems: &mut Vec<String>) -> Option<PushSettings> {
+pub(super) fn validate_push(raw: &RawPush, problems: &mut Vec<String>) -> Option<PushSettings> {
     let before = problems.len();
     if raw.in_flight == 0 {
         problems.push("push.in_flight: must be at least 1".to_owned());

@@ -20,6 +20,8 @@ const BODY_SUFFIX: &[u8] = b"]}";
 pub enum BatchAction {
     /// Add or replace whole records (task action `replace`).
     AddObject,
+    /// Replace whole records by `objectID`, creating missing ones (pushes' `updateObject`).
+    UpdateObject,
     /// Update attributes, creating records that are missing (task actions `save`, `partial`).
     PartialUpdateObject,
     /// Update attributes of existing records only (task action `partialNoCreate`).
@@ -33,6 +35,7 @@ impl BatchAction {
     pub fn as_str(self) -> &'static str {
         match self {
             BatchAction::AddObject => "addObject",
+            BatchAction::UpdateObject => "updateObject",
             BatchAction::PartialUpdateObject => "partialUpdateObject",
             BatchAction::PartialUpdateObjectNoCreate => "partialUpdateObjectNoCreate",
             BatchAction::DeleteObject => "deleteObject",
@@ -42,6 +45,7 @@ impl BatchAction {
     fn entry_prefix(self) -> &'static [u8] {
         match self {
             BatchAction::AddObject => b"{\"action\":\"addObject\",\"body\":",
+            BatchAction::UpdateObject => b"{\"action\":\"updateObject\",\"body\":",
             BatchAction::PartialUpdateObject => b"{\"action\":\"partialUpdateObject\",\"body\":",
             BatchAction::PartialUpdateObjectNoCreate => {
                 b"{\"action\":\"partialUpdateObjectNoCreate\",\"body\":"
@@ -152,6 +156,7 @@ impl Default for BatchLimits {
 fn worst_entry_overhead() -> usize {
     [
         BatchAction::AddObject,
+        BatchAction::UpdateObject,
         BatchAction::PartialUpdateObject,
         BatchAction::PartialUpdateObjectNoCreate,
         BatchAction::DeleteObject,

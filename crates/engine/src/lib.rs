@@ -31,6 +31,7 @@ mod abandoned;
 mod execute;
 pub mod fence;
 mod load;
+mod pushes;
 mod recorder;
 mod scheduler;
 mod worker;
@@ -40,6 +41,7 @@ pub use execute::{
     window,
 };
 pub use fence::{FencedApi, Lease};
+pub use pushes::{PushApplySettings, apply_pushes_until};
 pub use recorder::StoreRecorder;
 pub use scheduler::{Scheduler, SchedulerSettings};
 pub use worker::{WorkerSettings, Workers, default_owner, reaper, run_claimed};

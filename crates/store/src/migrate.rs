@@ -26,6 +26,11 @@ const SQLITE: &[Script] = &[
         "tasks v2",
         include_str!("../migrations/sqlite/0005_tasks_v2.sql"),
     ),
+    (
+        7,
+        "pushes",
+        include_str!("../migrations/sqlite/0007_pushes.sql"),
+    ),
 ];
 
 const POSTGRES: &[Script] = &[
@@ -43,6 +48,11 @@ const POSTGRES: &[Script] = &[
         5,
         "tasks v2",
         include_str!("../migrations/postgres/0005_tasks_v2.sql"),
+    ),
+    (
+        7,
+        "pushes",
+        include_str!("../migrations/postgres/0007_pushes.sql"),
     ),
 ];
 

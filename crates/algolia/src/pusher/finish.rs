@@ -30,9 +30,10 @@ impl<A: IndexingApi + 'static> RunState<'_, A> {
             Ending::NothingPushed
         } else {
             let done = match self.plan.mode {
-                PushMode::Save | PushMode::PartialNoCreate | PushMode::Append => {
-                    self.wait_tasks().await
-                }
+                PushMode::Save
+                | PushMode::PartialNoCreate
+                | PushMode::Append
+                | PushMode::Update => self.wait_tasks().await,
                 PushMode::Replace => self.move_into_place().await,
             };
             match done {

@@ -90,6 +90,9 @@ pub enum PushMode {
     /// Whole records added to the live index (`addObject`): a record without `objectID` gets one
     /// from Algolia. No temporary index.
     Append,
+    /// Whole records replaced by `objectID` in the live index (`updateObject`, pushes only);
+    /// every record needs an `objectID`.
+    Update,
 }
 
 impl PushMode {
@@ -109,6 +112,7 @@ impl PushMode {
     fn batch_action(self) -> BatchAction {
         match self {
             Self::Replace | Self::Append => BatchAction::AddObject,
+            Self::Update => BatchAction::UpdateObject,
             Self::Save => BatchAction::PartialUpdateObject,
             Self::PartialNoCreate => BatchAction::PartialUpdateObjectNoCreate,
         }
@@ -116,7 +120,7 @@ impl PushMode {
 
     /// Whether every record needs an `objectID` (partial updates address records by it).
     fn needs_object_id(self) -> bool {
-        matches!(self, Self::Save | Self::PartialNoCreate)
+        matches!(self, Self::Save | Self::PartialNoCreate | Self::Update)
     }
 }
 
@@ -187,7 +191,7 @@ impl<A: IndexingApi + 'static> Pusher<A> {
         let started = Instant::now();
         let target: Arc<str> = match plan.mode {
             PushMode::Replace => plan.temporary_index().into(),
-            PushMode::Save | PushMode::PartialNoCreate | PushMode::Append => {
+            PushMode::Save | PushMode::PartialNoCreate | PushMode::Append | PushMode::Update => {
                 plan.index.as_str().into()
             }
         };

@@ -195,6 +195,23 @@ impl Harness {
         action: &str,
         trigger: Value,
     ) -> Task {
+        let source = json!({"type": "csv", "name": "Products", "input": {
+            "url": format!("{}{path}", self.csv), "uniqueIDColumn": "id",
+            "mapping": {"price": "float"}}});
+        self.task_with(source, destination, destination_type, action, trigger)
+            .await
+    }
+
+    /// A task from a source body (`POST /1/sources`) to a destination of its own, written with
+    /// the fake's credentials.
+    pub async fn task_with(
+        &self,
+        source: Value,
+        destination: Value,
+        destination_type: &str,
+        action: &str,
+        trigger: Value,
+    ) -> Task {
         let auth = self
             .store
             .create_authentication(
@@ -208,14 +225,7 @@ impl Harness {
             .unwrap();
         let source = self
             .store
-            .create_source(
-                APP,
-                &from_value(&json!({"type": "csv", "name": "Products", "input": {
-                    "url": format!("{}{path}", self.csv), "uniqueIDColumn": "id",
-                    "mapping": {"price": "float"}}}))
-                .unwrap(),
-                self.now(),
-            )
+            .create_source(APP, &from_value(&source).unwrap(), self.now())
             .await
             .unwrap();
         let destination = self

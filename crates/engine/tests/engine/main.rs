@@ -3,5 +3,6 @@
 
 mod harness;
 mod outage;
+mod pushes;
 mod runs;
 mod scheduler;

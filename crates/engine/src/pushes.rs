@@ -1,0 +1,369 @@
+//! Applying stored pushes (`docs/api.md` D4): [`PushAppliers`] claim the pushes the API stored,
+//! send their records to Algolia with the pusher (through the destination's
+//! `attributesToExclude`; the task's transformation joins here with the transformations issue),
+//! and record one event per push; a sweeper finishes the push runs that went idle.
+//!
+//! Pushes of one task and index are applied in arrival order: the store hands out only the head
+//! of a group, with the pushes right behind it, and never two leases on one group. A worker that
+//! dies holding pushes loses its lease; another worker applies them again (Algolia's batch actions
+//! are idempotent per `objectID`, so a push applied twice ends the same).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::stream;
+use ingest_algolia::{
+    HttpIndexingApi, IndexingApi, PushMode, PushPlan, Pusher, RunSummary, wait_task,
+};
+use ingest_core::exclude::Exclusions;
+use ingest_core::{Record, RecordStream, SourceResult};
+use ingest_model::{EventStatus, RunEvent, RunOutcome, RunProgress, RunRecorder};
+use ingest_store::{ClaimedPushes, PushResult, StoreError, StoredPush};
+use serde_json::{Map, Value, json};
+
+use crate::Engine;
+use crate::load::LoadError;
+
+/// How pushes are applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PushApplySettings {
+    /// Appliers per process (groups applied at once).
+    pub appliers: usize,
+    /// How long a claim holds its pushes before another worker may take them.
+    pub lease: Duration,
+    /// Records one claim takes at most (whole pushes; at least one push).
+    pub max_records_per_claim: u64,
+    /// A push run finishes after this long without a push.
+    pub run_idle: Duration,
+    /// ... or this long after it started.
+    pub run_max_age: Duration,
+    /// How often an idle applier looks for pushes when no signal wakes it.
+    pub poll: Duration,
+}
+
+impl Default for PushApplySettings {
+    fn default() -> Self {
+        Self {
+            appliers: 4,
+            lease: Duration::from_secs(300),
+            max_records_per_claim: 10_000,
+            run_idle: Duration::from_secs(600),
+            run_max_age: Duration::from_secs(24 * 3600),
+            poll: Duration::from_millis(500),
+        }
+    }
+}
+
+/// The failed records an event lists at most.
+const MAX_LISTED_FAILURES: usize = 100;
+
+/// The batch actions a push may name, and how each is sent.
+enum Action {
+    /// Through the pusher, in this mode (`deleteObject` as deletions).
+    Records { mode: PushMode, delete: bool },
+    /// One request on the whole index (`clear`, `delete`).
+    Index(&'static str),
+}
+
+fn action(name: &str) -> Option<Action> {
+    Some(match name {
+        "addObject" => Action::Records {
+            mode: PushMode::Append,
+            delete: false,
+        },
+        "updateObject" => Action::Records {
+            mode: PushMode::Update,
+            delete: false,
+        },
+        "partialUpdateObject" => Action::Records {
+            mode: PushMode::Save,
+            delete: false,
+        },
+        "partialUpdateObjectNoCreate" => Action::Records {
+            mode: PushMode::PartialNoCreate,
+            delete: false,
+        },
+        "deleteObject" => Action::Records {
+            mode: PushMode::Append,
+            delete: true,
+        },
+        "clear" => Action::Index("clear"),
+        "delete" => Action::Index("delete"),
+        _ => return None,
+    })
+}
+
+/// A recorder that keeps nothing: a push's outcome is its one event, built from the summary.
+struct Quiet;
+
+impl RunRecorder for Quiet {
+    fn event(&self, _event: RunEvent) {}
+    fn progress(&self, _progress: RunProgress) {}
+}
+
+fn result(status: EventStatus, data: Value) -> PushResult {
+    PushResult {
+        status,
+        data: match data {
+            Value::Object(map) => map,
+            _ => Map::new(),
+        },
+    }
+}
+
+fn failed(message: impl Into<String>) -> PushResult {
+    result(EventStatus::Failed, json!({ "message": message.into() }))
+}
+
+/// The records of a stored push as a stream, `objectID` read from each.
+fn records(push: &StoredPush, delete: bool) -> Result<RecordStream, String> {
+    let values: Vec<Value> = serde_json::from_str(&push.records)
+        .map_err(|error| format!("the stored records do not parse: {error}"))?;
+    let items: Vec<SourceResult> = values
+        .into_iter()
+        .map(|value| {
+            let object_id = value
+                .get("objectID")
+                .and_then(Value::as_str)
+                .map(Arc::<str>::from);
+            Ok(match (delete, object_id) {
+                (true, Some(id)) => Record::deletion(id),
+                (_, object_id) => Record::new(object_id, Bytes::from(value.to_string())),
+            })
+        })
+        .collect();
+    Ok(Box::pin(stream::iter(items)))
+}
+
+/// The event of a push the pusher sent.
+fn summary_result(summary: &RunSummary, records: u64) -> PushResult {
+    if summary.outcome == RunOutcome::Success && summary.records_rejected == 0 {
+        return result(
+            EventStatus::Succeeded,
+            json!({"message": "OK", "records": records}),
+        );
+    }
+    let failures: Vec<Value> = summary
+        .rejections
+        .iter()
+        .take(MAX_LISTED_FAILURES)
+        .map(|r| json!({"objectID": r.object_id, "message": r.reason}))
+        .collect();
+    let message = match failures.first() {
+        Some(first) if summary.outcome == RunOutcome::Success => format!(
+            "{} of {records} records failed; the first: {}",
+            summary.records_rejected,
+            first["message"].as_str().unwrap_or_default()
+        ),
+        _ => summary.reason.clone(),
+    };
+    result(
+        EventStatus::Failed,
+        json!({"message": message, "records": records,
+               "failedRecords": summary.records_rejected, "failures": failures}),
+    )
+}
+
+impl Engine {
+    /// Applies claimed pushes in order and records each one's event. Stops at the first push
+    /// whose lease another worker has taken over; leaves the rest to the lease's expiry when the
+    /// store fails.
+    pub async fn apply_pushes(&self, claimed: ClaimedPushes) {
+        let app = claimed.app_id.as_str();
+        let resources = match &claimed.task {
+            None => Err(format!("the task `{}` was deleted", claimed.task_id)),
+            Some(task) => match self.load_task_resources(app, task).await {
+                Ok(resources) => Ok(resources),
+                Err(LoadError::Unusable(reason)) => Err(reason),
+                Err(LoadError::Store(error)) => {
+                    tracing::warn!(%error, "pushes: the store failed; they will be retried");
+                    return;
+                }
+            },
+        };
+        let prepared = resources.and_then(|resources| {
+            let transport = resources
+                .algolia
+                .transport(self.settings().algolia.clone())
+                .map_err(|error| format!("the destination's Algolia credentials: {error}"))?;
+            let window = self
+                .windows()
+                .window(&resources.algolia.app_id, self.settings().push.window());
+            Ok((
+                Arc::new(HttpIndexingApi::new(transport)),
+                window,
+                Exclusions::new(&resources.destination.input.attributes_to_exclude),
+            ))
+        });
+        for push in &claimed.pushes {
+            let result = match &prepared {
+                Err(reason) => failed(reason.clone()),
+                Ok((api, window, exclusions)) => {
+                    self.apply_one(api, window, exclusions, &claimed.index, push)
+                        .await
+                }
+            };
+            let stored = self
+                .store()
+                .complete_push(app, push, &claimed.lease_token, &result, self.clock().now())
+                .await;
+            match stored {
+                Ok(()) => {
+                    tracing::debug!(push = push.id, status = %result.status, "push applied");
+                }
+                Err(StoreError::LeaseLost { .. }) => {
+                    tracing::warn!(push = push.id, "push lease lost: another worker applies it");
+                    return;
+                }
+                Err(error) => {
+                    tracing::warn!(%error, push = push.id, "push applied but not recorded");
+                    return;
+                }
+            }
+        }
+    }
+
+    async fn apply_one(
+        &self,
+        api: &Arc<HttpIndexingApi>,
+        window: &Arc<ingest_algolia::ConcurrencyWindow>,
+        exclusions: &Exclusions,
+        index: &str,
+        push: &StoredPush,
+    ) -> PushResult {
+        let Some(action) = action(&push.action) else {
+            return failed(format!("unknown action `{}`", push.action));
+        };
+        match action {
+            Action::Index(name) => {
+                let body =
+                    Bytes::from(json!({"requests": [{"action": name, "body": {}}]}).to_string());
+                let sent = match api.batch(index, body, true).await {
+                    Ok(response) => {
+                        wait_task(
+                            api.as_ref(),
+                            index,
+                            response.task_id,
+                            self.settings().push.wait,
+                        )
+                        .await
+                    }
+                    Err(error) => Err(error),
+                };
+                match sent {
+                    Ok(()) => result(EventStatus::Succeeded, json!({"message": "OK"})),
+                    Err(error) => failed(format!("`{name}` of `{index}`: {error}")),
+                }
+            }
+            Action::Records { mode, delete } => {
+                let records = match records(push, delete) {
+                    Ok(records) => exclusions.clone().stream(records),
+                    Err(reason) => return failed(reason),
+                };
+                let plan = PushPlan {
+                    index: index.to_owned(),
+                    mode,
+                    failure_threshold: 100,
+                    temporary_suffix: None,
+                };
+                let pusher = Pusher::with_window(api.clone(), self.settings().push, window.clone());
+                let summary = pusher.run(&plan, records, &Quiet).await;
+                summary_result(&summary, push.record_count)
+            }
+        }
+    }
+}
+
+/// Applies pushes until `shutdown` resolves: `settings.appliers` loops claiming and applying,
+/// woken by the store's queue signal (or every `settings.poll`), and one sweeper finishing the
+/// push runs that went idle.
+pub async fn apply_pushes_until(
+    engine: Engine,
+    settings: PushApplySettings,
+    shutdown: impl Future<Output = ()>,
+) {
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut loops = tokio::task::JoinSet::new();
+    for _ in 0..settings.appliers.max(1) {
+        loops.spawn(applier(engine.clone(), settings, stopped.clone()));
+    }
+    loops.spawn(sweeper(engine, settings, stopped));
+    shutdown.await;
+    let _ = stop.send(true);
+    while loops.join_next().await.is_some() {}
+}
+
+async fn applier(
+    engine: Engine,
+    settings: PushApplySettings,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut queued = engine.store().queued_runs();
+    let mut backoff = Duration::from_millis(50);
+    while !*stop.borrow() {
+        // Pushes stored from now on wake this loop, even while the claim below is under way.
+        queued.borrow_and_update();
+        let claimed = engine
+            .store()
+            .claim_pushes(
+                settings.lease,
+                settings.max_records_per_claim,
+                engine.clock().now(),
+            )
+            .await;
+        match claimed {
+            Ok(Some(claimed)) => {
+                backoff = Duration::from_millis(50);
+                engine.apply_pushes(claimed).await;
+                continue;
+            }
+            Ok(None) => {
+                tokio::select! {
+                    _ = queued.changed() => {}
+                    _ = stop.changed() => {}
+                    () = tokio::time::sleep(settings.poll) => {}
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, "pushes: cannot claim; backing off");
+                tokio::select! {
+                    _ = stop.changed() => {}
+                    () = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(10));
+            }
+        }
+    }
+}
+
+async fn sweeper(
+    engine: Engine,
+    settings: PushApplySettings,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let period =
+        (settings.run_idle / 10).clamp(Duration::from_millis(100), Duration::from_secs(10));
+    while !*stop.borrow() {
+        match engine
+            .store()
+            .finish_idle_push_runs(
+                settings.run_idle,
+                settings.run_max_age,
+                engine.clock().now(),
+            )
+            .await
+        {
+            Ok(finished) => {
+                for run in finished {
+                    tracing::info!(run_id = run.run_id, outcome = ?run.outcome, "push run finished");
+                }
+            }
+            Err(error) => tracing::warn!(%error, "pushes: cannot finish idle runs"),
+        }
+        tokio::select! {
+            _ = stop.changed() => {}
+            () = tokio::time::sleep(period) => {}
+        }
+    }
+}
