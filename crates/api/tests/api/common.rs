@@ -125,7 +125,8 @@ pub fn no_limits() -> RateLimitSettings {
     }
 }
 
-/// The configuration of the test servers: two applications, no rate limits.
+/// The configuration of the test servers: two applications, no rate limits, and a short
+/// `watch` on pushes (no worker applies them here).
 pub fn config() -> ApiConfig {
     ApiConfig {
         apps: vec![
@@ -139,6 +140,10 @@ pub fn config() -> ApiConfig {
             },
         ],
         rate_limits: no_limits(),
+        push: ingest_api::push::PushRouteSettings {
+            watch_timeout: Duration::from_millis(200),
+            ..Default::default()
+        },
         ..ApiConfig::default()
     }
 }

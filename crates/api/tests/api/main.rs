@@ -5,6 +5,7 @@ mod cts;
 mod cts_today;
 mod lists;
 mod modern_fields;
+mod push;
 mod references;
 mod security;
 mod shapes;
