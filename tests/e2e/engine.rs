@@ -374,3 +374,68 @@ async fn worker_refuses_sqlite() {
         "{stderr}"
     );
 }
+
+/// Today's official Python client pushes through the Push connector (`docs/api.md` D4): the
+/// three `*_with_transformation` helpers and `push_task`, unchanged, with the Search calls going
+/// to the fake Algolia and the pushes to `ingestion serve`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_official_python_client_pushes_through_the_connector() {
+    let probe = std::process::Command::new("python3")
+        .args(["-c", "import algoliasearch.search.client"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    if !probe.is_ok_and(|s| s.success()) {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI=true but python3 with algoliasearch 4.x is not installed"
+        );
+        eprintln!("skipped: python3 with algoliasearch 4.x is not installed");
+        return;
+    }
+    let fake = FakeAlgolia::builder().app_id(APP).api_key(KEY).build();
+    let algolia = fake.serve();
+    fake.set_records("replaced", [json!({"objectID": "stale", "v": -1})]);
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), None, &algolia.url()).await;
+    let port = |url: &str| {
+        url.rsplit(':')
+            .next()
+            .unwrap()
+            .trim_end_matches('/')
+            .to_owned()
+    };
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e/python_push.py");
+    let output = tokio::process::Command::new("python3")
+        .args([script, &port(&server.base), &port(&algolia.url()), APP, KEY])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "python push failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let products = fake.records("products");
+    // 10,000 saved, "new-1" created, "absent" not (partialUpdateObjectNoCreate), "w1" pushed.
+    assert_eq!(
+        products.len(),
+        10_002,
+        "{:?}",
+        products.keys().take(5).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        products["1"],
+        json!({"objectID": "1", "name": "product 1", "price": 99})
+    );
+    assert_eq!(products["9999"]["name"], "product 9999");
+    assert!(products.contains_key("new-1") && products.contains_key("w1"));
+    assert!(!products.contains_key("absent") && !products.contains_key("huge"));
+    let replaced = fake.records("replaced");
+    assert_eq!(replaced.len(), 500);
+    assert!(!replaced.contains_key("stale"));
+    let names = fake.index_names();
+    assert!(names.iter().all(|n| !n.contains("_tmp_")), "{names:?}");
+    server.stop().await;
+}
