@@ -377,13 +377,47 @@ impl Transport {
         };
         let status = response.status();
         let retry_after = retry_after(status, response.headers());
-        match response.bytes().await {
+        match read_capped(response).await {
             Ok(body) => Outcome::Answered {
                 status: status.as_u16(),
                 body,
                 retry_after,
             },
-            Err(error) => Outcome::from_error(&error),
+            Err(outcome) => outcome,
+        }
+    }
+}
+
+/// The largest Algolia response read: a browse page of 1,000 large records fits well under it.
+pub(crate) const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
+
+/// A response body of at most [`MAX_RESPONSE_BYTES`]; a host that sends more fails the attempt
+/// (before reading anything when it declares its length).
+async fn read_capped(mut response: reqwest::Response) -> Result<Bytes, Outcome> {
+    let too_big = || Outcome::Failed {
+        sent: true,
+        error: format!(
+            "the response is larger than {} MiB, the limit for an Algolia response",
+            MAX_RESPONSE_BYTES / (1024 * 1024)
+        ),
+    };
+    if response
+        .content_length()
+        .is_some_and(|length| length > MAX_RESPONSE_BYTES as u64)
+    {
+        return Err(too_big());
+    }
+    let mut body = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+                    return Err(too_big());
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(Bytes::from(body)),
+            Err(error) => return Err(Outcome::from_error(&error)),
         }
     }
 }

@@ -419,3 +419,28 @@ fn webhooks_are_verified_by_secret_header_or_signature() {
     assert!(verify_webhook(&headers, &body, &other, now).is_err());
     assert!(!format!("{signed:?}{by_header:?}").contains("secret\""));
 }
+
+#[test]
+fn a_timestamp_past_the_clock_is_stale_not_a_panic() {
+    let body = serde_json::to_vec(&webhook("store/product/updated", 205)).unwrap();
+    let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    let signed = WebhookSecret::Signature {
+        client_secret: "client-secret".into(),
+    };
+    let timestamp = u64::MAX.to_string();
+    let signature = sign(b"client-secret", "msg_1", &timestamp, &body);
+    let mut headers = HeaderMap::new();
+    headers.insert("webhook-id", HeaderValue::from_static("msg_1"));
+    headers.insert(
+        "webhook-timestamp",
+        HeaderValue::from_str(&timestamp).unwrap(),
+    );
+    headers.insert(
+        "webhook-signature",
+        HeaderValue::from_str(&format!("v1,{signature}")).unwrap(),
+    );
+    assert_eq!(
+        verify_webhook(&headers, &body, &signed, now),
+        Err(WebhookError::Stale)
+    );
+}

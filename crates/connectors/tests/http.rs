@@ -312,6 +312,73 @@ async fn oauth_fetches_one_token_and_uses_it() {
     server.verify().await;
 }
 
+fn oauth_auth(token_url: String) -> Option<(AuthenticationType, Value)> {
+    Some((
+        AuthenticationType::OAuth,
+        json!({"url": token_url, "client_id": "client-1", "client_secret": "s"}),
+    ))
+}
+
+#[tokio::test]
+async fn a_token_lifetime_past_the_clock_is_clamped_not_a_panic() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(
+            r#"{"access_token": "token-abc", "expires_in": 18446744073709551615}"#,
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/data.csv"))
+        .and(header("authorization", "Bearer token-abc"))
+        .respond_with(csv_ok())
+        .mount(&server)
+        .await;
+    let url = format!("{}/data.csv", server.uri());
+    let auth = oauth_auth(format!("{}/oauth/token", server.uri()));
+    assert_eq!(
+        read_csv(&url, auth, &loopback()).await.unwrap(),
+        CSV_RECORDS
+    );
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn a_token_endpoint_that_never_stops_fails_the_read_at_its_cap() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let token_url = format!("http://{}/oauth/token", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut request = [0u8; 4096];
+                let _ = socket.read(&mut request).await;
+                let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n{\"access_token\": \"";
+                if socket.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                let block = vec![b'a'; 64 * 1024];
+                while socket.write_all(&block).await.is_ok() {}
+            });
+        }
+    });
+    let error = read_csv(
+        "http://127.0.0.1:9/data.csv",
+        oauth_auth(token_url.clone()),
+        &loopback(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        error.contains(&format!(
+            "oauth token request to {token_url}: the response is larger than 64 KiB"
+        )),
+        "{error}"
+    );
+}
+
 #[tokio::test]
 async fn credentials_are_not_forwarded_to_another_origin() {
     let a = MockServer::start().await;

@@ -233,3 +233,62 @@ fn error_messages_come_from_the_body() {
     assert_eq!(error_message(b""), "(empty body)");
     assert_eq!(error_message(&[b'x'; 500]).len(), 200);
 }
+
+/// A host answering every request with `head` and then, if `endless`, bytes for ever.
+async fn oversized_host(head: &'static str, endless: bool) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut request = vec![0u8; 64 * 1024];
+                let _ = socket.read(&mut request).await;
+                if socket.write_all(head.as_bytes()).await.is_err() || !endless {
+                    return;
+                }
+                let block = vec![b' '; 256 * 1024];
+                while socket.write_all(&block).await.is_ok() {}
+            });
+        }
+    });
+    url
+}
+
+#[tokio::test]
+async fn a_declared_response_over_the_cap_is_not_read() {
+    let host = oversized_host(
+        "HTTP/1.1 200 OK\r\ncontent-length: 1000000000000\r\n\r\n",
+        false,
+    )
+    .await;
+    let error = transport(vec![host])
+        .send(&write("/1/indexes/p/batch", true))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("the response is larger than 64 MiB"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn a_response_that_never_ends_fails_at_the_cap() {
+    let host = oversized_host("HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n", true).await;
+    let settings = TransportSettings {
+        read_timeout: Duration::from_secs(60),
+        max_attempts: 1,
+        ..settings(vec![host])
+    };
+    let transport = Transport::new("APP", &Secret::new(KEY.to_owned()), settings).unwrap();
+    let error = transport
+        .send(&write("/1/indexes/p/batch", true))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("the response is larger than 64 MiB"),
+        "{error}"
+    );
+}

@@ -179,7 +179,10 @@ pub fn verify_signature(
         .trim()
         .parse()
         .map_err(|_| WebhookError::Unverified("signature"))?;
-    let sent = SystemTime::UNIX_EPOCH + Duration::from_secs(seconds);
+    // A timestamp past what the clock can hold is as stale as one far in the past.
+    let sent = SystemTime::UNIX_EPOCH
+        .checked_add(Duration::from_secs(seconds))
+        .ok_or(WebhookError::Stale)?;
     let skew = now
         .duration_since(sent)
         .unwrap_or_else(|error| error.duration());

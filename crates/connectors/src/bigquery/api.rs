@@ -17,7 +17,8 @@ use reqwest::Method;
 use url::Url;
 
 use crate::google::{GoogleTokens, Refusal};
-use crate::http::{HttpAuth, SourceHttpClient, display_url};
+use crate::http::paged::MAX_PAGE_BYTES;
+use crate::http::{HttpAuth, SourceHttpClient, display_url, read_capped};
 
 /// Retries of a call refused with a BigQuery quota error.
 const QUOTA_RETRIES: u32 = 4;
@@ -110,13 +111,12 @@ impl BigQueryApi {
                 }
             })
             .await?;
-        response.bytes().await.map_err(|error| {
-            SourceError::new(format!(
-                "{method} {}: reading the response failed: {}",
-                display_url(url),
-                error.without_url()
-            ))
-        })
+        read_capped(
+            response,
+            MAX_PAGE_BYTES,
+            &format!("{method} {}", display_url(url)),
+        )
+        .await
     }
 
     /// A refusal in words a user can act on.

@@ -15,7 +15,7 @@ use tokio::sync::Mutex;
 use url::Url;
 
 use crate::http::paged::{Call, excerpt, fetch, parse_json};
-use crate::http::{HttpAuth, SourceHttpClient, display_url};
+use crate::http::{HttpAuth, SourceHttpClient, TOKEN_BODY_CAP, display_url, read_capped, token_lifetime};
 
 /// Tokens are renewed this long before they expire.
 const EARLY_RENEWAL: Duration = Duration::from_secs(60);
@@ -137,11 +137,12 @@ impl CtClient {
                 SourceError::new(format!("commercetools token request: {}", error.message()))
             })?;
         let status = response.status();
-        let body = response.bytes().await.map_err(|error| {
-            SourceError::new(format!(
-                "commercetools token request to {shown}: reading the response failed: {error}"
-            ))
-        })?;
+        let body = read_capped(
+            response,
+            TOKEN_BODY_CAP,
+            &format!("commercetools token request to {shown}"),
+        )
+        .await?;
         if !status.is_success() {
             let code = serde_json::from_slice::<ErrorResponse>(&body)
                 .ok()
@@ -168,8 +169,10 @@ impl CtClient {
                 "commercetools token response from {shown} has no usable `access_token`: {error}"
             ))
         })?;
-        let lifetime = Duration::from_secs(token.expires_in.unwrap_or(3600));
-        *cached = Some((token.access_token.clone(), Instant::now() + lifetime));
+        *cached = Some((
+            token.access_token.clone(),
+            Instant::now() + token_lifetime(token.expires_in),
+        ));
         Ok(token.access_token)
     }
 

@@ -23,7 +23,7 @@ use serde::Deserialize;
 use tokio::sync::Mutex;
 use url::Url;
 
-use crate::http::{SourceHttpClient, display_url};
+use crate::http::{SourceHttpClient, TOKEN_BODY_CAP, display_url, read_capped, token_lifetime};
 pub(crate) use failure::Refusal;
 pub use key::ServiceAccount;
 
@@ -133,12 +133,12 @@ impl GoogleTokens {
             })
             .await
             .map_err(|error| self.refused(&error))?;
-        let body = response.bytes().await.map_err(|error| {
-            SourceError::new(format!(
-                "google token endpoint {shown}: reading the response failed: {}",
-                error.without_url()
-            ))
-        })?;
+        let body = read_capped(
+            response,
+            TOKEN_BODY_CAP,
+            &format!("google token endpoint {shown}"),
+        )
+        .await?;
         let parsed: TokenResponse = serde_json::from_slice(&body).map_err(|error| {
             SourceError::new(format!(
                 "google token endpoint {shown} answered with invalid JSON ({error})"
@@ -150,7 +150,7 @@ impl GoogleTokens {
                 expires_in,
                 ..
             } if !token.expose().is_empty() => {
-                Ok((token, Duration::from_secs(expires_in.unwrap_or(3600))))
+                Ok((token, token_lifetime(expires_in)))
             }
             TokenResponse {
                 error,

@@ -1,6 +1,6 @@
-//! Bodies as streams of chunks: local files, and gzip decoding with a cap on the output.
+//! Bodies as streams of chunks: local files, gzip decoding with a cap on the output and a bound
+//! on what one poll inflates, and whole bodies read under a cap.
 
-use std::collections::VecDeque;
 use std::io::Write;
 use std::path::Path;
 
@@ -14,8 +14,9 @@ use tokio::io::AsyncReadExt;
 pub type ChunkStream = BoxStream<'static, Result<Bytes, SourceError>>;
 
 const FILE_CHUNK: usize = 256 * 1024;
-/// Compressed bytes fed to the decoder at a time, so one step yields at most ~8 MiB.
-const GZIP_STEP: usize = 8 * 1024;
+/// Decoded bytes gathered before they are handed on as one chunk: together with the decoder's own
+/// 32 KiB window this bounds what one poll holds, whatever the compression ratio.
+const GZIP_OUTPUT: usize = 64 * 1024;
 
 /// Streams a local file.
 pub async fn file_chunks(path: &Path) -> Result<ChunkStream, SourceError> {
@@ -48,16 +49,24 @@ pub async fn file_chunks(path: &Path) -> Result<ChunkStream, SourceError> {
 struct Gunzip {
     input: ChunkStream,
     decoder: MultiGzDecoder<Vec<u8>>,
-    ready: VecDeque<Bytes>,
+    /// Compressed bytes received and not yet consumed by the decoder.
+    pending: Bytes,
     total: u64,
     cap: u64,
     what: String,
-    done: bool,
+    input_done: bool,
+    failed: bool,
 }
 
 impl Gunzip {
-    fn take_output(&mut self) -> Result<(), SourceError> {
-        let output = std::mem::take(self.decoder.get_mut());
+    /// Hands on what the decoder produced once there is at least `at_least` of it (and any of it
+    /// when `at_least` is 0), checking the cap.
+    fn take_output(&mut self, at_least: usize) -> Result<Option<Bytes>, SourceError> {
+        let produced = self.decoder.get_ref().len();
+        if produced == 0 || produced < at_least {
+            return Ok(None);
+        }
+        let output = std::mem::replace(self.decoder.get_mut(), Vec::with_capacity(GZIP_OUTPUT));
         self.total += output.len() as u64;
         if self.total > self.cap {
             return Err(SourceError::new(format!(
@@ -65,27 +74,54 @@ impl Gunzip {
                 self.what, self.cap
             )));
         }
-        if !output.is_empty() {
-            self.ready.push_back(Bytes::from(output));
-        }
-        Ok(())
+        Ok(Some(Bytes::from(output)))
     }
 
-    fn feed(&mut self, chunk: &[u8]) -> Result<(), SourceError> {
-        for step in chunk.chunks(GZIP_STEP) {
-            self.decoder
-                .write_all(step)
-                .map_err(|error| self.invalid(error))?;
-            self.take_output()?;
-        }
-        Ok(())
-    }
-
-    fn end(&mut self) -> Result<(), SourceError> {
-        self.decoder
-            .try_finish()
+    /// Feeds the decoder once: one `write` inflates at most one window (32 KiB) of output.
+    fn step(&mut self) -> Result<(), SourceError> {
+        let consumed = self
+            .decoder
+            .write(&self.pending)
             .map_err(|error| self.invalid(error))?;
-        self.take_output()
+        if consumed == 0 {
+            return Err(SourceError::new(format!(
+                "{} is not valid gzip: the decoder accepts no more input",
+                self.what
+            )));
+        }
+        let _ = self.pending.split_to(consumed);
+        Ok(())
+    }
+
+    /// The next decoded chunk, `None` at the end of the body.
+    async fn next_chunk(&mut self) -> Result<Option<Bytes>, SourceError> {
+        loop {
+            if let Some(chunk) = self.take_output(GZIP_OUTPUT)? {
+                return Ok(Some(chunk));
+            }
+            if !self.pending.is_empty() {
+                self.step()?;
+                continue;
+            }
+            if self.input_done {
+                return Ok(None);
+            }
+            // Hand on what is decoded before waiting for the network.
+            if let Some(chunk) = self.take_output(0)? {
+                return Ok(Some(chunk));
+            }
+            match self.input.next().await {
+                Some(Ok(chunk)) => self.pending = chunk,
+                Some(Err(error)) => return Err(error),
+                None => {
+                    self.input_done = true;
+                    self.decoder
+                        .try_finish()
+                        .map_err(|error| self.invalid(error))?;
+                    return self.take_output(0);
+                }
+            }
+        }
     }
 
     fn invalid(&self, error: std::io::Error) -> SourceError {
@@ -93,41 +129,85 @@ impl Gunzip {
     }
 }
 
-/// Decodes a gzip (or multi-member gzip) body, failing once it inflates past `cap` bytes.
+/// Decodes a gzip (or multi-member gzip) body, failing once it inflates past `cap` bytes. Each
+/// poll holds at most ~100 KiB of decoded bytes, whatever the compression ratio.
 pub fn gunzip(input: ChunkStream, cap: u64, what: String) -> ChunkStream {
     let state = Gunzip {
         input,
-        decoder: MultiGzDecoder::new(Vec::new()),
-        ready: VecDeque::new(),
+        decoder: MultiGzDecoder::new(Vec::with_capacity(GZIP_OUTPUT)),
+        pending: Bytes::new(),
         total: 0,
         cap,
         what,
-        done: false,
+        input_done: false,
+        failed: false,
     };
     stream::unfold(state, |mut state| async move {
-        loop {
-            if let Some(chunk) = state.ready.pop_front() {
-                return Some((Ok(chunk), state));
-            }
-            if state.done {
-                return None;
-            }
-            let step = match state.input.next().await {
-                Some(Ok(chunk)) => state.feed(&chunk),
-                Some(Err(error)) => Err(error),
-                None => {
-                    state.done = true;
-                    state.end()
-                }
-            };
-            if let Err(error) = step {
-                state.done = true;
-                state.ready.clear();
-                return Some((Err(error), state));
+        if state.failed {
+            return None;
+        }
+        match state.next_chunk().await {
+            Ok(Some(chunk)) => Some((Ok(chunk), state)),
+            Ok(None) => None,
+            Err(error) => {
+                state.failed = true;
+                Some((Err(error), state))
             }
         }
     })
     .boxed()
+}
+
+/// Reads a whole response body of at most `cap` bytes: a declared `Content-Length` over the cap is
+/// refused before reading, and a body that grows past it is dropped as soon as it does. `what`
+/// names the endpoint in the error.
+pub(crate) async fn read_capped(
+    mut response: reqwest::Response,
+    cap: usize,
+    what: &str,
+) -> Result<Bytes, SourceError> {
+    let too_big = || {
+        SourceError::new(format!(
+            "{what}: the response is larger than {}, the limit for this endpoint",
+            shown_size(cap)
+        ))
+    };
+    if response
+        .content_length()
+        .is_some_and(|length| length > cap as u64)
+    {
+        return Err(too_big());
+    }
+    let mut body = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len() + chunk.len() > cap {
+                    return Err(too_big());
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(Bytes::from(body)),
+            Err(error) => {
+                return Err(SourceError::new(format!(
+                    "{what}: reading the response failed after {} bytes: {}",
+                    body.len(),
+                    super::client::describe(&error)
+                )));
+            }
+        }
+    }
+}
+
+/// A size in the unit people read it in.
+fn shown_size(bytes: usize) -> String {
+    if bytes >= 1024 * 1024 && bytes % (1024 * 1024) == 0 {
+        format!("{} MiB", bytes / (1024 * 1024))
+    } else if bytes >= 1024 && bytes % 1024 == 0 {
+        format!("{} KiB", bytes / 1024)
+    } else {
+        format!("{bytes} bytes")
+    }
 }
 
 #[cfg(test)]
@@ -198,5 +278,87 @@ mod tests {
         let truncated = compressed[..compressed.len() / 2].to_vec();
         let result = collect(gunzip(pieces(truncated, 100), u64::MAX, "b".into())).await;
         assert!(result.is_err(), "a truncated gzip body must fail");
+    }
+
+    #[tokio::test]
+    async fn a_high_ratio_body_is_inflated_in_bounded_chunks() {
+        // 64 MiB of spaces compress to ~64 KiB: fed as one chunk, no poll may hold it all.
+        let size = 64 * 1024 * 1024;
+        let compressed = gzip(&vec![b' '; size]);
+        let mut chunks = gunzip(pieces(compressed, usize::MAX), u64::MAX, "b".into());
+        let (mut total, mut largest) = (0usize, 0usize);
+        while let Some(chunk) = chunks.next().await {
+            let chunk = chunk.unwrap();
+            assert!(chunk.iter().all(|&b| b == b' '));
+            total += chunk.len();
+            largest = largest.max(chunk.len());
+        }
+        assert_eq!(total, size);
+        assert!(largest <= 2 * GZIP_OUTPUT, "a chunk of {largest} bytes");
+    }
+
+    #[tokio::test]
+    async fn the_cap_stops_a_bomb_before_it_is_inflated() {
+        let compressed = gzip(&vec![b' '; 32 * 1024 * 1024]);
+        let mut chunks = gunzip(pieces(compressed, usize::MAX), 1024 * 1024, "b".into());
+        let mut seen = 0usize;
+        let error = loop {
+            match chunks.next().await {
+                Some(Ok(chunk)) => seen += chunk.len(),
+                Some(Err(error)) => break error,
+                None => panic!("the cap must end the stream with an error"),
+            }
+        };
+        assert!(seen <= 1024 * 1024, "{seen} bytes handed on");
+        assert!(error.message().contains("more than 1048576 bytes"));
+        assert!(chunks.next().await.is_none());
+    }
+
+    /// A server answering every connection with a body that never ends.
+    async fn endless_server(declared: Option<u64>) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut request = [0u8; 4096];
+                    let _ = socket.read(&mut request).await;
+                    let head = match declared {
+                        Some(length) => format!("HTTP/1.1 200 OK\r\ncontent-length: {length}\r\n\r\n"),
+                        None => "HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n".to_owned(),
+                    };
+                    if socket.write_all(head.as_bytes()).await.is_err() {
+                        return;
+                    }
+                    let block = vec![b'x'; 64 * 1024];
+                    while socket.write_all(&block).await.is_ok() {}
+                });
+            }
+        });
+        format!("http://{address}/token")
+    }
+
+    #[tokio::test]
+    async fn a_body_that_never_ends_is_dropped_at_the_cap() {
+        let url = endless_server(None).await;
+        let response = reqwest::get(&url).await.unwrap();
+        let error = read_capped(response, 64 * 1024, "oauth token request to x")
+            .await
+            .unwrap_err();
+        assert_eq!(
+            error.message(),
+            "oauth token request to x: the response is larger than 64 KiB, the limit for this endpoint"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_declared_length_over_the_cap_is_refused_before_reading() {
+        let url = endless_server(Some(u64::MAX / 2)).await;
+        let response = reqwest::get(&url).await.unwrap();
+        let error = read_capped(response, 32 * 1024 * 1024, "GET page")
+            .await
+            .unwrap_err();
+        assert!(error.message().contains("larger than 32 MiB"), "{}", error.message());
     }
 }

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use tokio::sync::Mutex;
 use url::Url;
 
+use super::body::read_capped;
 use super::client::{SourceHttpClient, display_url};
 
 /// A client-credentials token source with its cache.
@@ -28,6 +29,18 @@ struct TokenResponse {
 
 /// Tokens are renewed this long before they expire.
 const EARLY_RENEWAL: Duration = Duration::from_secs(30);
+
+/// The largest token response read: a real one is well under 8 KiB.
+pub(crate) const TOKEN_BODY_CAP: usize = 64 * 1024;
+
+/// The longest a token is trusted, whatever the endpoint says.
+const LONGEST_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+
+/// How long a token is kept: its `expires_in` (an hour when absent), at most a day, so a peer's
+/// number can neither overflow a deadline nor pin a token for ever.
+pub(crate) fn token_lifetime(expires_in: Option<u64>) -> Duration {
+    Duration::from_secs(expires_in.unwrap_or(3600)).min(LONGEST_TOKEN_LIFETIME)
+}
 
 impl OAuthTokens {
     /// Tokens from `token_url` for this client.
@@ -70,19 +83,21 @@ impl OAuthTokens {
             .map_err(|error| {
                 SourceError::new(format!("oauth token request: {}", error.message()))
             })?;
-        let body = response.bytes().await.map_err(|error| {
-            SourceError::new(format!(
-                "oauth token request to {shown}: reading the response failed: {}",
-                super::client::describe(&error)
-            ))
-        })?;
+        let body = read_capped(
+            response,
+            TOKEN_BODY_CAP,
+            &format!("oauth token request to {shown}"),
+        )
+        .await?;
         let token: TokenResponse = serde_json::from_slice(&body).map_err(|error| {
             SourceError::new(format!(
                 "oauth token response from {shown} has no usable `access_token`: {error}"
             ))
         })?;
-        let lifetime = Duration::from_secs(token.expires_in.unwrap_or(3600));
-        *cached = Some((token.access_token.clone(), Instant::now() + lifetime));
+        *cached = Some((
+            token.access_token.clone(),
+            Instant::now() + token_lifetime(token.expires_in),
+        ));
         Ok(token.access_token)
     }
 }
@@ -90,4 +105,22 @@ impl OAuthTokens {
 /// `application/x-www-form-urlencoded` encoding of one value.
 fn form_encode(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_lifetime_is_an_hour_by_default_and_a_day_at_most() {
+        assert_eq!(token_lifetime(None), Duration::from_secs(3600));
+        assert_eq!(token_lifetime(Some(120)), Duration::from_secs(120));
+        assert_eq!(token_lifetime(Some(u64::MAX)), LONGEST_TOKEN_LIFETIME);
+        // The deadline it makes never overflows.
+        assert!(
+            Instant::now()
+                .checked_add(token_lifetime(Some(u64::MAX)))
+                .is_some()
+        );
+    }
 }

@@ -24,7 +24,7 @@ use super::client::{HttpAuth, SourceHttpClient, display_url};
 use super::fetch_events::report_fetch;
 
 /// The largest page body read, in bytes (a page of 500 rich products is a few MB).
-pub(crate) const MAX_PAGE_BYTES: usize = 128 * 1024 * 1024;
+pub(crate) const MAX_PAGE_BYTES: usize = 32 * 1024 * 1024;
 
 /// A reader that yields the items of one page at a time; `None` once the source is exhausted.
 pub(crate) trait Pages: Send + 'static {
