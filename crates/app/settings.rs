@@ -126,6 +126,8 @@ struct RawSources {
     read_timeout_ms: u64,
     max_retries: usize,
     max_decompressed_bytes: u64,
+    stall_window_ms: u64,
+    stall_floor_bytes: u64,
 }
 
 /// Validated settings.
@@ -241,7 +243,10 @@ fn validate(raw: RawSettings, problems: &mut Vec<String>) -> Option<Settings> {
     let url_policy = UrlPolicy::new(&raw.sources.allow_networks)
         .map_err(|error| problems.push(format!("sources.allow_networks: {error}")))
         .ok();
-    if raw.sources.connect_timeout_ms == 0 || raw.sources.read_timeout_ms == 0 {
+    if raw.sources.connect_timeout_ms == 0
+        || raw.sources.read_timeout_ms == 0
+        || raw.sources.stall_window_ms == 0
+    {
         problems.push("sources: timeouts must be at least 1 ms".to_owned());
     }
     let http = HttpSettings {
@@ -249,6 +254,8 @@ fn validate(raw: RawSettings, problems: &mut Vec<String>) -> Option<Settings> {
         read_timeout: Duration::from_millis(raw.sources.read_timeout_ms),
         max_retries: raw.sources.max_retries,
         max_decompressed_bytes: raw.sources.max_decompressed_bytes,
+        stall_window: Duration::from_millis(raw.sources.stall_window_ms),
+        stall_floor_bytes: raw.sources.stall_floor_bytes,
         ..HttpSettings::default()
     };
     let server = validate_server(raw.server, raw.auth, raw.rate_limit, raw.store, problems);

@@ -379,6 +379,119 @@ async fn a_token_endpoint_that_never_stops_fails_the_read_at_its_cap() {
     );
 }
 
+/// A server that answers with a CSV header, then trickles one byte every `every`.
+async fn trickling_server(every: Duration) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/slow.csv", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut request = [0u8; 4096];
+                let _ = socket.read(&mut request).await;
+                let head = "HTTP/1.1 200 OK\r\nconnection: close\r\n\r\nid,name\n";
+                if socket.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                loop {
+                    tokio::time::sleep(every).await;
+                    if socket.write_all(b"1").await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    url
+}
+
+#[tokio::test]
+async fn a_body_trickling_below_the_floor_rate_fails_as_stalled() {
+    let settings = HttpSettings {
+        min_backoff: Duration::from_millis(1),
+        // Each byte comes well within the read timeout, but the window never reaches the floor.
+        read_timeout: Duration::from_secs(5),
+        stall_window: Duration::from_millis(300),
+        stall_floor_bytes: 1024,
+        ..HttpSettings::default()
+    };
+    let context = SourceContext {
+        http: SourceHttpClient::new(UrlPolicy::new(&["127.0.0.0/8"]).unwrap(), settings).unwrap(),
+        ..loopback()
+    };
+    let url = trickling_server(Duration::from_millis(50)).await;
+    let started = std::time::Instant::now();
+    let error = read_csv(&url, None, &context).await.unwrap_err();
+    assert!(
+        error.contains("stalled: fewer than 1024 bytes in 300 ms"),
+        "{error}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+/// A server whose every answer is `response`, after which it closes the connection.
+async fn raw_server(response: &'static str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/data.csv", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut request = [0u8; 4096];
+                let _ = socket.read(&mut request).await;
+                let _ = socket.write_all(response.as_bytes()).await;
+            });
+        }
+    });
+    url
+}
+
+#[tokio::test]
+async fn a_body_shorter_than_its_content_length_fails_the_read() {
+    let url =
+        raw_server("HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\nid,name\n1,a\n2,b\n").await;
+    let error = read_csv(&url, None, &loopback()).await.unwrap_err();
+    assert!(error.contains("failed after 16 bytes"), "{error}");
+}
+
+#[tokio::test]
+async fn a_chunked_body_cut_short_fails_the_read() {
+    let url = raw_server(
+        "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n10\r\nid,name\n1,a\n2,b\n\r\n",
+    )
+    .await;
+    let error = read_csv(&url, None, &loopback()).await.unwrap_err();
+    assert!(error.contains("failed after 16 bytes"), "{error}");
+}
+
+#[tokio::test]
+async fn a_token_request_is_never_sent_again_to_where_a_redirect_points() {
+    let token = MockServer::start().await;
+    let elsewhere = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .respond_with(
+            ResponseTemplate::new(307)
+                .insert_header("Location", format!("{}/steal", elsewhere.uri()).as_str()),
+        )
+        .mount(&token)
+        .await;
+    let error = read_csv(
+        "http://127.0.0.1:9/data.csv",
+        oauth_auth(format!("{}/oauth/token", token.uri())),
+        &loopback(),
+    )
+    .await
+    .unwrap_err();
+    assert!(error.contains("307 Temporary Redirect redirecting to"), "{error}");
+    assert!(error.contains("not followed"), "{error}");
+    assert!(elsewhere.received_requests().await.unwrap().is_empty());
+}
+
 #[tokio::test]
 async fn credentials_are_not_forwarded_to_another_origin() {
     let a = MockServer::start().await;

@@ -25,6 +25,8 @@ pub(super) struct TaskWatch {
     polls: JoinSet<Result<(), (Watched, String)>>,
     slots: Arc<Semaphore>,
     policy: WaitPolicy,
+    /// The first poll that failed, reaped before the end of the run.
+    failed: Option<(Watched, String)>,
 }
 
 impl TaskWatch {
@@ -34,6 +36,7 @@ impl TaskWatch {
             polls: JoinSet::new(),
             slots: Arc::new(Semaphore::new(concurrency.max(1))),
             policy,
+            failed: None,
         }
     }
 
@@ -45,6 +48,7 @@ impl TaskWatch {
         task: TaskId,
         what: Watched,
     ) {
+        self.reap_finished();
         let (api, slots, policy) = (api.clone(), self.slots.clone(), self.policy);
         self.polls.spawn(async move {
             // The semaphore is never closed; were it, the poll would go unbounded.
@@ -55,21 +59,43 @@ impl TaskWatch {
         });
     }
 
+    /// Drops the polls already over, keeping the first failure: a long run's finished polls
+    /// would otherwise stay in memory until its end (about a kilobyte per batch).
+    fn reap_finished(&mut self) {
+        while let Some(joined) = self.polls.try_join_next() {
+            if let Err(failed) = outcome(joined)
+                && self.failed.is_none()
+            {
+                self.failed = Some(failed);
+            }
+        }
+    }
+
     /// Waits until every task watched is published; the first that is not ends the wait (the
     /// others are abandoned).
     pub async fn all_published(&mut self) -> Result<(), (Watched, String)> {
+        if let Some(failed) = self.failed.take() {
+            self.polls.abort_all();
+            return Err(failed);
+        }
         while let Some(joined) = self.polls.join_next().await {
-            let outcome = joined.unwrap_or_else(|error| {
-                Err((
-                    Watched::Batch,
-                    format!("internal error: a poll ended abnormally: {error}"),
-                ))
-            });
-            if let Err(failed) = outcome {
+            if let Err(failed) = outcome(joined) {
                 self.polls.abort_all();
                 return Err(failed);
             }
         }
         Ok(())
     }
+}
+
+/// A poll's result, a poll that panicked or was cancelled included.
+fn outcome(
+    joined: Result<Result<(), (Watched, String)>, tokio::task::JoinError>,
+) -> Result<(), (Watched, String)> {
+    joined.unwrap_or_else(|error| {
+        Err((
+            Watched::Batch,
+            format!("internal error: a poll ended abnormally: {error}"),
+        ))
+    })
 }

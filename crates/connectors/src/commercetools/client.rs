@@ -15,7 +15,9 @@ use tokio::sync::Mutex;
 use url::Url;
 
 use crate::http::paged::{Call, excerpt, fetch, parse_json};
-use crate::http::{HttpAuth, SourceHttpClient, TOKEN_BODY_CAP, display_url, read_capped, token_lifetime};
+use crate::http::{
+    HttpAuth, SourceHttpClient, TOKEN_BODY_CAP, display_url, read_capped, token_lifetime,
+};
 
 /// Tokens are renewed this long before they expire.
 const EARLY_RENEWAL: Duration = Duration::from_secs(60);
@@ -120,7 +122,7 @@ impl CtClient {
         };
         let response = self
             .http
-            .send_keeping(
+            .send_secret_body(
                 Method::POST,
                 &self.token_url,
                 Some(&auth),

@@ -123,14 +123,20 @@ impl GoogleTokens {
             "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion={assertion}"
         );
         let response = http
-            .send_direct(Method::POST, &self.token_url, None, &|request| {
-                request
-                    .header(
-                        reqwest::header::CONTENT_TYPE,
-                        "application/x-www-form-urlencoded",
-                    )
-                    .body(form.clone())
-            })
+            .send_secret_body(
+                Method::POST,
+                &self.token_url,
+                None,
+                &|request| {
+                    request
+                        .header(
+                            reqwest::header::CONTENT_TYPE,
+                            "application/x-www-form-urlencoded",
+                        )
+                        .body(form.clone())
+                },
+                &|_| false,
+            )
             .await
             .map_err(|error| self.refused(&error))?;
         let body = read_capped(
@@ -149,9 +155,7 @@ impl GoogleTokens {
                 access_token: Some(token),
                 expires_in,
                 ..
-            } if !token.expose().is_empty() => {
-                Ok((token, token_lifetime(expires_in)))
-            }
+            } if !token.expose().is_empty() => Ok((token, token_lifetime(expires_in))),
             TokenResponse {
                 error,
                 error_description,

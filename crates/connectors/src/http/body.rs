@@ -325,7 +325,9 @@ mod tests {
                     let mut request = [0u8; 4096];
                     let _ = socket.read(&mut request).await;
                     let head = match declared {
-                        Some(length) => format!("HTTP/1.1 200 OK\r\ncontent-length: {length}\r\n\r\n"),
+                        Some(length) => {
+                            format!("HTTP/1.1 200 OK\r\ncontent-length: {length}\r\n\r\n")
+                        }
                         None => "HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n".to_owned(),
                     };
                     if socket.write_all(head.as_bytes()).await.is_err() {
@@ -359,6 +361,10 @@ mod tests {
         let error = read_capped(response, 32 * 1024 * 1024, "GET page")
             .await
             .unwrap_err();
-        assert!(error.message().contains("larger than 32 MiB"), "{}", error.message());
+        assert!(
+            error.message().contains("larger than 32 MiB"),
+            "{}",
+            error.message()
+        );
     }
 }

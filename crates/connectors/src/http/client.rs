@@ -30,6 +30,11 @@ pub struct HttpSettings {
     pub min_backoff: Duration,
     /// Largest decompressed size of a gzip body.
     pub max_decompressed_bytes: u64,
+    /// A body that brings fewer than `stall_floor_bytes` in this long is stalled: a trickle
+    /// (a byte now and then, each within `read_timeout`) cannot hold a run for ever.
+    pub stall_window: Duration,
+    /// See `stall_window`.
+    pub stall_floor_bytes: u64,
 }
 
 impl Default for HttpSettings {
@@ -40,6 +45,8 @@ impl Default for HttpSettings {
             max_retries: 5,
             min_backoff: Duration::from_millis(500),
             max_decompressed_bytes: 50 * 1024 * 1024 * 1024,
+            stall_window: Duration::from_secs(60),
+            stall_floor_bytes: 1024,
         }
     }
 }
@@ -89,6 +96,9 @@ impl SourceHttpClient {
         let builder = || {
             reqwest::Client::builder()
                 .user_agent(concat!("ingestion/", env!("CARGO_PKG_VERSION")))
+                // A proxy from the environment would reach the target for us, out of the URL
+                // policy's sight: sources never use one.
+                .no_proxy()
                 .connect_timeout(settings.connect_timeout)
                 .read_timeout(settings.read_timeout)
                 .dns_resolver(Arc::new(super::resolver::PolicyResolver::new(
@@ -176,6 +186,38 @@ impl SourceHttpClient {
         prepare: &(dyn Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder + Sync),
         keep: &(dyn Fn(StatusCode) -> bool + Sync),
     ) -> Result<Response, SourceError> {
+        self.send_via(Redirects::Follow, method, url, auth, prepare, keep)
+            .await
+    }
+
+    /// Like [`Self::send_keeping`] for a request whose body holds a secret (a token request's
+    /// `client_secret`, a signed assertion): no redirect is followed, since a 307 or 308 would
+    /// send the body again to wherever it points.
+    pub(crate) async fn send_secret_body(
+        &self,
+        method: Method,
+        url: &Url,
+        auth: Option<&HttpAuth>,
+        prepare: &(dyn Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder + Sync),
+        keep: &(dyn Fn(StatusCode) -> bool + Sync),
+    ) -> Result<Response, SourceError> {
+        self.send_via(Redirects::Refuse, method, url, auth, prepare, keep)
+            .await
+    }
+
+    async fn send_via(
+        &self,
+        redirects: Redirects,
+        method: Method,
+        url: &Url,
+        auth: Option<&HttpAuth>,
+        prepare: &(dyn Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder + Sync),
+        keep: &(dyn Fn(StatusCode) -> bool + Sync),
+    ) -> Result<Response, SourceError> {
+        let redirects = match auth {
+            Some(HttpAuth::Header { .. }) => Redirects::Refuse,
+            _ => redirects,
+        };
         let shown = display_url(url);
         self.policy
             .check_url(url)
@@ -184,9 +226,9 @@ impl SourceHttpClient {
         let mut attempts = 0;
         loop {
             attempts += 1;
-            let client = match auth {
-                Some(HttpAuth::Header { .. }) => &self.no_redirect,
-                _ => &self.client,
+            let client = match redirects {
+                Redirects::Refuse => &self.no_redirect,
+                Redirects::Follow => &self.client,
             };
             let mut request = prepare(client.request(method.clone(), url.clone()));
             match auth {
@@ -229,8 +271,7 @@ impl SourceHttpClient {
             let outcome = match outcome {
                 Ok(response) if keep(response.status()) => return Ok(response),
                 Ok(response)
-                    if response.status().is_redirection()
-                        && matches!(auth, Some(HttpAuth::Header { .. })) =>
+                    if response.status().is_redirection() && redirects == Redirects::Refuse =>
                 {
                     let target = response
                         .headers()
@@ -239,7 +280,7 @@ impl SourceHttpClient {
                         .and_then(|location| url.join(location).ok())
                         .map_or_else(|| "elsewhere".to_owned(), |target| display_url(&target));
                     return Err(SourceError::new(format!(
-                        "{method} {shown} answered {} redirecting to {target}: not followed, since the request carries a credential header",
+                        "{method} {shown} answered {} redirecting to {target}: not followed, since the request carries credentials",
                         status_text(response.status())
                     )));
                 }
@@ -284,6 +325,39 @@ impl SourceHttpClient {
         }
     }
 
+    /// A response's body as chunks: a read error names the URL and the bytes read so far, and a
+    /// body that trickles below the floor rate (`stall_window`, `stall_floor_bytes`) fails.
+    pub(crate) fn body_chunks(&self, response: Response, what: String) -> ChunkStream {
+        let mut received = 0u64;
+        let mut stall = StallGuard::new(&self.settings);
+        let mut failed = false;
+        response
+            .bytes_stream()
+            .map(move |chunk| match chunk {
+                Ok(chunk) => {
+                    received += chunk.len() as u64;
+                    stall.observe(chunk.len() as u64).map_err(|window| {
+                        SourceError::new(format!(
+                            "{what} stalled: fewer than {} bytes in {} ms after {received} bytes (sources.stall_floor_bytes, sources.stall_window_ms)",
+                            window.floor,
+                            window.length.as_millis()
+                        ))
+                    })?;
+                    Ok(chunk)
+                }
+                Err(error) => Err(SourceError::new(format!(
+                    "reading the body of {what} failed after {received} bytes: {}",
+                    describe(&error)
+                ))),
+            })
+            .take_while(move |item| {
+                let go_on = !failed;
+                failed |= item.is_err();
+                std::future::ready(go_on)
+            })
+            .boxed()
+    }
+
     /// Opens a URL body as chunks (gzip decoded when the response or the path says so).
     pub async fn open(
         &self,
@@ -309,26 +383,60 @@ impl SourceHttpClient {
             .get(CONTENT_ENCODING)
             .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"gzip"));
         tracing::info!(url = %shown, status = response.status().as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "source responded");
-        let mut received = 0u64;
-        let what = shown.clone();
-        let chunks: ChunkStream = response
-            .bytes_stream()
-            .map(move |chunk| match chunk {
-                Ok(chunk) => {
-                    received += chunk.len() as u64;
-                    Ok(chunk)
-                }
-                Err(error) => Err(SourceError::new(format!(
-                    "reading the body of {what} failed after {received} bytes: {}",
-                    describe(&error)
-                ))),
-            })
-            .boxed();
+        let chunks = self.body_chunks(response, shown.clone());
         if encoded || url.path().ends_with(".gz") {
             Ok(gunzip(chunks, self.settings.max_decompressed_bytes, shown))
         } else {
             Ok(chunks)
         }
+    }
+}
+
+/// Whether a request follows redirects (checked by the URL policy) or ends on a 3xx.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Redirects {
+    Follow,
+    Refuse,
+}
+
+/// Watches a body's rate: each window must bring at least the floor.
+struct StallGuard {
+    window: StallWindow,
+    started: Instant,
+    bytes: u64,
+}
+
+/// The floor rate a body must keep.
+#[derive(Clone, Copy)]
+struct StallWindow {
+    length: Duration,
+    floor: u64,
+}
+
+impl StallGuard {
+    fn new(settings: &HttpSettings) -> Self {
+        Self {
+            window: StallWindow {
+                length: settings.stall_window,
+                floor: settings.stall_floor_bytes,
+            },
+            started: Instant::now(),
+            bytes: 0,
+        }
+    }
+
+    /// Counts `bytes` just received; once a window has passed, it must hold the floor.
+    fn observe(&mut self, bytes: u64) -> Result<(), StallWindow> {
+        self.bytes = self.bytes.saturating_add(bytes);
+        if self.started.elapsed() < self.window.length {
+            return Ok(());
+        }
+        if self.bytes < self.window.floor {
+            return Err(self.window);
+        }
+        self.started = Instant::now();
+        self.bytes = 0;
+        Ok(())
     }
 }
 

@@ -10,9 +10,9 @@ pub(crate) mod paged;
 mod resolver;
 pub mod url_policy;
 
-pub use body::{ChunkStream, file_chunks, gunzip};
 pub(crate) use body::read_capped;
-pub(crate) use oauth::{TOKEN_BODY_CAP, token_lifetime};
+pub use body::{ChunkStream, file_chunks, gunzip};
 pub use client::{HttpAuth, HttpSettings, SourceHttpClient, display_url};
 pub(crate) use fetch_events::report_fetch;
 pub use oauth::OAuthTokens;
+pub(crate) use oauth::{TOKEN_BODY_CAP, token_lifetime};

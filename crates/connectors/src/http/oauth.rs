@@ -71,14 +71,20 @@ impl OAuthTokens {
             form_encode(self.client_secret.expose())
         );
         let response = http
-            .send_direct(Method::POST, &self.token_url, None, &|request| {
-                request
-                    .header(
-                        reqwest::header::CONTENT_TYPE,
-                        "application/x-www-form-urlencoded",
-                    )
-                    .body(form.clone())
-            })
+            .send_secret_body(
+                Method::POST,
+                &self.token_url,
+                None,
+                &|request| {
+                    request
+                        .header(
+                            reqwest::header::CONTENT_TYPE,
+                            "application/x-www-form-urlencoded",
+                        )
+                        .body(form.clone())
+                },
+                &|_| false,
+            )
             .await
             .map_err(|error| {
                 SourceError::new(format!("oauth token request: {}", error.message()))

@@ -129,20 +129,7 @@ pub(crate) async fn fetch(
             if let Ok(mut slot) = success_headers.lock() {
                 *slot = Some(response.headers().clone());
             }
-            let mut read = 0usize;
-            let what = shown.clone();
-            let chunks: ChunkStream = response
-                .bytes_stream()
-                .map(move |chunk| match chunk {
-                    Ok(chunk) => {
-                        read += chunk.len();
-                        Ok(chunk)
-                    }
-                    Err(error) => Err(SourceError::new(format!(
-                        "reading the body of {what} failed after {read} bytes: {error}"
-                    ))),
-                })
-                .boxed();
+            let chunks: ChunkStream = http.body_chunks(response, shown.clone());
             Ok(chunks)
         })
     };

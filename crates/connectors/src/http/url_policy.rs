@@ -4,7 +4,8 @@
 //! (cloud metadata included), private, shared (CGNAT), unspecified, multicast and broadcast
 //! addresses are refused unless an `allow_networks` entry (a CIDR, or `host:port`) allows them.
 //! Link-local addresses need an entry inside the link-local range itself: `0.0.0.0/0` does not
-//! open the metadata service. The check runs on the URL (IP literals, every redirect) and on
+//! open the metadata service. The cloud metadata addresses outside that range (`168.63.129.16`,
+//! `fd00:ec2::254`) are opened only by an entry naming the address itself. The check runs on the URL (IP literals, every redirect) and on
 //! every address a host name resolves to, at connect time.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -38,7 +39,14 @@ pub enum AddressKind {
     Multicast,
     /// `255.255.255.255`.
     Broadcast,
+    /// A cloud metadata service outside the link-local range: `168.63.129.16` (Azure),
+    /// `fd00:ec2::254` (AWS over IPv6).
+    Metadata,
 }
+
+/// Cloud metadata services outside the link-local range.
+const METADATA_V4: [Ipv4Addr; 1] = [Ipv4Addr::new(168, 63, 129, 16)];
+const METADATA_V6: [Ipv6Addr; 1] = [Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254)];
 
 /// Classifies an address, looking through IPv4-mapped, IPv4-compatible and NAT64 IPv6 forms.
 pub fn classify_ip(ip: IpAddr) -> AddressKind {
@@ -49,7 +57,9 @@ pub fn classify_ip(ip: IpAddr) -> AddressKind {
                 return classify_v4(v4);
             }
             let first = v6.segments()[0];
-            if v6.is_loopback() {
+            if METADATA_V6.contains(&v6) {
+                AddressKind::Metadata
+            } else if v6.is_loopback() {
                 AddressKind::Loopback
             } else if v6.is_unspecified() {
                 AddressKind::Unspecified
@@ -68,7 +78,9 @@ pub fn classify_ip(ip: IpAddr) -> AddressKind {
 
 fn classify_v4(ip: Ipv4Addr) -> AddressKind {
     let [a, b, ..] = ip.octets();
-    if ip.is_loopback() {
+    if METADATA_V4.contains(&ip) {
+        AddressKind::Metadata
+    } else if ip.is_loopback() {
         AddressKind::Loopback
     } else if ip.is_link_local() {
         AddressKind::LinkLocal
@@ -203,7 +215,12 @@ impl UrlPolicy {
         let listed = self.allow.iter().any(|allow| match allow {
             Allow::Network(net) => {
                 let contains = net.contains(&ip) || net.contains(&canonical);
-                contains && (kind != AddressKind::LinkLocal || is_link_local_net(net))
+                contains
+                    && match kind {
+                        AddressKind::LinkLocal => is_link_local_net(net),
+                        AddressKind::Metadata => net.prefix_len() == net.max_prefix_len(),
+                        _ => true,
+                    }
             }
             Allow::HostPort {
                 host,

@@ -39,6 +39,9 @@ fn classifies_every_special_range() {
         ("::127.0.0.1", AddressKind::Loopback),
         ("64:ff9b::10.0.0.1", AddressKind::Private),
         ("2001:4860:4860::8888", AddressKind::Public),
+        ("168.63.129.16", AddressKind::Metadata),
+        ("::ffff:168.63.129.16", AddressKind::Metadata),
+        ("fd00:ec2::254", AddressKind::Metadata),
     ];
     for (ip, kind) in table {
         assert_eq!(classify_ip(ip.parse().unwrap()), kind, "{ip}");
@@ -120,4 +123,22 @@ fn bad_entries_are_named() {
     );
     assert!(UrlPolicy::new(&["host:port"]).is_err());
     assert!(UrlPolicy::new(&["a b:80"]).is_err());
+}
+
+#[test]
+fn cloud_metadata_outside_link_local_needs_its_own_entry() {
+    let wide = UrlPolicy::new(&["0.0.0.0/0", "::/0", "168.0.0.0/8", "fd00::/8"]).unwrap();
+    for text in [
+        "http://168.63.129.16/",
+        "http://[fd00:ec2::254]/latest/meta-data/",
+    ] {
+        assert!(
+            refused(&wide, text),
+            "{text} should be refused by wide entries"
+        );
+    }
+    assert!(!refused(&wide, "http://168.63.129.15/"));
+    let named = UrlPolicy::new(&["168.63.129.16", "fd00:ec2::254"]).unwrap();
+    assert!(!refused(&named, "http://168.63.129.16/"));
+    assert!(!refused(&named, "http://[fd00:ec2::254]/"));
 }
