@@ -11,7 +11,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::error::into_de_error;
-use crate::parse::{app_id, from_value, non_empty, opt_non_empty};
+use crate::parse::{app_id, from_value, non_empty, opt_non_empty, source_url};
 use crate::{AuthenticationType, Platform, ValidationError};
 
 /// The names of every secret field across the [`AuthInput`] variants.
@@ -119,7 +119,7 @@ struct RawApiKey {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, expecting = "an oauth input object")]
 struct RawOAuth {
-    #[serde(deserialize_with = "non_empty")]
+    #[serde(deserialize_with = "source_url")]
     url: String,
     #[serde(default, deserialize_with = "opt_non_empty")]
     client_id: Option<String>,

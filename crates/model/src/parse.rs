@@ -104,6 +104,28 @@ pub(crate) fn non_empty<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Er
     Ok(s)
 }
 
+/// `deserialize_with` for a URL a connector will call: not blank, and without credentials in it
+/// (`https://user:password@host/`): those belong in an authentication, where they are kept
+/// secret, never shown back and never logged.
+pub(crate) fn source_url<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let s = non_empty(d)?;
+    if has_userinfo(&s) {
+        return Err(D::Error::custom(
+            "must not hold credentials (`user:password@`): use a `basic` authentication instead",
+        ));
+    }
+    Ok(s)
+}
+
+/// Whether a URL's authority names a user (`scheme://user[:password]@host`).
+fn has_userinfo(url: &str) -> bool {
+    let Some((_, rest)) = url.split_once("://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    authority.contains('@')
+}
+
 /// Whether `s` can be an Algolia application ID: 1 to 64 ASCII letters, digits or `_`. The
 /// engine builds hosts from it (`{appID}.algolia.net`), so nothing that could end a host name or
 /// start a port, a path or a user (`.`, `:`, `/`, `#`, `@`, …) may be in it. (Real IDs are

@@ -11,7 +11,9 @@ use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
-use crate::parse::{from_value, non_empty, opt_non_empty, opt_url_keys, store_hash, url_key};
+use crate::parse::{
+    from_value, non_empty, opt_non_empty, opt_url_keys, source_url, store_hash, url_key,
+};
 use crate::{BigQueryDataType, MappingTypeCsv, MethodType, SourceType, ValidationError};
 
 /// `commercetools` input.
@@ -34,7 +36,7 @@ pub struct SourceCommercetools {
     )]
     pub locales: Option<Vec<String>>,
     /// `url`: the API host (required).
-    #[serde(deserialize_with = "non_empty")]
+    #[serde(deserialize_with = "source_url")]
     pub url: String,
     /// `projectKey` (required).
     #[serde(rename = "projectKey", deserialize_with = "url_key")]
@@ -78,7 +80,7 @@ pub struct BigCommerceChannel {
 #[serde(deny_unknown_fields, expecting = "a json input object")]
 pub struct SourceJson {
     /// `url` (required).
-    #[serde(deserialize_with = "non_empty")]
+    #[serde(deserialize_with = "source_url")]
     pub url: String,
     /// `uniqueIDColumn`: the attribute whose value becomes `objectID`.
     #[serde(
@@ -105,7 +107,7 @@ impl SourceJson {
 #[serde(deny_unknown_fields, expecting = "a csv input object")]
 pub struct SourceCsv {
     /// `url` (required).
-    #[serde(deserialize_with = "non_empty")]
+    #[serde(deserialize_with = "source_url")]
     pub url: String,
     /// `uniqueIDColumn`: the column whose value becomes `objectID`.
     #[serde(
@@ -571,5 +573,30 @@ mod tests {
             ..csv
         };
         assert_eq!(bad.delimiter_byte(), b',');
+    }
+
+    #[test]
+    fn urls_with_credentials_are_refused_with_a_pointer_to_basic() {
+        for bad in [
+            "https://user:pw@example.com/data.csv",
+            "http://user@example.com",
+            "https://u:p@h:8443?x=1",
+        ] {
+            let error = SourceInput::parse(SourceType::Csv, &serde_json::json!({"url": bad}))
+                .unwrap_err()
+                .to_string();
+            assert!(error.starts_with("url: "), "{error}");
+            assert!(error.contains("use a `basic` authentication"), "{error}");
+        }
+        for good in [
+            "https://example.com/a@b.csv",
+            "https://example.com/data.csv?email=a@b.c",
+            "./local@file.csv",
+        ] {
+            assert!(
+                SourceInput::parse(SourceType::Json, &serde_json::json!({"url": good})).is_ok(),
+                "{good}"
+            );
+        }
     }
 }
