@@ -31,6 +31,11 @@ const SQLITE: &[Script] = &[
         "pushes",
         include_str!("../migrations/sqlite/0007_pushes.sql"),
     ),
+    (
+        8,
+        "fair claims",
+        include_str!("../migrations/sqlite/0008_fair_claims.sql"),
+    ),
 ];
 
 const POSTGRES: &[Script] = &[
@@ -53,6 +58,11 @@ const POSTGRES: &[Script] = &[
         7,
         "pushes",
         include_str!("../migrations/postgres/0007_pushes.sql"),
+    ),
+    (
+        8,
+        "fair claims",
+        include_str!("../migrations/postgres/0008_fair_claims.sql"),
     ),
 ];
 

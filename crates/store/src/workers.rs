@@ -73,7 +73,8 @@ pub struct Requeued {
 }
 
 impl Store {
-    /// Claims the oldest `created` run of a live task that has no `started` run: it becomes
+    /// Claims a `created` run of a live task that has no `started` run, taking turns across
+    /// applications (the application claimed least recently first, then the oldest run): it becomes
     /// `started` (`startedAt` = now, `attempt` + 1) with a new lease held by `owner` until
     /// `now + lease`; the task's `lastRun` becomes now. `None` when nothing is claimable. Never
     /// hands one run to two callers.
@@ -321,9 +322,10 @@ impl Store {
                     "SELECT r.id AS id, r.app_id AS app_id, r.task_id AS task_id, \
                      r.attempt AS attempt, r.trigger_payload AS trigger_payload \
                      FROM runs r JOIN tasks t ON t.id = r.task_id \
+                     LEFT JOIN app_claims c ON c.app_id = r.app_id \
                      WHERE r.status = 'created' AND t.deleted_at IS NULL {which}AND NOT EXISTS \
                      (SELECT 1 FROM runs s WHERE s.task_id = r.task_id AND s.status = 'started') \
-                     ORDER BY r.seq LIMIT 1{lock}"
+                     ORDER BY COALESCE(c.turn, 0), r.seq LIMIT 1{lock}"
                 ),
                 args,
             )
@@ -357,6 +359,14 @@ impl Store {
         tx.execute(
             "UPDATE tasks SET last_run = $1 WHERE id = $2",
             args![now, &task_id],
+        )
+        .await?;
+        // This application's turn is now the newest: the others' queued runs come first.
+        tx.execute(
+            "INSERT INTO app_claims (app_id, turn) \
+             VALUES ($1, (SELECT COALESCE(MAX(turn), 0) + 1 FROM app_claims)) \
+             ON CONFLICT (app_id) DO UPDATE SET turn = excluded.turn",
+            args![&app],
         )
         .await?;
         let run = run(&fetch_run(&mut tx, &app, &run_id).await?)?;

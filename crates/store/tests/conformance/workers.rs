@@ -27,6 +27,7 @@ ingest_store::both_backends!(
     concurrent_claims_never_share_a_run,
     concurrent_creates_get_distinct_ids,
     queued_runs_wake_workers,
+    claims_take_turns_across_applications,
 );
 
 const LEASE: Duration = Duration::from_secs(30);
@@ -697,4 +698,58 @@ async fn queued_runs_wake_workers(h: &Harness) {
         .unwrap();
     let quiet = tokio::time::timeout(Duration::from_millis(200), here.changed()).await;
     assert!(quiet.is_err(), "a claim woke the workers");
+}
+
+/// One application queuing 200 runs does not hold another's single run behind them: the
+/// application claimed least recently goes first, whether the first's runs are still running or
+/// already finished.
+async fn claims_take_turns_across_applications(h: &Harness) {
+    let mut queued = Vec::new();
+    for _ in 0..200 {
+        let task = create_task(h, APP).await;
+        let run = h
+            .store
+            .create_run(APP, &task.task_id, h.now())
+            .await
+            .unwrap();
+        queued.push(run.run_id);
+    }
+    let claim = || async {
+        h.store
+            .claim_next_run("w", LEASE, h.now())
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    // A's oldest run first, then B's single run, queued after all of A's.
+    let first = claim().await;
+    assert_eq!(first.run.run_id, queued[0]);
+    let other = create_task(h, OTHER_APP).await;
+    let b = h
+        .store
+        .create_run(OTHER_APP, &other.task_id, h.now())
+        .await
+        .unwrap();
+    let second = claim().await;
+    assert_eq!(second.run.run_id, b.run_id, "B's run starts before A's second");
+    // Then A again, in order; a new run of B gets the next turn.
+    assert_eq!(claim().await.run.run_id, queued[1]);
+    let again = h
+        .store
+        .create_run(OTHER_APP, &other.task_id, h.now())
+        .await
+        .unwrap();
+    // B's task still has a started run: A goes on until it is finished.
+    assert_eq!(claim().await.run.run_id, queued[2]);
+    h.store
+        .finish_run(
+            &second.run.run_id,
+            &second.lease_token,
+            &finish(RunOutcome::Success),
+            h.now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(claim().await.run.run_id, again.run_id);
+    assert_eq!(claim().await.run.run_id, queued[3]);
 }
