@@ -46,7 +46,8 @@ run_once() { # mode → prints the script's output; leaves the server's peak RSS
 for _ in $(seq 1 "$runs"); do
   run_once through >> "$work/through"; cat "$work/rss" >> "$work/rss_all"
   run_once direct >> "$work/direct"
-  read -r accepted applied < <(run_once raw)
+  run_once raw > "$work/raw_out"
+  read -r accepted applied < "$work/raw_out"
   echo "$accepted" >> "$work/raw_accept"; echo "$applied" >> "$work/raw_apply"; cat "$work/rss" >> "$work/rss_all"
 done
 through=$(median < "$work/through"); direct=$(median < "$work/direct")

@@ -98,16 +98,20 @@ elif mode == "raw":
     for t in threads:
         t.join()
     accepted_after = time.perf_counter() - started
-    for run_id, event_id in accepted:
+    # Application is in arrival order: poll the events newest first over one kept-alive
+    # connection, so the wait ends when the last push is applied, not after 200 new connections.
+    import http.client
+    parsed = urlparse(ours)
+    connection = http.client.HTTPConnection(parsed.hostname, parsed.port)
+    headers = {"x-algolia-application-id": app_id, "x-algolia-api-key": api_key}
+    for run_id, event_id in reversed(accepted):
         while True:
-            try:
-                request = urllib.request.Request(
-                    f"{ours}/1/runs/{run_id}/events/{event_id}",
-                    headers={"x-algolia-application-id": app_id, "x-algolia-api-key": api_key})
-                urllib.request.urlopen(request).read()
+            connection.request("GET", f"/1/runs/{run_id}/events/{event_id}", headers=headers)
+            response = connection.getresponse()
+            response.read()
+            if response.status == 200:
                 break
-            except urllib.error.HTTPError as error:
-                if error.code != 404:
-                    raise
-                time.sleep(0.02)
+            if response.status != 404:
+                raise RuntimeError(f"event {event_id}: {response.status}")
+            time.sleep(0.005)
     print(f"{accepted_after:.3f} {time.perf_counter() - started:.3f}")

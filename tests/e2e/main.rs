@@ -6,6 +6,7 @@ mod bigquery;
 mod commerce;
 mod engine;
 mod fleet;
+mod hostile_peers;
 mod insights;
 mod push;
 mod run_task;

@@ -487,7 +487,10 @@ async fn a_token_request_is_never_sent_again_to_where_a_redirect_points() {
     )
     .await
     .unwrap_err();
-    assert!(error.contains("307 Temporary Redirect redirecting to"), "{error}");
+    assert!(
+        error.contains("307 Temporary Redirect redirecting to"),
+        "{error}"
+    );
     assert!(error.contains("not followed"), "{error}");
     assert!(elsewhere.received_requests().await.unwrap().is_empty());
 }

@@ -731,7 +731,10 @@ async fn claims_take_turns_across_applications(h: &Harness) {
         .await
         .unwrap();
     let second = claim().await;
-    assert_eq!(second.run.run_id, b.run_id, "B's run starts before A's second");
+    assert_eq!(
+        second.run.run_id, b.run_id,
+        "B's run starts before A's second"
+    );
     // Then A again, in order; a new run of B gets the next turn.
     assert_eq!(claim().await.run.run_id, queued[1]);
     let again = h
