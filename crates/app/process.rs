@@ -210,6 +210,7 @@ pub async fn run(
                 clock: clock.clone(),
                 serve_metrics: metrics_listener.is_none(),
                 push: settings.push_routes,
+                cors_origins: server.cors_origins.clone(),
             };
             served.push((listener, ingest_api::router(store.clone(), &config)));
             if let Some(listener) = metrics_listener {

@@ -61,6 +61,7 @@ struct RawServer {
     request_timeout_ms: u64,
     max_body_bytes: usize,
     shutdown_grace_ms: u64,
+    cors_origins: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -173,6 +174,8 @@ pub struct ServerSettings {
     pub request_timeout: Duration,
     /// Largest request body.
     pub max_body_bytes: usize,
+    /// Origins browsers may call the API from (CORS).
+    pub cors_origins: Vec<String>,
     /// Configured applications; empty means "generate credentials on first start".
     pub apps: Vec<AppCredentials>,
     /// Rate limits per client IP.
@@ -304,6 +307,13 @@ fn validate_server(
     if server.max_body_bytes == 0 {
         problems.push("server.max_body_bytes: must be at least 1".to_owned());
     }
+    for origin in &server.cors_origins {
+        if !is_origin(origin) {
+            problems.push(format!(
+                "server.cors_origins: `{origin}` is not an origin (`https://host` or `http://host:port`, no path)"
+            ));
+        }
+    }
     let mut apps = Vec::new();
     match (auth.app_id.trim().is_empty(), auth.api_key.is_empty()) {
         (true, true) => {}
@@ -369,6 +379,7 @@ fn validate_server(
         },
         request_timeout: Duration::from_millis(server.request_timeout_ms),
         max_body_bytes: server.max_body_bytes,
+        cors_origins: server.cors_origins,
         apps,
         rate_limits: RateLimitSettings {
             general: Limit {
@@ -439,3 +450,17 @@ fn apply_env(table: &mut Table, path: &str, value: &str) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests;
+
+/// Whether `text` is a web origin: `http` or `https`, a host, an optional port, nothing else.
+fn is_origin(text: &str) -> bool {
+    let Some(rest) = text
+        .strip_prefix("https://")
+        .or_else(|| text.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    !rest.is_empty()
+        && rest
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
+}

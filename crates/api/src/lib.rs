@@ -30,6 +30,7 @@
 pub mod auth;
 pub mod authentications;
 pub mod body;
+pub mod browser;
 pub mod credentials;
 pub mod destinations;
 pub mod error;
@@ -90,6 +91,8 @@ pub struct ApiConfig {
     pub serve_metrics: bool,
     /// The push routes' body limit, `watch` timeout and per-application budget.
     pub push: push::PushRouteSettings,
+    /// Origins browsers may call the API from (CORS); none by default.
+    pub cors_origins: Vec<String>,
 }
 
 impl Default for ApiConfig {
@@ -104,6 +107,7 @@ impl Default for ApiConfig {
             clock: Arc::new(SystemClock),
             serve_metrics: true,
             push: push::PushRouteSettings::default(),
+            cors_origins: Vec::new(),
         }
     }
 }
@@ -203,6 +207,7 @@ pub fn router(store: Store, config: &ApiConfig) -> Router {
         .method_not_allowed_fallback(no_method)
         .with_state(state.clone())
         .layer(middleware::from_fn_with_state(keys, auth::require_app))
+        .layer(middleware::from_fn(browser::query_credentials))
         .layer(middleware::from_fn_with_state(limits, rate_limit::limit));
     ops_routes(state, config.serve_metrics)
         .merge(api)
@@ -221,6 +226,10 @@ pub fn router(store: Store, config: &ApiConfig) -> Router {
             deadline,
         ))
         .layer(Extension(BodyLimit(config.max_body_bytes)))
+        .layer(middleware::from_fn_with_state(
+            Arc::new(browser::CorsOrigins::new(&config.cors_origins)),
+            browser::cors,
+        ))
 }
 
 /// The operations endpoints alone, for a process that runs workers or the scheduler without the

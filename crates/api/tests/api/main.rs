@@ -1,6 +1,7 @@
 //! The API over real HTTP, on SQLite and (with `TEST_DATABASE_URL`) PostgreSQL.
 
 mod common;
+mod browser;
 mod cts;
 mod cts_today;
 mod lists;
