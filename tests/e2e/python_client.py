@@ -113,6 +113,18 @@ with warnings.catch_warnings(record=True) as caught:
     replaced = c.get_task(created.task_id)
     assert replaced.action == "append" and replaced.cron is None and replaced.policies is None
     c.enable_task(created.task_id)
+    ran = c.run_source(
+        src2.source_id,
+        {"indexToInclude": ["products"], "entityIDs": ["a1"], "entityType": "product"},
+    )
+    assert list(ran.task_with_run_id.keys()) == [created.task_id], ran
+    try:
+        c.trigger_docker_source_discover(src2.source_id)
+        raise SystemExit("discover answered 200")
+    except SystemExit:
+        raise
+    except Exception as error:
+        assert "only docker sources" in str(error), error
     c.disable_task(created.task_id)
     run2 = c.run_task(created.task_id, {"runMetadata": {"by": "python"}})
     assert c.get_run(run2.run_id).type == "update"

@@ -175,6 +175,11 @@ pub fn router(store: Store, config: &ApiConfig) -> Router {
                 .patch(sources::update)
                 .delete(sources::delete),
         )
+        .route("/1/sources/{sourceID}/run", post(sources::run))
+        .route(
+            "/1/sources/{sourceID}/discover",
+            get(sources::discover).post(sources::discover),
+        )
         .route("/1/tasks", get(tasks::list).post(tasks::create))
         .route("/1/tasks/search", post(tasks::search))
         .route(

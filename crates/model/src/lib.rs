@@ -63,6 +63,7 @@ mod recorder;
 mod run;
 mod source;
 mod source_input;
+mod source_run;
 mod strict;
 mod task;
 mod task_v2;
@@ -103,6 +104,7 @@ pub use source_input::{
     SourceInput, SourceJson, SourceUpdateCommercetools, SourceUpdateInput, is_valid_locale,
     parse_delimiter,
 };
+pub use source_run::{EntityType, RunSourcePayload, RunSourceResponse};
 pub use task::{Task, TaskCreate, TaskCreateTrigger, TaskInput, TaskUpdate, Trigger};
 pub use task_v2::{
     DEFAULT_CRITICAL_THRESHOLD, EmailNotifications, ListTasksResponseV2, Notifications, Policies,

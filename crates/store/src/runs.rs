@@ -133,6 +133,19 @@ impl Store {
         self.enqueue(app, task_id, Some(payload), None, now).await
     }
 
+    /// `POST /1/sources/{id}/run` (`docs/api.md` D6): a run of one of the source's tasks, limited
+    /// to some objects when `payload` says so, with the request's `runMetadata`.
+    pub async fn create_source_run(
+        &self,
+        app: &str,
+        task_id: &str,
+        payload: Option<&TriggerPayload>,
+        metadata: Option<&Map<String, Value>>,
+        now: Timestamp,
+    ) -> StoreResult<Run> {
+        self.enqueue(app, task_id, payload, metadata, now).await
+    }
+
     /// One run.
     pub async fn get_run(&self, app: &str, id: &str) -> StoreResult<Run> {
         let mut tx = self.pools.read().await?;

@@ -27,7 +27,9 @@ async fn credentials_in_the_query_string_authenticate_and_never_reach_the_handle
         .expect(403);
     // The headers win over the query.
     let path = format!("/1/tasks?x-algolia-application-id={APP_B}&x-algolia-api-key={KEY_B}");
-    let mine = Server::send(server.request(Method::GET, &path)).await.expect(200);
+    let mine = Server::send(server.request(Method::GET, &path))
+        .await
+        .expect(200);
     assert_eq!(mine.body["tasks"], serde_json::json!([]));
 }
 
@@ -52,9 +54,16 @@ async fn cors_answers_listed_origins_only() {
         allowed.headers["access-control-allow-origin"],
         "https://shop.example.com"
     );
-    let methods = allowed.headers["access-control-allow-methods"].to_str().unwrap();
-    assert!(methods.contains("POST") && methods.contains("PATCH"), "{methods}");
-    let headers = allowed.headers["access-control-allow-headers"].to_str().unwrap();
+    let methods = allowed.headers["access-control-allow-methods"]
+        .to_str()
+        .unwrap();
+    assert!(
+        methods.contains("POST") && methods.contains("PATCH"),
+        "{methods}"
+    );
+    let headers = allowed.headers["access-control-allow-headers"]
+        .to_str()
+        .unwrap();
     assert!(headers.contains("x-algolia-api-key"), "{headers}");
 
     let refused = Server::send(preflight("https://evil.example.com")).await;

@@ -1,7 +1,7 @@
 //! The API over real HTTP, on SQLite and (with `TEST_DATABASE_URL`) PostgreSQL.
 
-mod common;
 mod browser;
+mod common;
 mod cts;
 mod cts_today;
 mod lists;
@@ -11,5 +11,6 @@ mod references;
 mod security;
 mod shapes;
 mod signed_webhooks;
+mod source_actions;
 mod tasks_v2;
 mod validation;
