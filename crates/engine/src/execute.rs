@@ -88,6 +88,8 @@ pub struct Engine {
     stream_hook: Option<StreamHook>,
     /// One concurrency window per Algolia application, shared by every run of the process.
     windows: Arc<ConcurrencyWindows>,
+    /// The Algolia clients pushes are applied with, kept between claims.
+    push_apis: Arc<crate::pushes::PushApis>,
 }
 
 /// Counts a run in progress until dropped (also when the run panics).
@@ -143,6 +145,7 @@ impl Engine {
             settings,
             clock,
             windows: Arc::new(ConcurrencyWindows::new(Some(metrics.clone()))),
+            push_apis: Arc::default(),
             metrics,
             stream_hook: None,
         }
@@ -167,6 +170,11 @@ impl Engine {
     /// The concurrency windows of the process's Algolia applications.
     pub fn windows(&self) -> &Arc<ConcurrencyWindows> {
         &self.windows
+    }
+
+    /// The Algolia clients pushes are applied with.
+    pub(crate) fn push_apis(&self) -> &crate::pushes::PushApis {
+        &self.push_apis
     }
 
     /// The store.

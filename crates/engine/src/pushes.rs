@@ -8,22 +8,61 @@
 //! dies holding pushes loses its lease; another worker applies them again (Algolia's batch actions
 //! are idempotent per `objectID`, so a push applied twice ends the same).
 
-use std::sync::Arc;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures::stream;
 use ingest_algolia::{
-    HttpIndexingApi, IndexingApi, PushMode, PushPlan, Pusher, RunSummary, wait_task,
+    AlgoliaCredentials, AlgoliaError, HttpIndexingApi, IndexingApi, PushMode, PushPlan, Pusher,
+    RunSummary, TransportSettings, wait_task,
 };
+use ingest_connectors::{JsonDecoder, JsonOptions, RecordDecoder};
 use ingest_core::exclude::Exclusions;
-use ingest_core::{Record, RecordStream, SourceResult};
+use ingest_core::{Record, RecordStream, Secret, SourceResult};
 use ingest_model::{EventStatus, RunEvent, RunOutcome, RunProgress, RunRecorder};
 use ingest_store::{ClaimedPushes, PushResult, StoreError, StoredPush};
 use serde_json::{Map, Value, json};
 
 use crate::Engine;
 use crate::load::LoadError;
+
+/// The Algolia clients pushes are applied with, one per application, kept between claims:
+/// building a client loads the TLS roots, which costs more than applying a small push. A changed
+/// key gets a new client; the cache is emptied when it holds [`MAX_CACHED_APIS`].
+#[derive(Default)]
+pub(crate) struct PushApis(Mutex<HashMap<String, (Secret<String>, Arc<HttpIndexingApi>)>>);
+
+const MAX_CACHED_APIS: usize = 64;
+
+impl PushApis {
+    fn api(
+        &self,
+        credentials: &AlgoliaCredentials,
+        settings: &TransportSettings,
+    ) -> Result<Arc<HttpIndexingApi>, AlgoliaError> {
+        if let Ok(cache) = self.0.lock()
+            && let Some((key, api)) = cache.get(&credentials.app_id)
+            && key.expose() == credentials.api_key.expose()
+        {
+            return Ok(api.clone());
+        }
+        let api = Arc::new(HttpIndexingApi::new(
+            credentials.transport(settings.clone())?,
+        ));
+        if let Ok(mut cache) = self.0.lock() {
+            if cache.len() >= MAX_CACHED_APIS {
+                cache.clear();
+            }
+            cache.insert(
+                credentials.app_id.clone(),
+                (credentials.api_key.clone(), api.clone()),
+            );
+        }
+        Ok(api)
+    }
+}
 
 /// How pushes are applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,24 +156,32 @@ fn failed(message: impl Into<String>) -> PushResult {
 }
 
 /// The records of a stored push as a stream, `objectID` read from each.
-fn records(push: &StoredPush, delete: bool) -> Result<RecordStream, String> {
-    let values: Vec<Value> = serde_json::from_str(&push.records)
-        .map_err(|error| format!("the stored records do not parse: {error}"))?;
-    let items: Vec<SourceResult> = values
+fn records(push: &StoredPush, delete: bool) -> RecordStream {
+    // The JSON source's decoder: the stored array is split into records without building a
+    // tree of each (the API checked every record's `objectID` before storing it).
+    let mut decoder = JsonDecoder::new(JsonOptions {
+        unique_id_column: None,
+        max_record_bytes: STORED_RECORD_LIMIT,
+    });
+    let mut items = VecDeque::new();
+    decoder.feed(push.records.as_bytes(), &mut items);
+    decoder.finish(&mut items);
+    let items: Vec<SourceResult> = items
         .into_iter()
-        .map(|value| {
-            let object_id = value
-                .get("objectID")
-                .and_then(Value::as_str)
-                .map(Arc::<str>::from);
-            Ok(match (delete, object_id) {
-                (true, Some(id)) => Record::deletion(id),
-                (_, object_id) => Record::new(object_id, Bytes::from(value.to_string())),
-            })
+        .map(|item| match item {
+            Ok(Record {
+                object_id: Some(id),
+                ..
+            }) if delete => Ok(Record::deletion(id)),
+            other => other,
         })
         .collect();
-    Ok(Box::pin(stream::iter(items)))
+    Box::pin(stream::iter(items))
 }
+
+/// The largest record the decoder takes from a stored push: its whole body at most. The batch
+/// limit (`batch.max_record_bytes`) then rejects a record too big for Algolia by its objectID.
+const STORED_RECORD_LIMIT: usize = 16 * 1024 * 1024;
 
 /// The event of a push the pusher sent.
 fn summary_result(summary: &RunSummary, records: u64) -> PushResult {
@@ -183,15 +230,15 @@ impl Engine {
             },
         };
         let prepared = resources.and_then(|resources| {
-            let transport = resources
-                .algolia
-                .transport(self.settings().algolia.clone())
+            let api = self
+                .push_apis()
+                .api(&resources.algolia, &self.settings().algolia)
                 .map_err(|error| format!("the destination's Algolia credentials: {error}"))?;
             let window = self
                 .windows()
                 .window(&resources.algolia.app_id, self.settings().push.window());
             Ok((
-                Arc::new(HttpIndexingApi::new(transport)),
+                api,
                 window,
                 Exclusions::new(&resources.destination.input.attributes_to_exclude),
             ))
@@ -257,10 +304,7 @@ impl Engine {
                 }
             }
             Action::Records { mode, delete } => {
-                let records = match records(push, delete) {
-                    Ok(records) => exclusions.clone().stream(records),
-                    Err(reason) => return failed(reason),
-                };
+                let records = exclusions.clone().stream(records(push, delete));
                 let plan = PushPlan {
                     index: index.to_owned(),
                     mode,
