@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use ingest_algolia::testkit::FakeAlgolia;
+use ingest_algolia::testkit::{CallKind, FakeAlgolia};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -34,6 +34,16 @@ fn env(fake: &str) -> Vec<(&'static str, String)> {
 }
 
 async fn start(data: &Path, database: Option<&str>, fake: &str) -> Server {
+    start_roles(data, database, fake, None).await
+}
+
+/// `ingestion serve` with `--role roles` (every role when `None`).
+async fn start_roles(
+    data: &Path,
+    database: Option<&str>,
+    fake: &str,
+    roles: Option<&str>,
+) -> Server {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -51,6 +61,9 @@ async fn start(data: &Path, database: Option<&str>, fake: &str) -> Server {
         .kill_on_drop(true);
     if let Some(url) = database {
         command.arg("--database-url").arg(url);
+    }
+    if let Some(roles) = roles {
+        command.arg("--role").arg(roles);
     }
     for (k, v) in env(fake) {
         command.env(k, v);
@@ -437,5 +450,94 @@ async fn the_official_python_client_pushes_through_the_connector() {
     assert!(!replaced.contains_key("stale"));
     let names = fake.index_names();
     assert!(names.iter().all(|n| !n.contains("_tmp_")), "{names:?}");
+    server.stop().await;
+}
+
+/// Acknowledged pushes survive a `kill -9` between the 200 and their application: a server with
+/// the API role only stores five pushes (the same 200 objects, `v` = 0 to 4) and is killed; the
+/// next server, with workers, applies each exactly once and in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_pushes_survive_a_kill_9_and_are_applied_once_in_order() {
+    let fake = FakeAlgolia::builder().app_id(APP).api_key(KEY).build();
+    let algolia = fake.serve();
+    let dir = tempfile::tempdir().unwrap();
+    let mut api_only = start_roles(dir.path(), None, &algolia.url(), Some("api")).await;
+    let auth = api_only
+        .post(
+            "/1/authentications",
+            json!({"type": "algolia", "name": "a", "input": {"appID": APP, "apiKey": KEY}}),
+        )
+        .await["authenticationID"]
+        .clone();
+    let destination = api_only
+        .post(
+            "/1/destinations",
+            json!({"type": "search", "name": "d", "authenticationID": auth,
+                   "input": {"indexName": "durable"}}),
+        )
+        .await["destinationID"]
+        .clone();
+    let source = api_only
+        .post("/1/sources", json!({"type": "push", "name": "pushed"}))
+        .await["sourceID"]
+        .clone();
+    api_only
+        .post(
+            "/2/tasks",
+            json!({"sourceID": source, "destinationID": destination, "action": "save"}),
+        )
+        .await;
+    let mut acknowledged = Vec::new();
+    for version in 0..5 {
+        let records: Vec<Value> = (0..200)
+            .map(|i| json!({"objectID": format!("r{i}"), "v": version}))
+            .collect();
+        let answer = api_only
+            .post(
+                "/1/push/durable",
+                json!({"action": "addObject", "records": records}),
+            )
+            .await;
+        acknowledged.push((
+            answer["runID"].as_str().unwrap().to_owned(),
+            answer["eventID"].as_str().unwrap().to_owned(),
+        ));
+    }
+    api_only.child.start_kill().unwrap();
+    api_only.child.wait().await.unwrap();
+    assert!(
+        fake.calls_of(CallKind::Batch).is_empty(),
+        "nothing applied yet"
+    );
+
+    let server = start(dir.path(), None, &algolia.url()).await;
+    for (run_id, event_id) in &acknowledged {
+        let mut applied = None;
+        for _ in 0..400 {
+            let (status, event) = server
+                .call(
+                    Method::GET,
+                    &format!("/1/runs/{run_id}/events/{event_id}"),
+                    None,
+                )
+                .await;
+            if status == 200 {
+                applied = Some(event);
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let event = applied.unwrap_or_else(|| panic!("push {event_id} was never applied"));
+        assert_eq!(event["status"], "succeeded", "{event}");
+    }
+    let records = fake.records("durable");
+    assert_eq!(records.len(), 200);
+    assert!(records.values().all(|r| r["v"] == 4), "the last push wins");
+    let sent: usize = fake
+        .calls_of(CallKind::Batch)
+        .iter()
+        .map(|call| call.records)
+        .sum();
+    assert_eq!(sent, 1000, "each acknowledged record sent exactly once");
     server.stop().await;
 }

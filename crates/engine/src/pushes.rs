@@ -32,7 +32,10 @@ use crate::load::LoadError;
 /// building a client loads the TLS roots, which costs more than applying a small push. A changed
 /// key gets a new client; the cache is emptied when it holds [`MAX_CACHED_APIS`].
 #[derive(Default)]
-pub(crate) struct PushApis(Mutex<HashMap<String, (Secret<String>, Arc<HttpIndexingApi>)>>);
+pub(crate) struct PushApis(Mutex<HashMap<String, CachedApi>>);
+
+/// A client and the key it was built with.
+type CachedApi = (Secret<String>, Arc<HttpIndexingApi>);
 
 const MAX_CACHED_APIS: usize = 64;
 
