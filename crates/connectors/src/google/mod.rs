@@ -18,7 +18,6 @@ mod key;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use ingest_core::{Secret, SourceError};
-use reqwest::Method;
 use serde::Deserialize;
 use tokio::sync::Mutex;
 use url::Url;
@@ -123,20 +122,7 @@ impl GoogleTokens {
             "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion={assertion}"
         );
         let response = http
-            .send_secret_body(
-                Method::POST,
-                &self.token_url,
-                None,
-                &|request| {
-                    request
-                        .header(
-                            reqwest::header::CONTENT_TYPE,
-                            "application/x-www-form-urlencoded",
-                        )
-                        .body(form.clone())
-                },
-                &|_| false,
-            )
+            .post_secret_form(&self.token_url, &form)
             .await
             .map_err(|error| self.refused(&error))?;
         let body = read_capped(

@@ -9,7 +9,9 @@ use backon::{BackoffBuilder, ExponentialBuilder};
 use futures::StreamExt;
 use ingest_core::retry::{Attempt, Verdict, classify, parse_retry_after};
 use ingest_core::{HttpRefusal, Secret, SourceError};
-use reqwest::header::{ACCEPT_ENCODING, AUTHORIZATION, CONTENT_ENCODING, RETRY_AFTER};
+use reqwest::header::{
+    ACCEPT_ENCODING, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER,
+};
 use reqwest::{Method, Response, StatusCode};
 use url::Url;
 
@@ -203,6 +205,27 @@ impl SourceHttpClient {
     ) -> Result<Response, SourceError> {
         self.send_via(Redirects::Refuse, method, url, auth, prepare, keep)
             .await
+    }
+
+    /// POSTs a form holding a secret (a token request's `client_secret`, a signed assertion),
+    /// through [`Self::send_secret_body`]: no redirect is followed.
+    pub(crate) async fn post_secret_form(
+        &self,
+        url: &Url,
+        form: &str,
+    ) -> Result<Response, SourceError> {
+        self.send_secret_body(
+            Method::POST,
+            url,
+            None,
+            &|request| {
+                request
+                    .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .body(form.to_owned())
+            },
+            &|_| false,
+        )
+        .await
     }
 
     async fn send_via(

@@ -4,7 +4,6 @@
 use std::time::{Duration, Instant};
 
 use ingest_core::{Secret, SourceError};
-use reqwest::Method;
 use serde::Deserialize;
 use tokio::sync::Mutex;
 use url::Url;
@@ -71,20 +70,7 @@ impl OAuthTokens {
             form_encode(self.client_secret.expose())
         );
         let response = http
-            .send_secret_body(
-                Method::POST,
-                &self.token_url,
-                None,
-                &|request| {
-                    request
-                        .header(
-                            reqwest::header::CONTENT_TYPE,
-                            "application/x-www-form-urlencoded",
-                        )
-                        .body(form.clone())
-                },
-                &|_| false,
-            )
+            .post_secret_form(&self.token_url, &form)
             .await
             .map_err(|error| {
                 SourceError::new(format!("oauth token request: {}", error.message()))
