@@ -4,6 +4,7 @@
 //! Every request goes to 127.0.0.1 or localhost. The refused redirect targets (169.254.169.254,
 //! 10.0.0.1) are IP literals, refused by the policy before any connection is attempted.
 
+use std::future::Future;
 use std::io::Write;
 use std::time::Duration;
 
@@ -17,6 +18,8 @@ use ingest_core::SourceItemError;
 use ingest_model::{AuthInput, AuthenticationType, SourceInput, SourceType};
 use reqwest::header::AUTHORIZATION;
 use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
 use wiremock::matchers::{body_string_contains, header, method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
@@ -343,23 +346,15 @@ async fn a_token_lifetime_past_the_clock_is_clamped_not_a_panic() {
 
 #[tokio::test]
 async fn a_token_endpoint_that_never_stops_fails_the_read_at_its_cap() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let token_url = format!("http://{}/oauth/token", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let mut request = [0u8; 4096];
-                let _ = socket.read(&mut request).await;
-                let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n{\"access_token\": \"";
-                if socket.write_all(head.as_bytes()).await.is_err() {
-                    return;
-                }
-                let block = vec![b'a'; 64 * 1024];
-                while socket.write_all(&block).await.is_ok() {}
-            });
+    let token_url = raw_server("/oauth/token", |mut socket| async move {
+        let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n{\"access_token\": \"";
+        if socket.write_all(head.as_bytes()).await.is_err() {
+            return;
         }
-    });
+        let block = vec![b'a'; 64 * 1024];
+        while socket.write_all(&block).await.is_ok() {}
+    })
+    .await;
     let error = read_csv(
         "http://127.0.0.1:9/data.csv",
         oauth_auth(token_url.clone()),
@@ -375,30 +370,42 @@ async fn a_token_endpoint_that_never_stops_fails_the_read_at_its_cap() {
     );
 }
 
-/// A server that answers with a CSV header, then trickles one byte every `every`.
-async fn trickling_server(every: Duration) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/slow.csv", listener.local_addr().unwrap());
+/// A raw HTTP server on 127.0.0.1: each connection's request is read, then `answer` writes
+/// whatever it likes (malformed, endless or slow). Returns the URL of `path` on it.
+async fn raw_server<F, A>(path: &str, answer: F) -> String
+where
+    F: Fn(TcpStream) -> A + Copy + Send + 'static,
+    A: Future<Output = ()> + Send + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}{path}", listener.local_addr().unwrap());
     tokio::spawn(async move {
         while let Ok((mut socket, _)) = listener.accept().await {
             tokio::spawn(async move {
                 let mut request = [0u8; 4096];
                 let _ = socket.read(&mut request).await;
-                let head = "HTTP/1.1 200 OK\r\nconnection: close\r\n\r\nid,name\n";
-                if socket.write_all(head.as_bytes()).await.is_err() {
-                    return;
-                }
-                loop {
-                    tokio::time::sleep(every).await;
-                    if socket.write_all(b"1").await.is_err() {
-                        return;
-                    }
-                }
+                answer(socket).await;
             });
         }
     });
     url
+}
+
+/// A server that answers with a CSV header, then trickles one byte every 50 ms.
+async fn trickling_server() -> String {
+    raw_server("/slow.csv", |mut socket| async move {
+        let head = "HTTP/1.1 200 OK\r\nconnection: close\r\n\r\nid,name\n";
+        if socket.write_all(head.as_bytes()).await.is_err() {
+            return;
+        }
+        loop {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            if socket.write_all(b"1").await.is_err() {
+                return;
+            }
+        }
+    })
+    .await
 }
 
 #[tokio::test]
@@ -415,7 +422,7 @@ async fn a_body_trickling_below_the_floor_rate_fails_as_stalled() {
         http: SourceHttpClient::new(UrlPolicy::new(&["127.0.0.0/8"]).unwrap(), settings).unwrap(),
         ..loopback()
     };
-    let url = trickling_server(Duration::from_millis(50)).await;
+    let url = trickling_server().await;
     let started = std::time::Instant::now();
     let error = read_csv(&url, None, &context).await.unwrap_err();
     assert!(
@@ -430,33 +437,23 @@ async fn a_body_trickling_below_the_floor_rate_fails_as_stalled() {
 }
 
 /// A server whose every answer is `response`, after which it closes the connection.
-async fn raw_server(response: &'static str) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/data.csv", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let mut request = [0u8; 4096];
-                let _ = socket.read(&mut request).await;
-                let _ = socket.write_all(response.as_bytes()).await;
-            });
-        }
-    });
-    url
+async fn answering(response: &'static str) -> String {
+    raw_server("/data.csv", move |mut socket| async move {
+        let _ = socket.write_all(response.as_bytes()).await;
+    })
+    .await
 }
 
 #[tokio::test]
 async fn a_body_shorter_than_its_content_length_fails_the_read() {
-    let url =
-        raw_server("HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\nid,name\n1,a\n2,b\n").await;
+    let url = answering("HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\nid,name\n1,a\n2,b\n").await;
     let error = read_csv(&url, None, &loopback()).await.unwrap_err();
     assert!(error.contains("failed after 16 bytes"), "{error}");
 }
 
 #[tokio::test]
 async fn a_chunked_body_cut_short_fails_the_read() {
-    let url = raw_server(
+    let url = answering(
         "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n10\r\nid,name\n1,a\n2,b\n\r\n",
     )
     .await;
