@@ -113,6 +113,16 @@ pub(crate) fn order_by(expression: &str, order: Order) -> String {
     format!("{expression} {dir}, seq {dir}")
 }
 
+/// How a page's `nbItems` is found.
+#[derive(Clone, Copy)]
+pub(crate) enum Count<'a> {
+    /// `COUNT(*)` of the matching rows.
+    Rows,
+    /// The sum of column `n` of the matching rows of a counter table whose columns carry the
+    /// filter's names (`run_counts`): the same filter, a few rows to read.
+    Counters(&'a str),
+}
+
 /// One page of `SELECT columns FROM table WHERE ... ORDER BY ...` and its pagination.
 pub(crate) async fn page(
     tx: &mut Tx,
@@ -122,14 +132,28 @@ pub(crate) async fn page(
     order: &str,
     page: &PageRequest,
 ) -> StoreResult<(Vec<Row>, Pagination)> {
+    page_counted(tx, table, columns, filter, order, page, Count::Rows).await
+}
+
+/// [`page`], with its `nbItems` found as `count` says.
+pub(crate) async fn page_counted(
+    tx: &mut Tx,
+    table: &str,
+    columns: &str,
+    filter: Where,
+    order: &str,
+    page: &PageRequest,
+    count: Count<'_>,
+) -> StoreResult<(Vec<Row>, Pagination)> {
     page.validate()?;
     let condition = filter.sql();
-    let nb_items = tx
-        .fetch_count(
-            &format!("SELECT COUNT(*) FROM {table}{condition}"),
-            filter.args(),
-        )
-        .await?;
+    let count_sql = match count {
+        Count::Rows => format!("SELECT COUNT(*) FROM {table}{condition}"),
+        Count::Counters(counters) => {
+            format!("SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM {counters}{condition}")
+        }
+    };
+    let nb_items = tx.fetch_count(&count_sql, filter.args()).await?;
     let mut filter = filter;
     let limit = filter.param(page.limit());
     let offset = filter.param(page.offset());

@@ -62,7 +62,8 @@
 //! - One module per resource or area, each with its own `impl Store` block, its query type, its
 //!   row columns and the reads of its rows: `authentications`, `sources_destinations` (what the
 //!   two share is written once, over a table descriptor), `tasks`, `runs` (runs and their
-//!   events), `workers` (claims, leases, finishing, requeue), `schedule` (due schedules, firing).
+//!   events), `workers` (claims, leases, finishing, requeue), `schedule` (due schedules, firing),
+//!   `retention` (deleting old history).
 //! - Under them, what every resource uses and nothing dispatches through: `db` (one SQL text
 //!   for both databases: `Pools`, the transaction `Tx`, bound `Arg`s, typed `Row` reads),
 //!   `filter` (`WHERE`, `ORDER BY`, one page, search by IDs), `query` (paging), `key` (sealing
@@ -102,6 +103,7 @@ mod migrate;
 mod postgres;
 mod pushes;
 mod query;
+mod retention;
 mod runs;
 mod schedule;
 mod signal;
@@ -119,6 +121,7 @@ pub use key::{KeyError, SecretKey};
 pub use postgres::PostgresConfig;
 pub use pushes::{AcceptedPush, ClaimedPushes, NewPush, PushResult, PushTask, StoredPush};
 pub use query::{DEFAULT_ITEMS_PER_PAGE, MAX_ITEMS_PER_PAGE, NO_AUTHENTICATION, Page, PageRequest};
+pub use retention::{FilePages, Purged};
 pub use runs::{EventQuery, NewEvent, RunQuery};
 pub use schedule::DueSchedule;
 pub use sources_destinations::{DestinationQuery, SourceQuery};

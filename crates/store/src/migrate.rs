@@ -36,6 +36,11 @@ const SQLITE: &[Script] = &[
         "fair claims",
         include_str!("../migrations/sqlite/0008_fair_claims.sql"),
     ),
+    (
+        9,
+        "history",
+        include_str!("../migrations/sqlite/0009_history.sql"),
+    ),
 ];
 
 const POSTGRES: &[Script] = &[
@@ -63,6 +68,11 @@ const POSTGRES: &[Script] = &[
         8,
         "fair claims",
         include_str!("../migrations/postgres/0008_fair_claims.sql"),
+    ),
+    (
+        9,
+        "history",
+        include_str!("../migrations/postgres/0009_history.sql"),
     ),
 ];
 

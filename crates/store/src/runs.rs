@@ -9,7 +9,7 @@ use ingest_model::{
 use serde_json::{Map, Value};
 
 use crate::db::{Row, Tx, args, new_id};
-use crate::filter::{Where, order_by, page};
+use crate::filter::{Count, Where, order_by, page, page_counted};
 use crate::query::{Page, PageRequest};
 use crate::store::Store;
 use crate::tasks::{fetch as fetch_task, task};
@@ -172,14 +172,21 @@ impl Store {
             K::UpdatedAt => "updated_at",
             K::CreatedAt => "created_at",
         };
+        // Without a date window every filter is a column of `run_counts` (docs/api.md C21).
+        let count = if query.start_date.is_none() && query.end_date.is_none() {
+            Count::Counters("run_counts")
+        } else {
+            Count::Rows
+        };
         let mut tx = self.pools.read().await?;
-        let (rows, pagination) = page(
+        let (rows, pagination) = page_counted(
             &mut tx,
             "runs",
             RUN_COLUMNS,
             filter,
             &order_by(sort, query.order),
             &query.page,
+            count,
         )
         .await?;
         let items = rows.iter().map(run).collect::<StoreResult<_>>()?;

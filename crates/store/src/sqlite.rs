@@ -4,7 +4,9 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteAutoVacuum, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+};
 
 use crate::db::Pools;
 use crate::key::SecretKey;
@@ -37,7 +39,7 @@ impl SqliteConfig {
 
 impl Store {
     /// Opens (or creates, with its parent directories) the SQLite database described by
-    /// `config`, and migrates it: WAL journal, foreign keys on, a busy timeout, one writer
+    /// `config`, and migrates it: WAL journal, incremental vacuum (new files), foreign keys on, a busy timeout, one writer
     /// connection (every write transaction starts with `BEGIN IMMEDIATE`) and a pool of readers.
     /// Its queue signal wakes the workers of this process only.
     pub async fn open_sqlite(config: &SqliteConfig, key: SecretKey) -> StoreResult<Self> {
@@ -48,6 +50,9 @@ impl Store {
         let options = SqliteConnectOptions::from_str("sqlite:")?
             .filename(&config.path)
             .create_if_missing(true)
+            // Takes effect on a new file only (before its first table): retention's deletes can
+            // then hand pages back (`Store::release_free_pages`, docs/api.md C21).
+            .auto_vacuum(SqliteAutoVacuum::Incremental)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)

@@ -8,6 +8,7 @@ mod fixtures;
 mod harness;
 mod leases;
 mod references;
+mod retention;
 mod runs_events;
 mod sources_destinations;
 mod tasks;
