@@ -10,7 +10,7 @@ use ingest_connectors::http::SourceHttpClient;
 use ingest_core::Secret;
 use ingest_core::metrics::Metrics;
 use ingest_core::time::SystemClock;
-use ingest_engine::{Engine, EngineSettings, Scheduler, Workers, reaper};
+use ingest_engine::{Engine, EngineSettings, Retention, Scheduler, Workers, reaper};
 use ingest_store::{PostgresConfig, SecretKey, SqliteConfig, Store};
 use tokio::sync::watch;
 
@@ -21,7 +21,7 @@ use crate::settings::Settings;
 pub struct Roles {
     /// The HTTP API.
     pub api: bool,
-    /// The cron scheduler.
+    /// The cron scheduler and history retention.
     pub scheduler: bool,
     /// Workers (and the reaper).
     pub worker: bool,
@@ -191,6 +191,13 @@ pub async fn run(
             settings.scheduler.clone(),
         );
         tasks.spawn(scheduler.run(until_stopped()));
+        let retention = Retention::new(
+            store.clone(),
+            clock.clone(),
+            metrics.clone(),
+            settings.retention.clone(),
+        );
+        tasks.spawn(retention.run(until_stopped()));
     }
     let server = &settings.server;
     let mut served = Vec::new();

@@ -23,7 +23,10 @@ mod push;
 mod worker;
 
 pub use worker::LogFormat;
-use worker::{RawLog, RawScheduler, RawWorker, validate_log, validate_scheduler, validate_worker};
+use worker::{
+    RawLog, RawRetention, RawScheduler, RawWorker, validate_log, validate_retention,
+    validate_scheduler, validate_worker,
+};
 
 use endpoints::{
     RawBigCommerce, RawBigQuery, RawGoogle, RawInsights, validate_endpoints, validate_insights,
@@ -51,6 +54,7 @@ struct RawSettings {
     insights: RawInsights,
     worker: RawWorker,
     scheduler: RawScheduler,
+    retention: RawRetention,
     log: RawLog,
 }
 
@@ -161,6 +165,8 @@ pub struct Settings {
     pub worker: ingest_engine::WorkerSettings,
     /// The cron scheduler.
     pub scheduler: ingest_engine::SchedulerSettings,
+    /// How long history is kept (`[retention]`).
+    pub retention: ingest_engine::RetentionSettings,
     /// How logs are written.
     pub log_format: LogFormat,
 }
@@ -270,6 +276,7 @@ fn validate(raw: RawSettings, problems: &mut Vec<String>) -> Option<Settings> {
     let insights_hosts = validate_insights(raw.insights, problems);
     let worker = validate_worker(raw.worker, problems);
     let scheduler = validate_scheduler(raw.scheduler, problems);
+    let retention = validate_retention(raw.retention, problems);
     let log_format = validate_log(raw.log, problems);
     let batch = batch?;
     Some(Settings {
@@ -289,6 +296,7 @@ fn validate(raw: RawSettings, problems: &mut Vec<String>) -> Option<Settings> {
         insights_hosts,
         worker,
         scheduler,
+        retention,
         log_format,
     })
 }

@@ -1,8 +1,8 @@
-//! `[worker]`, `[scheduler]` and `[log]`: the engine's processes.
+//! `[worker]`, `[scheduler]`, `[retention]` and `[log]`: the engine's processes.
 
 use std::time::Duration;
 
-use ingest_engine::{SchedulerSettings, WorkerSettings, default_owner};
+use ingest_engine::{RetentionSettings, SchedulerSettings, WorkerSettings, default_owner};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
@@ -23,6 +23,14 @@ pub(super) struct RawWorker {
 pub(super) struct RawScheduler {
     tick_ms: u64,
     batch: u32,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRetention {
+    days: u32,
+    batch: u32,
+    interval_secs: u64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -96,6 +104,28 @@ pub(super) fn validate_scheduler(
     }
 }
 
+/// The longest retention accepted: 100 years (past it, 0 means "keep everything").
+const MAX_RETENTION_DAYS: u32 = 36_500;
+
+pub(super) fn validate_retention(
+    raw: RawRetention,
+    problems: &mut Vec<String>,
+) -> RetentionSettings {
+    if raw.days > MAX_RETENTION_DAYS {
+        problems.push(format!(
+            "retention.days: at most {MAX_RETENTION_DAYS} (0 keeps history without limit)"
+        ));
+    }
+    if raw.batch == 0 || raw.interval_secs == 0 {
+        problems.push("retention: batch and interval_secs must be at least 1".to_owned());
+    }
+    RetentionSettings {
+        keep: (raw.days > 0).then(|| Duration::from_secs(u64::from(raw.days) * 86_400)),
+        batch: raw.batch,
+        interval: Duration::from_secs(raw.interval_secs),
+    }
+}
+
 pub(super) fn validate_log(raw: RawLog, problems: &mut Vec<String>) -> LogFormat {
     LogFormat::parse(&raw.format).unwrap_or_else(|| {
         problems.push(format!(
@@ -126,6 +156,10 @@ mod tests {
         assert_eq!(settings.worker.reaper, Duration::from_secs(5));
         assert_eq!(settings.worker.max_attempts, 3);
         assert_eq!(settings.scheduler.tick, Duration::from_secs(1));
+        assert_eq!(
+            settings.retention,
+            ingest_engine::RetentionSettings::default()
+        );
         assert_eq!(settings.log_format, LogFormat::Text);
     }
 

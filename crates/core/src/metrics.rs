@@ -45,6 +45,9 @@ pub const ALGOLIA_RTT: &str = "ingestion_algolia_rtt_seconds";
 /// (`rate_limited`, `server_error`, `rtt`) (counter).
 pub const CONCURRENCY_DECREASES: &str = "ingestion_algolia_concurrency_decreases_total";
 
+/// History deleted by retention, by `kind` (`runs`, `events`) (counter).
+pub const HISTORY_DELETED: &str = "ingestion_history_deleted_total";
+
 /// How a family is exposed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -111,6 +114,11 @@ pub const FAMILIES: &[(&str, Kind, &str)] = &[
         API_REQUESTS,
         Kind::Counter,
         "API requests, by route and status.",
+    ),
+    (
+        HISTORY_DELETED,
+        Kind::Counter,
+        "History deleted by retention, by kind (runs, events).",
     ),
     (
         CONCURRENCY_WINDOW,

@@ -33,6 +33,7 @@ pub mod fence;
 mod load;
 mod pushes;
 mod recorder;
+mod retention;
 mod scheduler;
 mod worker;
 
@@ -43,5 +44,6 @@ pub use execute::{
 pub use fence::{FencedApi, Lease};
 pub use pushes::{PushApplySettings, apply_pushes_until};
 pub use recorder::StoreRecorder;
+pub use retention::{MAX_STEPS_PER_SWEEP, Retention, RetentionSettings};
 pub use scheduler::{Scheduler, SchedulerSettings};
 pub use worker::{WorkerSettings, Workers, default_owner, reaper, run_claimed};

@@ -4,5 +4,6 @@
 mod harness;
 mod outage;
 mod pushes;
+mod retention;
 mod runs;
 mod scheduler;
