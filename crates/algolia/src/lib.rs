@@ -51,5 +51,6 @@ pub use insights::{
 };
 pub use pusher::{
     MAX_LISTED_REJECTIONS, PushMode, PushPlan, PushSettings, Pusher, RejectionSummary, RunSummary,
+    SentRun,
 };
 pub use transport::{Compression, Request, Response, Transport, TransportSettings};

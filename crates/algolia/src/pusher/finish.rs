@@ -12,6 +12,31 @@ use crate::api::{IndexingApi, Operation, Scope, wait_task};
 impl<A: IndexingApi + 'static> RunState<'_, A> {
     /// Decides how the run ends, doing the last calls.
     pub(super) async fn finish(&mut self) -> Ending {
+        let ending = match self.ending_before_wait() {
+            Some(ending) => ending,
+            None => {
+                let done = match self.plan.mode {
+                    PushMode::Save
+                    | PushMode::PartialNoCreate
+                    | PushMode::Append
+                    | PushMode::Update => self.wait_tasks().await,
+                    PushMode::Replace => self.move_into_place().await,
+                };
+                match done {
+                    Ok(()) => return Ending::Completed,
+                    Err(reason) => Ending::Failed(reason),
+                }
+            }
+        };
+        if self.plan.mode == PushMode::Replace && self.copy_task.is_some() {
+            self.delete_temporary_index().await;
+        }
+        ending
+    }
+
+    /// How the run ends when every batch is sent, if it already ends there (a failure, too many
+    /// rejections, nothing pushed); `None` when its tasks are to be waited for.
+    pub(super) fn ending_before_wait(&mut self) -> Option<Ending> {
         let unrecorded = self
             .counts
             .rejected
@@ -22,29 +47,15 @@ impl<A: IndexingApi + 'static> RunState<'_, A> {
                 self.settings.max_rejection_events
             ));
         }
-        let ending = if let Some(reason) = self.failure.take() {
-            Ending::Failed(reason)
+        if let Some(reason) = self.failure.take() {
+            Some(Ending::Failed(reason))
         } else if self.counts.over_threshold(self.plan.failure_threshold) {
-            Ending::TooManyErrors
+            Some(Ending::TooManyErrors)
         } else if self.counts.pushed == 0 {
-            Ending::NothingPushed
+            Some(Ending::NothingPushed)
         } else {
-            let done = match self.plan.mode {
-                PushMode::Save
-                | PushMode::PartialNoCreate
-                | PushMode::Append
-                | PushMode::Update => self.wait_tasks().await,
-                PushMode::Replace => self.move_into_place().await,
-            };
-            match done {
-                Ok(()) => return Ending::Completed,
-                Err(reason) => Ending::Failed(reason),
-            }
-        };
-        if self.plan.mode == PushMode::Replace && self.copy_task.is_some() {
-            self.delete_temporary_index().await;
+            None
         }
-        ending
     }
 
     /// Waits for every task watched (the batches', and a `replace`'s first copy).
@@ -52,15 +63,7 @@ impl<A: IndexingApi + 'static> RunState<'_, A> {
         self.tasks
             .all_published()
             .await
-            .map_err(|(what, error)| match what {
-                Watched::Batch => {
-                    format!("waiting for Algolia to apply the batches failed: {error}")
-                }
-                Watched::Copy => format!(
-                    "copying the settings of `{}` failed: {error}",
-                    self.plan.index
-                ),
-            })
+            .map_err(|(what, error)| unpublished(what, error, &self.plan.index))
     }
 
     /// `replace`, steps 3 to 5: wait every batch and the first copy, copy again, move, wait.
@@ -115,5 +118,13 @@ impl<A: IndexingApi + 'static> RunState<'_, A> {
                 ));
             }
         }
+    }
+}
+
+/// The reason of a run whose task `what` was not published.
+pub(super) fn unpublished(what: Watched, error: String, index: &str) -> String {
+    match what {
+        Watched::Batch => format!("waiting for Algolia to apply the batches failed: {error}"),
+        Watched::Copy => format!("copying the settings of `{index}` failed: {error}"),
     }
 }

@@ -34,7 +34,7 @@ use tokio::time::Instant;
 use crate::api::{IndexingApi, Operation, Scope, TaskId, WaitPolicy};
 use crate::concurrency::{ConcurrencyWindow, Permit, WindowSettings, WindowSnapshot};
 use batch_task::{BatchDone, send_batch};
-use summary::Counts;
+use summary::{Counts, Ending};
 pub use summary::{MAX_LISTED_REJECTIONS, RejectionSummary, RunSummary};
 use tasks::{TaskWatch, Watched};
 
@@ -222,6 +222,111 @@ impl<A: IndexingApi + 'static> Pusher<A> {
             threshold,
             started.elapsed(),
             summary::Target::Index(&plan.index),
+        )
+    }
+
+    /// Like [`Pusher::run`] on the live index, but returns once every batch is sent and
+    /// accepted: the batches' Algolia tasks are still being polled in the background, and
+    /// [`SentRun::published`] waits for them and judges the run. What is sent after this returns
+    /// reaches Algolia after these batches, so a caller applying pushes in order sends the next
+    /// one without waiting for this one's tasks. A `replace` plan runs whole here (its move is
+    /// part of sending).
+    pub async fn send(
+        &self,
+        plan: &PushPlan,
+        records: RecordStream,
+        recorder: &dyn RunRecorder,
+    ) -> SentRun {
+        let started = Instant::now();
+        if plan.mode == PushMode::Replace {
+            let summary = self.run(plan, records, recorder).await;
+            return SentRun {
+                state: Sent::Judged(summary),
+                started,
+            };
+        }
+        let mut run = RunState {
+            api: &self.api,
+            settings: self.settings,
+            window: &self.window,
+            window_at_start: None,
+            plan,
+            recorder,
+            target: plan.index.as_str().into(),
+            counts: Counts::default(),
+            in_flight: JoinSet::new(),
+            launched: 0,
+            finished: 0,
+            source_done: false,
+            tasks: TaskWatch::new(self.settings.window().max, self.settings.wait),
+            copy_task: None,
+            failure: None,
+            destination_failed: false,
+        };
+        run.stream(records).await;
+        let ending = run.ending_before_wait();
+        let tasks = std::mem::replace(&mut run.tasks, TaskWatch::new(1, self.settings.wait));
+        SentRun {
+            state: Sent::Waiting {
+                counts: std::mem::take(&mut run.counts),
+                ending,
+                tasks,
+                index: plan.index.clone(),
+                threshold: plan.failure_threshold,
+            },
+            started,
+        }
+    }
+}
+
+/// A run whose batches are all sent ([`Pusher::send`]); its tasks may still be unpublished.
+#[derive(Debug)]
+pub struct SentRun {
+    state: Sent,
+    started: Instant,
+}
+
+#[derive(Debug)]
+enum Sent {
+    /// Judged already (a `replace`).
+    Judged(RunSummary),
+    /// Waiting for its tasks, unless `ending` says how it ended.
+    Waiting {
+        counts: Counts,
+        ending: Option<Ending>,
+        tasks: TaskWatch,
+        index: String,
+        threshold: u8,
+    },
+}
+
+impl SentRun {
+    /// Waits until Algolia has applied every batch of the run, then judges it as
+    /// [`Pusher::run`] would have.
+    pub async fn published(self) -> RunSummary {
+        let (counts, ending, mut tasks, index, threshold) = match self.state {
+            Sent::Judged(summary) => return summary,
+            Sent::Waiting {
+                counts,
+                ending,
+                tasks,
+                index,
+                threshold,
+            } => (counts, ending, tasks, index, threshold),
+        };
+        let ending = match ending {
+            Some(ending) => ending,
+            None => match tasks.all_published().await {
+                Ok(()) => Ending::Completed,
+                Err((what, error)) => Ending::Failed(finish::unpublished(what, error, &index)),
+            },
+        };
+        summary::judge(
+            counts,
+            ending,
+            threshold,
+            self.started.elapsed(),
+            summary::Target::Index(&index),
         )
     }
 }
