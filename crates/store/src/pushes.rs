@@ -211,29 +211,42 @@ impl Store {
             head.text("task_id")?,
             head.text("index_name")?,
         );
-        let rows = tx
+        // Which pushes, from their counts; then the records of those only (a push holds up to
+        // 5 MB: the rows behind the cut are not read).
+        let counts = tx
             .fetch_all(
-                "SELECT seq, id, run_id, action, records, record_count, attempt FROM pushes \
+                "SELECT seq, record_count FROM pushes \
                  WHERE task_id = $1 AND index_name = $2 AND seq >= $3 ORDER BY seq LIMIT 100",
                 args![&task_id, &index, head.int("seq")?],
             )
             .await?;
-        let mut pushes = Vec::new();
         let mut seqs = Vec::new();
         let mut records = 0u64;
-        for row in &rows {
+        for row in &counts {
             let count = u64::try_from(row.int("record_count")?).unwrap_or(0);
-            if !pushes.is_empty() && records.saturating_add(count) > max_records {
+            if !seqs.is_empty() && records.saturating_add(count) > max_records {
                 break;
             }
             records = records.saturating_add(count);
             seqs.push(row.int("seq")?);
+        }
+        let (first, last) = (seqs.first().copied(), seqs.last().copied());
+        let rows = tx
+            .fetch_all(
+                "SELECT seq, id, run_id, action, records, record_count, attempt FROM pushes \
+                 WHERE task_id = $1 AND index_name = $2 AND seq >= $3 AND seq <= $4 \
+                 ORDER BY seq",
+                args![&task_id, &index, first, last],
+            )
+            .await?;
+        let mut pushes = Vec::with_capacity(rows.len());
+        for row in &rows {
             pushes.push(StoredPush {
                 id: row.text("id")?,
                 run_id: row.text("run_id")?,
                 action: row.text("action")?,
                 records: row.text("records")?,
-                record_count: count,
+                record_count: u64::try_from(row.int("record_count")?).unwrap_or(0),
                 attempt: u32::try_from(row.int("attempt")? + 1).unwrap_or(u32::MAX),
             });
         }
@@ -275,42 +288,57 @@ impl Store {
         result: &PushResult,
         now: Timestamp,
     ) -> StoreResult<()> {
+        self.complete_pushes(app, &[(push, result)], lease_token, now)
+            .await
+    }
+
+    /// [`Store::complete_push`] for several pushes of one claim, in one transaction: all are
+    /// recorded, or none (`LeaseLost` when any lease is no longer this token's).
+    pub async fn complete_pushes(
+        &self,
+        app: &str,
+        done: &[(&StoredPush, &PushResult)],
+        lease_token: &str,
+        now: Timestamp,
+    ) -> StoreResult<()> {
         let mut tx = self.pools.write().await?;
-        let deleted = tx
-            .execute(
-                "DELETE FROM pushes WHERE id = $1 AND lease_token = $2",
-                args![&push.id, lease_token],
+        for (push, result) in done {
+            let deleted = tx
+                .execute(
+                    "DELETE FROM pushes WHERE id = $1 AND lease_token = $2",
+                    args![&push.id, lease_token],
+                )
+                .await?;
+            if deleted == 0 {
+                return Err(StoreError::LeaseLost {
+                    run_id: push.run_id.clone(),
+                });
+            }
+            let data = Value::Object(result.data.clone()).to_string();
+            tx.execute(
+                "INSERT INTO events \
+                 (id, app_id, run_id, parent_id, status, type, data, batch_size, published_at) \
+                 VALUES ($1, $2, $3, NULL, $4, $5, $6, $7, $8)",
+                args![
+                    &push.id,
+                    app,
+                    &push.run_id,
+                    result.status.as_str(),
+                    EventType::Record.as_str(),
+                    data,
+                    i64::try_from(push.record_count).unwrap_or(i64::MAX),
+                    now
+                ],
             )
             .await?;
-        if deleted == 0 {
-            return Err(StoreError::LeaseLost {
-                run_id: push.run_id.clone(),
-            });
+            tx.execute(
+                "UPDATE runs SET updated_at = $1, \
+                 received_events = COALESCE(received_events, 0) + 1, \
+                 expected_events = COALESCE(expected_events, 0) + 1 WHERE id = $2",
+                args![now, &push.run_id],
+            )
+            .await?;
         }
-        let data = Value::Object(result.data.clone()).to_string();
-        tx.execute(
-            "INSERT INTO events \
-             (id, app_id, run_id, parent_id, status, type, data, batch_size, published_at) \
-             VALUES ($1, $2, $3, NULL, $4, $5, $6, $7, $8)",
-            args![
-                &push.id,
-                app,
-                &push.run_id,
-                result.status.as_str(),
-                EventType::Record.as_str(),
-                data,
-                i64::try_from(push.record_count).unwrap_or(i64::MAX),
-                now
-            ],
-        )
-        .await?;
-        tx.execute(
-            "UPDATE runs SET updated_at = $1, \
-             received_events = COALESCE(received_events, 0) + 1, \
-             expected_events = COALESCE(expected_events, 0) + 1 WHERE id = $2",
-            args![now, &push.run_id],
-        )
-        .await?;
         tx.commit().await
     }
 
