@@ -7,7 +7,7 @@
 //! `watch=true` the answer waits until it is applied. Each application has its own budget of
 //! pushes per period, apart from the per-IP limits.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -17,6 +17,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use ingest_model::{SourceType, Task};
 use ingest_store::{NewPush, StoreError};
+use serde::Deserialize;
+use serde_json::error::Category;
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use crate::ApiState;
@@ -95,42 +98,45 @@ struct Payload {
     count: u64,
 }
 
+/// Reads a push body without building a tree of its records: the top level and each record's
+/// `objectID` are checked, and the records are kept as the text received (a copy of the
+/// `records` array), which the workers split again when they apply the push.
 fn parse_payload(body: &[u8]) -> Result<Payload, ApiError> {
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|error| ApiError::invalid("", format!("the body is not valid JSON: {error}")))?;
-    let Value::Object(mut fields) = value else {
-        return Err(ApiError::invalid("", "the body must be a JSON object"));
-    };
+    let fields: BTreeMap<String, &RawValue> =
+        serde_json::from_slice(body).map_err(|error| match error.classify() {
+            Category::Data => ApiError::invalid("", "the body must be a JSON object"),
+            _ => ApiError::invalid("", format!("the body is not valid JSON: {error}")),
+        })?;
     if let Some(unknown) = fields.keys().find(|k| *k != "action" && *k != "records") {
         return Err(ApiError::invalid(
             crate::error::printable(unknown),
             "unknown field",
         ));
     }
-    let action = match fields.remove("action") {
-        Some(Value::String(action)) if ACTIONS.contains(&action.as_str()) => action,
-        Some(Value::String(other)) => {
-            return Err(ApiError::invalid(
-                "action",
-                format!(
-                    "unknown variant `{}`, expected one of {}",
-                    crate::error::printable(&other),
-                    ACTIONS
-                        .iter()
-                        .map(|a| format!("`{a}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            ));
-        }
-        Some(_) => return Err(ApiError::invalid("action", "must be a string")),
+    let action = match fields.get("action") {
         None => return Err(ApiError::invalid("action", "missing field")),
+        Some(raw) => serde_json::from_str::<String>(raw.get())
+            .map_err(|_| ApiError::invalid("action", "must be a string"))?,
     };
-    let records = match fields.remove("records") {
-        Some(Value::Array(records)) => records,
-        Some(_) => return Err(ApiError::invalid("records", "must be an array")),
-        None => return Err(ApiError::invalid("records", "missing field")),
+    if !ACTIONS.contains(&action.as_str()) {
+        return Err(ApiError::invalid(
+            "action",
+            format!(
+                "unknown variant `{}`, expected one of {}",
+                crate::error::printable(&action),
+                ACTIONS
+                    .iter()
+                    .map(|a| format!("`{a}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+    }
+    let Some(records_text) = fields.get("records") else {
+        return Err(ApiError::invalid("records", "missing field"));
     };
+    let records: Vec<&RawValue> = serde_json::from_str(records_text.get())
+        .map_err(|_| ApiError::invalid("records", "must be an array"))?;
     let whole_index = action == "clear" || action == "delete";
     if records.is_empty() && !whole_index {
         return Err(ApiError::invalid(
@@ -139,14 +145,16 @@ fn parse_payload(body: &[u8]) -> Result<Payload, ApiError> {
         ));
     }
     for (i, record) in records.iter().enumerate() {
-        let Value::Object(record) = record else {
+        if !record.get().starts_with('{') {
             return Err(ApiError::invalid(
                 format!("records[{i}]"),
                 "must be an object",
             ));
-        };
-        match record.get("objectID") {
-            Some(Value::String(id)) if !id.is_empty() => {}
+        }
+        let head: RecordHead = serde_json::from_str(record.get())
+            .map_err(|error| ApiError::invalid(format!("records[{i}]"), error.to_string()))?;
+        match head.object_id.map(RawValue::get) {
+            Some(id) if id.starts_with('"') && id != "\"\"" => {}
             Some(_) => {
                 return Err(ApiError::invalid(
                     format!("records[{i}].objectID"),
@@ -161,12 +169,25 @@ fn parse_payload(body: &[u8]) -> Result<Payload, ApiError> {
             }
         }
     }
-    let count = records.len() as u64;
     Ok(Payload {
         action,
-        records: Value::Array(records).to_string(),
-        count,
+        records: records_text.get().to_owned(),
+        count: records.len() as u64,
     })
+}
+
+/// What the push route reads of a record: its `objectID` as written (other fields skipped).
+#[derive(Deserialize)]
+struct RecordHead<'a> {
+    #[serde(rename = "objectID", borrow, default, deserialize_with = "present")]
+    object_id: Option<&'a RawValue>,
+}
+
+/// `Some` for any value, `null` included (a plain `Option` reads `null` as absent).
+fn present<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<&'de RawValue>, D::Error> {
+    <&RawValue>::deserialize(deserializer).map(Some)
 }
 
 fn check_index_name(index: &str) -> Result<(), ApiError> {
@@ -388,6 +409,43 @@ mod tests {
         assert!(message(r#"{"action":"addObject","records":[1]}"#).starts_with("records[0]"));
         assert!(message(r#"{"action":"addObject","records":[],"x":1}"#).starts_with("x: unknown"));
         assert!(message("{").contains("not valid JSON"));
+        assert!(
+            message(r#"{"action":"addObject","records":[{"a":1} x]}"#).contains("not valid JSON")
+        );
+        assert_eq!(message("[1]"), "the body must be a JSON object");
+        assert_eq!(
+            message(r#"{"action":7,"records":[]}"#),
+            "action: must be a string"
+        );
+        assert_eq!(message(r#"{"records":[]}"#), "action: missing field");
+        assert_eq!(message(r#"{"action":"clear"}"#), "records: missing field");
+        assert_eq!(
+            message(r#"{"action":"clear","records":{"objectID":"a"}}"#),
+            "records: must be an array"
+        );
+        for id in ["null", r#""""#, "[]", "{}"] {
+            let body = format!(r#"{{"action":"addObject","records":[{{"objectID":{id}}}]}}"#);
+            assert_eq!(
+                message(&body),
+                "records[0].objectID: must be a non-empty string",
+                "{id}"
+            );
+        }
+        assert!(
+            message(r#"{"action":"addObject","records":[{"objectID":"a","objectID":"b"}]}"#)
+                .starts_with("records[0]: duplicate field")
+        );
+    }
+
+    #[test]
+    fn records_are_kept_as_received() {
+        let records = r#"[ {"objectID": "a\u00e9", "n": {"deep": [1, 2.50, "x"]}},
+            {"b": null, "objectID": "b"} ]"#;
+        let body = format!(r#"{{"records": {records}, "action": "partialUpdateObject"}}"#);
+        let payload = parse_payload(body.as_bytes()).unwrap();
+        assert_eq!(payload.records, records);
+        assert_eq!(payload.count, 2);
+        assert_eq!(payload.action, "partialUpdateObject");
     }
 
     #[test]

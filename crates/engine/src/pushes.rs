@@ -4,19 +4,24 @@
 //! and record one event per push; a sweeper finishes the push runs that went idle.
 //!
 //! Pushes of one task and index are applied in arrival order: the store hands out only the head
-//! of a group, with the pushes right behind it, and never two leases on one group. A worker that
+//! of a group, with the pushes right behind it, and never two leases on one group. Within a
+//! claim, a push is sent once Algolia has accepted the batches of the one before it (so they are
+//! applied in order), without waiting for those to be published: the waits overlap the sending,
+//! and the events are recorded a group at a time. A worker that
 //! dies holding pushes loses its lease; another worker applies them again (Algolia's batch actions
 //! are idempotent per `objectID`, so a push applied twice ends the same).
 
 use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use futures::stream;
+use futures::{FutureExt as _, stream};
 use ingest_algolia::{
     AlgoliaCredentials, AlgoliaError, HttpIndexingApi, IndexingApi, PushMode, PushPlan, Pusher,
-    RunSummary, TransportSettings, wait_task,
+    RunSummary, SentRun, TransportSettings, wait_task,
 };
 use ingest_connectors::{JsonDecoder, JsonOptions, RecordDecoder};
 use ingest_core::exclude::Exclusions;
@@ -136,6 +141,40 @@ fn action(name: &str) -> Option<Action> {
     })
 }
 
+/// A push on its way: its result, or its records sent and their tasks being waited for.
+enum Pending {
+    Ready(PushResult),
+    Sent(Pin<Box<dyn Future<Output = RunSummary> + Send>>),
+}
+
+impl Pending {
+    fn sent(run: SentRun) -> Self {
+        Self::Sent(Box::pin(run.published()))
+    }
+
+    /// The result, if it is known without waiting.
+    fn ready(&mut self, records: u64) -> Option<PushResult> {
+        match self {
+            Self::Ready(result) => Some(result.clone()),
+            Self::Sent(published) => published
+                .as_mut()
+                .now_or_never()
+                .map(|summary| summary_result(&summary, records)),
+        }
+    }
+
+    /// The result, once Algolia has applied the push.
+    async fn result(self, records: u64) -> PushResult {
+        match self {
+            Self::Ready(result) => result,
+            Self::Sent(published) => summary_result(&published.await, records),
+        }
+    }
+}
+
+/// How often a claim records the pushes it has applied, at least (well under the lease).
+const RECORD_EVERY: Duration = Duration::from_secs(5);
+
 /// A recorder that keeps nothing: a push's outcome is its one event, built from the summary.
 struct Quiet;
 
@@ -246,44 +285,103 @@ impl Engine {
                 Exclusions::new(&resources.destination.input.attributes_to_exclude),
             ))
         });
+        // Sent in order, each push once the one before it is accepted by Algolia; the tasks of
+        // each are waited for while the next ones go out. Results are recorded in order, a group
+        // at a time: at the end of the claim, or as soon as RECORD_EVERY has passed, so a claim
+        // that meets a slow Algolia still records its progress well within its lease.
+        let mut waiting: VecDeque<(&StoredPush, Pending)> = VecDeque::new();
+        let mut done: Vec<(&StoredPush, PushResult)> = Vec::new();
+        let mut recorded_at = Instant::now();
         for push in &claimed.pushes {
-            let result = match &prepared {
-                Err(reason) => failed(reason.clone()),
+            let pending = match &prepared {
+                Err(reason) => Pending::Ready(failed(reason.clone())),
                 Ok((api, window, exclusions)) => {
-                    self.apply_one(api, window, exclusions, &claimed.index, push)
+                    self.send_one(api, window, exclusions, &claimed.index, push)
                         .await
                 }
             };
-            let stored = self
-                .store()
-                .complete_push(app, push, &claimed.lease_token, &result, self.clock().now())
+            waiting.push_back((push, pending));
+            while let Some((push, pending)) = waiting.front_mut() {
+                let Some(result) = pending.ready(push.record_count) else {
+                    break;
+                };
+                done.push((push, result));
+                waiting.pop_front();
+            }
+            if recorded_at.elapsed() >= RECORD_EVERY && !done.is_empty() {
+                if !self
+                    .record_pushes(app, &claimed.lease_token, &mut done)
+                    .await
+                {
+                    return;
+                }
+                recorded_at = Instant::now();
+            }
+        }
+        while let Some((push, pending)) = waiting.pop_front() {
+            done.push((push, pending.result(push.record_count).await));
+            if recorded_at.elapsed() >= RECORD_EVERY {
+                if !self
+                    .record_pushes(app, &claimed.lease_token, &mut done)
+                    .await
+                {
+                    return;
+                }
+                recorded_at = Instant::now();
+            }
+        }
+        if !done.is_empty() {
+            self.record_pushes(app, &claimed.lease_token, &mut done)
                 .await;
-            match stored {
-                Ok(()) => {
-                    tracing::debug!(push = push.id, status = %result.status, "push applied");
-                }
-                Err(StoreError::LeaseLost { .. }) => {
-                    tracing::warn!(push = push.id, "push lease lost: another worker applies it");
-                    return;
-                }
-                Err(error) => {
-                    tracing::warn!(%error, push = push.id, "push applied but not recorded");
-                    return;
-                }
+        }
+    }
+
+    /// Records the results in `done` (and empties it); `false` when the claim must stop: its
+    /// lease was taken over or the store failed (the pushes will be applied again).
+    async fn record_pushes(
+        &self,
+        app: &str,
+        lease_token: &str,
+        done: &mut Vec<(&StoredPush, PushResult)>,
+    ) -> bool {
+        let results: Vec<_> = done.iter().map(|(push, result)| (*push, result)).collect();
+        let stored = self
+            .store()
+            .complete_pushes(app, &results, lease_token, self.clock().now())
+            .await;
+        let count = results.len();
+        done.clear();
+        match stored {
+            Ok(()) => {
+                tracing::debug!(pushes = count, "pushes applied");
+                true
+            }
+            Err(StoreError::LeaseLost { .. }) => {
+                tracing::warn!(
+                    pushes = count,
+                    "push lease lost: another worker applies them"
+                );
+                false
+            }
+            Err(error) => {
+                tracing::warn!(%error, pushes = count, "pushes applied but not recorded");
+                false
             }
         }
     }
 
-    async fn apply_one(
+    /// Sends one push: its records through a pusher, returning once Algolia accepted every
+    /// batch; a whole-index action (`clear`, `delete`) is also waited for.
+    async fn send_one(
         &self,
         api: &Arc<HttpIndexingApi>,
         window: &Arc<ingest_algolia::ConcurrencyWindow>,
         exclusions: &Exclusions,
         index: &str,
         push: &StoredPush,
-    ) -> PushResult {
+    ) -> Pending {
         let Some(action) = action(&push.action) else {
-            return failed(format!("unknown action `{}`", push.action));
+            return Pending::Ready(failed(format!("unknown action `{}`", push.action)));
         };
         match action {
             Action::Index(name) => {
@@ -301,10 +399,10 @@ impl Engine {
                     }
                     Err(error) => Err(error),
                 };
-                match sent {
+                Pending::Ready(match sent {
                     Ok(()) => result(EventStatus::Succeeded, json!({"message": "OK"})),
                     Err(error) => failed(format!("`{name}` of `{index}`: {error}")),
-                }
+                })
             }
             Action::Records { mode, delete } => {
                 let records = exclusions.clone().stream(records(push, delete));
@@ -315,8 +413,7 @@ impl Engine {
                     temporary_suffix: None,
                 };
                 let pusher = Pusher::with_window(api.clone(), self.settings().push, window.clone());
-                let summary = pusher.run(&plan, records, &Quiet).await;
-                summary_result(&summary, push.record_count)
+                Pending::sent(pusher.send(&plan, records, &Quiet).await)
             }
         }
     }

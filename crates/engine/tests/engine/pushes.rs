@@ -14,6 +14,7 @@ use crate::harness::{APP, Harness};
 
 ingest_store::both_backends!(
     pushes_are_applied_in_order_with_one_event_each,
+    a_claim_of_many_pushes_keeps_their_order_and_their_own_outcomes,
     refused_records_fail_their_push_with_the_object_id,
     a_lost_lease_is_taken_over_and_the_push_applied_once,
     idle_push_runs_finish_with_their_outcome,
@@ -70,8 +71,16 @@ fn settings() -> PushApplySettings {
 
 /// Runs appliers until every push of `accepted` has its event, then stops them.
 async fn apply_all(h: &Harness, accepted: &[&AcceptedPush]) -> Vec<ingest_model::Event> {
+    apply_all_with(h, settings(), accepted).await
+}
+
+async fn apply_all_with(
+    h: &Harness,
+    settings: PushApplySettings,
+    accepted: &[&AcceptedPush],
+) -> Vec<ingest_model::Event> {
     let (stop, stopped) = oneshot::channel::<()>();
-    let appliers = tokio::spawn(apply_pushes_until(h.engine(), settings(), async {
+    let appliers = tokio::spawn(apply_pushes_until(h.engine(), settings, async {
         let _ = stopped.await;
     }));
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
@@ -152,6 +161,74 @@ async fn pushes_are_applied_in_order_with_one_event_each(h: &Harness) {
     assert_eq!(records["a"], json!({"objectID": "a", "v": 2}));
     // Pushes never go through a temporary index.
     assert!(h.fake.index_names().iter().all(|n| !n.contains("_tmp_")));
+}
+
+/// One claim takes every push below: each is sent after the one before it was accepted, its
+/// wait overlapping the next ones, and each keeps its own event.
+async fn a_claim_of_many_pushes_keeps_their_order_and_their_own_outcomes(h: &Harness) {
+    let task = push_task(h, "many", json!({})).await;
+    let huge = "x".repeat(200_000);
+    let mut accepted = Vec::new();
+    for n in 0..20 {
+        accepted.push(
+            accept(
+                h,
+                &task,
+                "many",
+                "addObject",
+                json!([{"objectID": "a", "n": n}, {"objectID": format!("k{n}")}]),
+            )
+            .await,
+        );
+    }
+    accepted.push(accept(h, &task, "many", "clear", json!([])).await);
+    accepted.push(
+        accept(
+            h,
+            &task,
+            "many",
+            "addObject",
+            json!([{"objectID": "big", "blob": huge}, {"objectID": "a", "n": 99}]),
+        )
+        .await,
+    );
+    for n in 100..105 {
+        accepted.push(
+            accept(
+                h,
+                &task,
+                "many",
+                "partialUpdateObject",
+                json!([{"objectID": "a", "n": n}]),
+            )
+            .await,
+        );
+    }
+    let settings = PushApplySettings {
+        appliers: 1,
+        max_records_per_claim: 10_000,
+        ..settings()
+    };
+    let refs: Vec<_> = accepted.iter().collect();
+    let events = apply_all_with(h, settings, &refs).await;
+    let statuses: Vec<_> = events.iter().map(|e| e.status).collect();
+    let mut expected = vec![EventStatus::Succeeded; 27];
+    expected[21] = EventStatus::Failed;
+    assert_eq!(statuses, expected);
+    let failed = events[21].data.as_ref().unwrap();
+    assert_eq!(failed["failures"][0]["objectID"], "big", "{failed:?}");
+    // The clear came after the twenty adds and before the rest; the updates in their order.
+    let records = h.fake.records("many");
+    assert_eq!(records.keys().collect::<Vec<_>>(), ["a"], "{records:?}");
+    assert_eq!(records["a"], json!({"objectID": "a", "n": 104}));
+    assert_eq!(
+        h.store
+            .get_run(APP, &accepted[0].run_id)
+            .await
+            .unwrap()
+            .status,
+        RunStatus::Started
+    );
 }
 
 async fn refused_records_fail_their_push_with_the_object_id(h: &Harness) {
