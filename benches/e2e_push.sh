@@ -27,6 +27,7 @@ server=$!
 sleep 1
 
 start_fake() {
+  rm -f "$work/fake.txt" # the previous fake's address must not be read before the new one's
   target/release/examples/fake_algolia > "$work/fake.txt" 2> "$work/fake.err" &
   fake_pid=$!
   for _ in $(seq 1 50); do [ -s "$work/fake.txt" ] && break; sleep 0.1; done

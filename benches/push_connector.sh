@@ -21,6 +21,7 @@ median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 run_once() { # mode → prints the script's output; leaves the server's peak RSS in $work/rss
   local mode=$1
+  rm -f "$work/fake.txt" # the previous run's address must not be read before the new one's
   target/release/examples/fake_algolia > "$work/fake.txt" 2>/dev/null &
   local fake_pid=$!
   for _ in $(seq 1 50); do [ -s "$work/fake.txt" ] && break; sleep 0.1; done
