@@ -133,6 +133,7 @@ struct RawSources {
     max_decompressed_bytes: u64,
     stall_window_ms: u64,
     stall_floor_bytes: u64,
+    proxy: Secret<String>,
 }
 
 /// Validated settings.
@@ -265,6 +266,7 @@ fn validate(raw: RawSettings, problems: &mut Vec<String>) -> Option<Settings> {
         max_decompressed_bytes: raw.sources.max_decompressed_bytes,
         stall_window: Duration::from_millis(raw.sources.stall_window_ms),
         stall_floor_bytes: raw.sources.stall_floor_bytes,
+        proxy: validate_proxy(raw.sources.proxy, problems),
         ..HttpSettings::default()
     };
     let server = validate_server(raw.server, raw.auth, raw.rate_limit, raw.store, problems);
@@ -299,6 +301,22 @@ fn validate(raw: RawSettings, problems: &mut Vec<String>) -> Option<Settings> {
         retention,
         log_format,
     })
+}
+
+/// `[sources] proxy`: empty for none, else an `http://` or `https://` URL (never echoed: it may
+/// hold credentials).
+fn validate_proxy(proxy: Secret<String>, problems: &mut Vec<String>) -> Option<Secret<String>> {
+    let text = proxy.expose().trim();
+    if text.is_empty() {
+        return None;
+    }
+    let valid = url::Url::parse(text)
+        .is_ok_and(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some());
+    if !valid {
+        problems.push("sources.proxy: must be an http:// or https:// URL (or empty)".to_owned());
+        return None;
+    }
+    Some(Secret::new(text.to_owned()))
 }
 
 fn validate_server(

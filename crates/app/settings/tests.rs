@@ -278,3 +278,28 @@ fn a_webhook_client_secret_from_the_environment() {
     );
     assert!(!format!("{settings:?}").contains("s3cret"));
 }
+
+#[test]
+fn a_source_proxy_is_an_http_url_and_never_echoed() {
+    assert!(Settings::load(None, env(&[])).unwrap().http.proxy.is_none());
+    let settings = Settings::load(
+        None,
+        env(&[(
+            "INGESTION__SOURCES__PROXY",
+            "http://user:pw@proxy.internal:3128",
+        )]),
+    )
+    .unwrap();
+    assert_eq!(
+        settings.http.proxy.unwrap().expose(),
+        "http://user:pw@proxy.internal:3128"
+    );
+    let error = Settings::load(
+        None,
+        env(&[("INGESTION__SOURCES__PROXY", "socks9://user:hunter2@proxy")]),
+    )
+    .unwrap_err();
+    let text = error.to_string();
+    assert!(text.contains("sources.proxy"), "{text}");
+    assert!(!text.contains("hunter2"), "{text}");
+}

@@ -718,3 +718,149 @@ async fn each_body_read_is_one_fetch_event_without_credentials() {
         "{all}"
     );
 }
+
+// ---------------------------------------------------------------- an explicit proxy
+
+/// A forward proxy on 127.0.0.1 that answers every request itself (the targets need not exist):
+/// `answer` gets the request's head and returns the whole response. Returns the proxy's URL and
+/// the heads it received.
+async fn fake_proxy(
+    answer: fn(&str) -> String,
+) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let heads = seen.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let heads = heads.clone();
+            tokio::spawn(async move {
+                let mut request = [0u8; 4096];
+                let n = socket.read(&mut request).await.unwrap_or(0);
+                let head = String::from_utf8_lossy(&request[..n]).into_owned();
+                heads.lock().unwrap().push(head.clone());
+                let _ = socket.write_all(answer(&head).as_bytes()).await;
+            });
+        }
+    });
+    (url, seen)
+}
+
+fn proxied(policy: &[&str], proxy: &str) -> SourceContext {
+    let mut context = context(policy);
+    let settings = HttpSettings {
+        min_backoff: Duration::from_millis(1),
+        max_retries: 0,
+        proxy: Some(ingest_core::Secret::new(proxy.to_owned())),
+        ..HttpSettings::default()
+    };
+    context.http = SourceHttpClient::new(UrlPolicy::new(policy).unwrap(), settings).unwrap();
+    context
+}
+
+fn proxy_answer(head: &str) -> String {
+    let first = head.lines().next().unwrap_or_default();
+    let (status, extra, body) = if first.contains("/start.csv") {
+        ("302 Found", "location: /data.csv\r\n", "")
+    } else if first.contains("/elsewhere.csv") {
+        ("302 Found", "location: http://127.0.0.2:9/data.csv\r\n", "")
+    } else if first.contains("/metadata.csv") {
+        (
+            "302 Found",
+            "location: http://169.254.169.254/latest/meta-data\r\n",
+            "",
+        )
+    } else {
+        ("200 OK", "", CSV_BODY)
+    };
+    format!(
+        "HTTP/1.1 {status}\r\n{extra}content-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+fn request_lines(seen: &std::sync::Mutex<Vec<String>>) -> Vec<String> {
+    seen.lock()
+        .unwrap()
+        .iter()
+        .map(|head| head.lines().next().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_configured_proxy_carries_requests_and_redirects_whose_targets_are_allowed() {
+    let (proxy, seen) = fake_proxy(proxy_answer).await;
+    // Nothing listens on port 9: only the proxy is ever connected to.
+    let context = proxied(&["127.0.0.0/8"], &proxy);
+    let records = read_csv("http://127.0.0.1:9/start.csv", basic_auth(), &context)
+        .await
+        .unwrap();
+    assert_eq!(records, CSV_RECORDS);
+    assert_eq!(
+        request_lines(&seen),
+        [
+            "GET http://127.0.0.1:9/start.csv HTTP/1.1",
+            "GET http://127.0.0.1:9/data.csv HTTP/1.1"
+        ]
+    );
+    // The redirect stayed on the origin: the credentials went along.
+    let heads = seen.lock().unwrap().clone();
+    assert!(
+        heads[1]
+            .to_lowercase()
+            .contains(&format!("authorization: {}", BASIC.to_lowercase()))
+    );
+}
+
+#[tokio::test]
+async fn through_a_proxy_credentials_stay_with_their_origin() {
+    let (proxy, seen) = fake_proxy(proxy_answer).await;
+    let context = proxied(&["127.0.0.0/8"], &proxy);
+    let records = read_csv("http://127.0.0.1:9/elsewhere.csv", basic_auth(), &context)
+        .await
+        .unwrap();
+    assert_eq!(records, CSV_RECORDS);
+    let heads = seen.lock().unwrap().clone();
+    assert_eq!(heads.len(), 2);
+    assert!(
+        heads[1].starts_with("GET http://127.0.0.2:9/data.csv "),
+        "{}",
+        heads[1]
+    );
+    assert!(
+        !heads[1].to_lowercase().contains("authorization"),
+        "{}",
+        heads[1]
+    );
+}
+
+#[tokio::test]
+async fn a_proxy_does_not_bypass_the_url_policy() {
+    let (proxy, seen) = fake_proxy(proxy_answer).await;
+    // The proxy itself is on loopback, which this policy refuses for targets: it is reached.
+    let context = proxied(&[], &proxy);
+    let message = read_csv("http://127.0.0.1:9/data.csv", None, &context)
+        .await
+        .unwrap_err();
+    assert_policy_refusal(&message, "127.0.0.1");
+    let message = read_csv("http://localhost:9/data.csv", None, &context)
+        .await
+        .unwrap_err();
+    assert!(message.contains("refused by the URL policy"), "{message}");
+    assert!(
+        request_lines(&seen).is_empty(),
+        "{:?}",
+        request_lines(&seen)
+    );
+
+    // A redirect to the metadata address is refused before it is asked for.
+    let context = proxied(&["127.0.0.0/8"], &proxy);
+    let message = read_csv("http://127.0.0.1:9/metadata.csv", None, &context)
+        .await
+        .unwrap_err();
+    assert_policy_refusal(&message, "169.254.169.254");
+    assert_eq!(
+        request_lines(&seen),
+        ["GET http://127.0.0.1:9/metadata.csv HTTP/1.1"]
+    );
+}

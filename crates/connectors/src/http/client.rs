@@ -37,6 +37,10 @@ pub struct HttpSettings {
     pub stall_window: Duration,
     /// See `stall_window`.
     pub stall_floor_bytes: u64,
+    /// An HTTP proxy every source request goes through (`[sources] proxy`; it may hold
+    /// credentials). With one, the URL policy is applied to the target's resolved addresses
+    /// before each request and each redirect, which is then followed by hand.
+    pub proxy: Option<Secret<String>>,
 }
 
 impl Default for HttpSettings {
@@ -49,6 +53,7 @@ impl Default for HttpSettings {
             max_decompressed_bytes: 50 * 1024 * 1024 * 1024,
             stall_window: Duration::from_secs(60),
             stall_floor_bytes: 1024,
+            proxy: None,
         }
     }
 }
@@ -88,6 +93,8 @@ pub struct SourceHttpClient {
     no_redirect: reqwest::Client,
     policy: Arc<UrlPolicy>,
     settings: HttpSettings,
+    /// Requests go through `settings.proxy`.
+    proxied: bool,
 }
 
 impl SourceHttpClient {
@@ -95,39 +102,57 @@ impl SourceHttpClient {
     pub fn new(policy: UrlPolicy, settings: HttpSettings) -> Result<Self, SourceError> {
         let policy = Arc::new(policy);
         let redirect_policy = policy.clone();
-        let builder = || {
-            reqwest::Client::builder()
-                .user_agent(concat!("ingestion/", env!("CARGO_PKG_VERSION")))
-                // A proxy from the environment would reach the target for us, out of the URL
-                // policy's sight: sources never use one.
-                .no_proxy()
-                .connect_timeout(settings.connect_timeout)
-                .read_timeout(settings.read_timeout)
-                .dns_resolver(Arc::new(super::resolver::PolicyResolver::new(
-                    policy.clone(),
-                )))
+        let proxy = match &settings.proxy {
+            None => None,
+            Some(url) => Some(reqwest::Proxy::all(url.expose()).map_err(|_| {
+                SourceError::new("sources.proxy: not a proxy URL (`http://host:port`)")
+            })?),
         };
-        let no_redirect = builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|error| SourceError::new(format!("cannot build the HTTP client: {error}")))?;
-        let client = builder()
-            .redirect(reqwest::redirect::Policy::custom(move |attempt| {
-                if attempt.previous().len() >= MAX_REDIRECTS {
-                    let error = format!("more than {MAX_REDIRECTS} redirects");
-                    return attempt.error(error);
+        let builder =
+            || {
+                let builder = reqwest::Client::builder()
+                    .user_agent(concat!("ingestion/", env!("CARGO_PKG_VERSION")))
+                    .connect_timeout(settings.connect_timeout)
+                    .read_timeout(settings.read_timeout);
+                match &proxy {
+                    // A proxy from the environment would reach the target for us, out of the URL
+                    // policy's sight: only the configured one is used.
+                    None => builder.no_proxy().dns_resolver(Arc::new(
+                        super::resolver::PolicyResolver::new(policy.clone()),
+                    )),
+                    // The only host connected to is the proxy, the operator's choice; targets are
+                    // checked before each request (`check_target`).
+                    Some(proxy) => builder.proxy(proxy.clone()),
                 }
-                match redirect_policy.check_url(attempt.url()) {
-                    Ok(()) => attempt.follow(),
-                    Err(error) => attempt.error(error),
-                }
-            }))
-            .build()
-            .map_err(|error| SourceError::new(format!("cannot build the HTTP client: {error}")))?;
+            };
+        let build = |builder: reqwest::ClientBuilder| {
+            builder
+                .build()
+                .map_err(|error| SourceError::new(format!("cannot build the HTTP client: {error}")))
+        };
+        let no_redirect = build(builder().redirect(reqwest::redirect::Policy::none()))?;
+        let client = if proxy.is_some() {
+            // Redirects are followed by hand, each target checked like the first.
+            no_redirect.clone()
+        } else {
+            build(
+                builder().redirect(reqwest::redirect::Policy::custom(move |attempt| {
+                    if attempt.previous().len() >= MAX_REDIRECTS {
+                        let error = format!("more than {MAX_REDIRECTS} redirects");
+                        return attempt.error(error);
+                    }
+                    match redirect_policy.check_url(attempt.url()) {
+                        Ok(()) => attempt.follow(),
+                        Err(error) => attempt.error(error),
+                    }
+                })),
+            )?
+        };
         Ok(Self {
             client,
             no_redirect,
             policy,
+            proxied: proxy.is_some(),
             settings,
         })
     }
@@ -241,6 +266,106 @@ impl SourceHttpClient {
             Some(HttpAuth::Header { .. }) => Redirects::Refuse,
             _ => redirects,
         };
+        if !self.proxied {
+            return self
+                .send_to(redirects, method, url, auth, prepare, keep)
+                .await;
+        }
+        // Through the proxy: every target is checked before it is asked, and redirects are
+        // followed here (credentials only to the first origin, as reqwest does).
+        let mut target = url.clone();
+        let mut auth = auth;
+        for hop in 0..=MAX_REDIRECTS {
+            self.check_target(&target).await?;
+            let keep_or_redirect = |status: StatusCode| keep(status) || status.is_redirection();
+            let response = self
+                .send_to(
+                    Redirects::Refuse,
+                    method.clone(),
+                    &target,
+                    auth,
+                    prepare,
+                    &keep_or_redirect,
+                )
+                .await?;
+            let status = response.status();
+            if keep(status) || !status.is_redirection() {
+                return Ok(response);
+            }
+            let next = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|value| value.to_str().ok())
+                .and_then(|location| target.join(location).ok());
+            let rewrites_method = method != Method::GET
+                && matches!(
+                    status,
+                    StatusCode::MOVED_PERMANENTLY | StatusCode::FOUND | StatusCode::SEE_OTHER
+                );
+            let Some(next) = next.filter(|_| redirects == Redirects::Follow && !rewrites_method)
+            else {
+                let why = if rewrites_method {
+                    "since following it would turn the request into a GET"
+                } else {
+                    CARRIES_CREDENTIALS
+                };
+                return Err(redirect_not_followed(&method, &target, &response, why));
+            };
+            if hop == MAX_REDIRECTS {
+                return Err(SourceError::new(format!(
+                    "{method} {} failed: more than {MAX_REDIRECTS} redirects",
+                    display_url(url)
+                )));
+            }
+            if next.origin() != target.origin() {
+                auth = None;
+            }
+            target = next;
+        }
+        Err(SourceError::new(format!(
+            "{method} {} failed: more than {MAX_REDIRECTS} redirects",
+            display_url(url)
+        )))
+    }
+
+    /// Applies the URL policy to every address a target's name resolves to, before a request
+    /// through the proxy (which resolves it again: a proxy should keep its own egress rules).
+    async fn check_target(&self, url: &Url) -> Result<(), SourceError> {
+        let shown = display_url(url);
+        let refused = |error: PolicyError| SourceError::new(format!("{shown}: {error}"));
+        self.policy.check_url(url).map_err(refused)?;
+        let Some(url::Host::Domain(name)) = url.host() else {
+            return Ok(()); // an address, checked with the URL
+        };
+        let name = name.trim_end_matches('.');
+        if self.policy.names_host(name) || name.parse::<std::net::IpAddr>().is_ok() {
+            return Ok(());
+        }
+        let port = url.port_or_known_default().unwrap_or(0);
+        let addresses = tokio::net::lookup_host((name, port))
+            .await
+            .map_err(|error| {
+                SourceError::new(format!("{shown}: cannot resolve `{name}`: {error}"))
+            })?;
+        for address in addresses {
+            self.policy
+                .check_addr(address.ip(), None)
+                .map_err(refused)?;
+        }
+        Ok(())
+    }
+
+    /// One request (with its retries) to `url`; the client follows redirects as `redirects`
+    /// says (never when proxied: [`Self::send_via`] does).
+    async fn send_to(
+        &self,
+        redirects: Redirects,
+        method: Method,
+        url: &Url,
+        auth: Option<&HttpAuth>,
+        prepare: &(dyn Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder + Sync),
+        keep: &(dyn Fn(StatusCode) -> bool + Sync),
+    ) -> Result<Response, SourceError> {
         let shown = display_url(url);
         self.policy
             .check_url(url)
@@ -296,16 +421,12 @@ impl SourceHttpClient {
                 Ok(response)
                     if response.status().is_redirection() && redirects == Redirects::Refuse =>
                 {
-                    let target = response
-                        .headers()
-                        .get(reqwest::header::LOCATION)
-                        .and_then(|value| value.to_str().ok())
-                        .and_then(|location| url.join(location).ok())
-                        .map_or_else(|| "elsewhere".to_owned(), |target| display_url(&target));
-                    return Err(SourceError::new(format!(
-                        "{method} {shown} answered {} redirecting to {target}: not followed, since the request carries credentials",
-                        status_text(response.status())
-                    )));
+                    return Err(redirect_not_followed(
+                        &method,
+                        url,
+                        &response,
+                        CARRIES_CREDENTIALS,
+                    ));
                 }
                 other => other,
             };
@@ -413,6 +534,28 @@ impl SourceHttpClient {
             Ok(chunks)
         }
     }
+}
+
+const CARRIES_CREDENTIALS: &str = "since the request carries credentials";
+
+/// The error of a 3xx that is not followed, and `why`.
+fn redirect_not_followed(
+    method: &Method,
+    url: &Url,
+    response: &Response,
+    why: &str,
+) -> SourceError {
+    let target = response
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|location| url.join(location).ok())
+        .map_or_else(|| "elsewhere".to_owned(), |target| display_url(&target));
+    SourceError::new(format!(
+        "{method} {} answered {} redirecting to {target}: not followed, {why}",
+        display_url(url),
+        status_text(response.status())
+    ))
 }
 
 /// Whether a request follows redirects (checked by the URL policy) or ends on a 3xx.
