@@ -16,6 +16,9 @@ pub(crate) enum Failure {
     OutOfMemory,
     /// The promise was still pending with no job left to run.
     NotSettled,
+    /// `null` was thrown: by the code, or by QuickJS when it could not even allocate its "out of
+    /// memory" error (told apart by the memory in use, see `Loaded::resolve_null`).
+    ThrownNull,
 }
 
 /// Classifies a caught error.
@@ -25,6 +28,7 @@ pub(crate) fn failure(caught: CaughtError<'_>) -> Failure {
         CaughtError::Exception(exception) => {
             exception.message().as_deref() == Some("out of memory")
         }
+        CaughtError::Value(value) if value.is_null() => return Failure::ThrownNull,
         _ => false,
     };
     match is_oom {

@@ -95,6 +95,7 @@ impl CodeRunner {
                 "transform ran out of memory (limit {} bytes)",
                 limits.max_memory_bytes
             )),
+            Err(Failure::ThrownNull) => fail("Uncaught null".to_owned()),
             Err(Failure::NotSettled) => {
                 fail("the promise returned by transform did not settle".to_owned())
             }

@@ -94,41 +94,49 @@ impl Loaded {
         let loaded = js_context.with(|ctx| {
             let helper = helper::install(&ctx, secrets, metadata, log, current)
                 .catch(&ctx)
-                .map_err(|caught| TransformError::Runtime(describe(caught)))?;
+                .map_err(|caught| Err(TransformError::Runtime(describe(caught))))?;
             let mut options = EvalOptions::default();
             options.strict = false;
             options.filename = Some(FILE_NAME.to_owned());
-            if let Err(caught) = ctx.eval_with_options::<(), _>(code, options).catch(&ctx) {
-                return Err(TransformError::InvalidCode(
-                    match (clock.interrupted.get(), failure(caught)) {
-                        (true, _) | (_, Failure::Timeout) => {
-                            format!(
-                                "the code's top level ran longer than {} ms",
-                                limit.as_millis()
-                            )
-                        }
-                        (_, Failure::OutOfMemory) => {
-                            "the code's top level ran out of memory".to_owned()
-                        }
-                        (_, Failure::Thrown(message)) => message,
-                        (_, Failure::NotSettled) => "the code could not be loaded".to_owned(),
-                    },
-                ));
-            }
+            ctx.eval_with_options::<(), _>(code, options)
+                .catch(&ctx)
+                .map_err(|caught| Ok(failure(caught)))?;
             let found: Value = ctx
                 .eval("typeof transform === \"function\" ? transform : undefined")
                 .catch(&ctx)
-                .map_err(|caught| TransformError::InvalidCode(describe(caught)))?;
+                .map_err(|caught| Err(TransformError::InvalidCode(describe(caught))))?;
             let transform = found
                 .into_function()
-                .ok_or(TransformError::NoTransformFunction)?;
+                .ok_or(Err(TransformError::NoTransformFunction))?;
             Ok((
                 Persistent::save(&ctx, transform),
                 Persistent::save(&ctx, helper),
             ))
         });
         clock.stop();
-        let (transform, helper) = loaded?;
+        let top_level = |failure: Failure| {
+            let failure = match clock.interrupted.get() {
+                true => Failure::Timeout,
+                false => resolve_null(&runtime, failure),
+            };
+            TransformError::InvalidCode(match failure {
+                Failure::Timeout => {
+                    format!(
+                        "the code's top level ran longer than {} ms",
+                        limit.as_millis()
+                    )
+                }
+                Failure::OutOfMemory => "the code's top level ran out of memory".to_owned(),
+                Failure::Thrown(message) => message,
+                Failure::ThrownNull => "Uncaught null".to_owned(),
+                Failure::NotSettled => "the code could not be loaded".to_owned(),
+            })
+        };
+        let (transform, helper) = match loaded {
+            Ok(handles) => handles,
+            Err(Ok(failure)) => return Err(top_level(failure)),
+            Err(Err(error)) => return Err(error),
+        };
         Ok(Self {
             transform,
             helper,
@@ -152,7 +160,8 @@ impl Loaded {
         self.clock.stop();
         match result {
             Err(_) if self.clock.interrupted.get() => Err(Failure::Timeout),
-            other => other,
+            Err(failure) => Err(resolve_null(&self.runtime, failure)),
+            ok => ok,
         }
     }
 
@@ -208,6 +217,21 @@ impl Loaded {
     /// Whether jobs are still queued (left over by an interrupted call).
     pub(crate) fn has_pending_jobs(&self) -> bool {
         self.runtime.is_job_pending()
+    }
+}
+
+/// A thrown `null` while the runtime's memory is nearly all used is QuickJS's own "out of
+/// memory" (it throws `null` when it cannot allocate the error); otherwise the code threw it.
+fn resolve_null(runtime: &Runtime, failure: Failure) -> Failure {
+    if failure != Failure::ThrownNull {
+        return failure;
+    }
+    let usage = runtime.memory_usage();
+    let used = u64::try_from(usage.malloc_size).unwrap_or(0);
+    let limit = u64::try_from(usage.malloc_limit).unwrap_or(u64::MAX);
+    match used.saturating_mul(4) >= limit.saturating_mul(3) {
+        true => Failure::OutOfMemory,
+        false => Failure::Thrown("Uncaught null".to_owned()),
     }
 }
 
