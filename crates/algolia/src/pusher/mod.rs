@@ -195,7 +195,27 @@ impl<A: IndexingApi + 'static> Pusher<A> {
                 plan.index.as_str().into()
             }
         };
-        let mut run = RunState {
+        let mut run = self.start(plan, recorder, target);
+        run.stream(records).await;
+        let ending = run.finish().await;
+        let threshold = plan.failure_threshold;
+        summary::judge(
+            run.counts,
+            ending,
+            threshold,
+            started.elapsed(),
+            summary::Target::Index(&plan.index),
+        )
+    }
+
+    /// A run of `plan` writing into `target`, before its first record.
+    fn start<'a>(
+        &'a self,
+        plan: &'a PushPlan,
+        recorder: &'a dyn RunRecorder,
+        target: Arc<str>,
+    ) -> RunState<'a, A> {
+        RunState {
             api: &self.api,
             settings: self.settings,
             window: &self.window,
@@ -212,17 +232,7 @@ impl<A: IndexingApi + 'static> Pusher<A> {
             copy_task: None,
             failure: None,
             destination_failed: false,
-        };
-        run.stream(records).await;
-        let ending = run.finish().await;
-        let threshold = plan.failure_threshold;
-        summary::judge(
-            run.counts,
-            ending,
-            threshold,
-            started.elapsed(),
-            summary::Target::Index(&plan.index),
-        )
+        }
     }
 
     /// Like [`Pusher::run`] on the live index, but returns once every batch is sent and
@@ -245,24 +255,7 @@ impl<A: IndexingApi + 'static> Pusher<A> {
                 started,
             };
         }
-        let mut run = RunState {
-            api: &self.api,
-            settings: self.settings,
-            window: &self.window,
-            window_at_start: None,
-            plan,
-            recorder,
-            target: plan.index.as_str().into(),
-            counts: Counts::default(),
-            in_flight: JoinSet::new(),
-            launched: 0,
-            finished: 0,
-            source_done: false,
-            tasks: TaskWatch::new(self.settings.window().max, self.settings.wait),
-            copy_task: None,
-            failure: None,
-            destination_failed: false,
-        };
+        let mut run = self.start(plan, recorder, plan.index.as_str().into());
         run.stream(records).await;
         let ending = run.ending_before_wait();
         let tasks = std::mem::replace(&mut run.tasks, TaskWatch::new(1, self.settings.wait));
