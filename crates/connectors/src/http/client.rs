@@ -275,7 +275,8 @@ impl SourceHttpClient {
         // followed here (credentials only to the first origin, as reqwest does).
         let mut target = url.clone();
         let mut auth = auth;
-        for hop in 0..=MAX_REDIRECTS {
+        let mut hops = 0;
+        loop {
             self.check_target(&target).await?;
             let keep_or_redirect = |status: StatusCode| keep(status) || status.is_redirection();
             let response = self
@@ -311,21 +312,18 @@ impl SourceHttpClient {
                 };
                 return Err(redirect_not_followed(&method, &target, &response, why));
             };
-            if hop == MAX_REDIRECTS {
+            if hops == MAX_REDIRECTS {
                 return Err(SourceError::new(format!(
                     "{method} {} failed: more than {MAX_REDIRECTS} redirects",
                     display_url(url)
                 )));
             }
+            hops += 1;
             if next.origin() != target.origin() {
                 auth = None;
             }
             target = next;
         }
-        Err(SourceError::new(format!(
-            "{method} {} failed: more than {MAX_REDIRECTS} redirects",
-            display_url(url)
-        )))
     }
 
     /// Applies the URL policy to every address a target's name resolves to, before a request
