@@ -308,32 +308,43 @@ impl Engine {
                 done.push((push, result));
                 waiting.pop_front();
             }
-            if recorded_at.elapsed() >= RECORD_EVERY && !done.is_empty() {
-                if !self
-                    .record_pushes(app, &claimed.lease_token, &mut done)
-                    .await
-                {
-                    return;
-                }
-                recorded_at = Instant::now();
+            if !self
+                .record_if_due(app, &claimed.lease_token, &mut done, &mut recorded_at)
+                .await
+            {
+                return;
             }
         }
         while let Some((push, pending)) = waiting.pop_front() {
             done.push((push, pending.result(push.record_count).await));
-            if recorded_at.elapsed() >= RECORD_EVERY {
-                if !self
-                    .record_pushes(app, &claimed.lease_token, &mut done)
-                    .await
-                {
-                    return;
-                }
-                recorded_at = Instant::now();
+            if !self
+                .record_if_due(app, &claimed.lease_token, &mut done, &mut recorded_at)
+                .await
+            {
+                return;
             }
         }
         if !done.is_empty() {
             self.record_pushes(app, &claimed.lease_token, &mut done)
                 .await;
         }
+    }
+
+    /// [`Self::record_pushes`] once [`RECORD_EVERY`] has passed since `recorded_at` (then reset);
+    /// `false` when the claim must stop.
+    async fn record_if_due(
+        &self,
+        app: &str,
+        lease_token: &str,
+        done: &mut Vec<(&StoredPush, PushResult)>,
+        recorded_at: &mut Instant,
+    ) -> bool {
+        if recorded_at.elapsed() < RECORD_EVERY || done.is_empty() {
+            return true;
+        }
+        let go_on = self.record_pushes(app, lease_token, done).await;
+        *recorded_at = Instant::now();
+        go_on
     }
 
     /// Records the results in `done` (and empties it); `false` when the claim must stop: its
