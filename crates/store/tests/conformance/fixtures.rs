@@ -1,8 +1,8 @@
 //! Builders for the model inputs the tests create, parsed from JSON like the API does.
 
 use ingest_model::{
-    Authentication, AuthenticationCreate, Destination, DestinationCreate, Source, SourceCreate,
-    Task, TaskCreate, from_value,
+    Authentication, AuthenticationCreate, Destination, DestinationCreate, RunStatus, Source,
+    SourceCreate, Task, TaskCreate, from_value,
 };
 use ingest_store::{StoreError, Timestamp};
 use serde_json::{Value, json};
@@ -123,4 +123,32 @@ pub fn assert_invalid_reference<T: std::fmt::Debug>(result: Result<T, StoreError
         Err(StoreError::InvalidReference { field: f, .. }) if f == field => {}
         other => panic!("expected an invalid reference on {field}, got {other:?}"),
     }
+}
+
+/// Creates a run and moves it to `status` through the worker API; returns its ID.
+pub async fn run_in(h: &Harness, task_id: &str, status: RunStatus) -> String {
+    let run = h.store.create_run(APP, task_id, h.now()).await.unwrap();
+    if status == RunStatus::Created {
+        return run.run_id;
+    }
+    let claimed = h
+        .store
+        .claim_next_run("w", std::time::Duration::from_secs(30), h.now())
+        .await
+        .unwrap()
+        .expect("a run to claim");
+    assert_eq!(claimed.run.run_id, run.run_id);
+    if status == RunStatus::Finished {
+        let finish = ingest_store::RunFinish {
+            outcome: ingest_model::RunOutcome::Success,
+            reason_code: ingest_model::RunReasonCode::Ok,
+            reason: None,
+            progress: None,
+        };
+        h.store
+            .finish_run(&run.run_id, &claimed.lease_token, &finish, h.now())
+            .await
+            .unwrap();
+    }
+    run.run_id
 }

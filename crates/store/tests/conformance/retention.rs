@@ -1,7 +1,7 @@
 //! History retention and the run counters behind `nbItems` (docs/api.md C21).
 
-use ingest_model::{EventStatus, EventType, RunOutcome, RunReasonCode, RunStatus, RunType};
-use ingest_store::{NewEvent, NewPush, RunFinish, RunQuery, Timestamp};
+use ingest_model::{EventStatus, EventType, RunStatus, RunType};
+use ingest_store::{NewEvent, NewPush, RunQuery, Timestamp};
 use serde_json::json;
 
 use crate::fixtures::*;
@@ -36,29 +36,6 @@ async fn add_events(h: &Harness, run_id: &str, n: usize) {
     h.store.insert_events(APP, run_id, &events).await.unwrap();
 }
 
-/// Creates a run of `task_id` and takes it through a worker to `finished`; returns its ID.
-async fn finished_run(h: &Harness, task_id: &str) -> String {
-    let run = h.store.create_run(APP, task_id, h.now()).await.unwrap();
-    let claimed = h
-        .store
-        .claim_next_run("w", std::time::Duration::from_secs(30), h.now())
-        .await
-        .unwrap()
-        .expect("a run to claim");
-    assert_eq!(claimed.run.run_id, run.run_id);
-    let finish = RunFinish {
-        outcome: RunOutcome::Success,
-        reason_code: RunReasonCode::Ok,
-        reason: None,
-        progress: None,
-    };
-    h.store
-        .finish_run(&run.run_id, &claimed.lease_token, &finish, h.now())
-        .await
-        .unwrap();
-    run.run_id
-}
-
 /// Purges in steps of `batch` until a step finds fewer candidates; returns (runs, events).
 async fn purge_all(h: &Harness, before: Timestamp, batch: u32) -> (u64, u64) {
     let (mut runs, mut events) = (0, 0);
@@ -74,9 +51,9 @@ async fn purge_all(h: &Harness, before: Timestamp, batch: u32) -> (u64, u64) {
 
 async fn old_finished_runs_go_with_their_events_and_the_rest_stays(h: &Harness) {
     let task = create_task(h, APP).await.task_id;
-    let old = finished_run(h, &task).await;
+    let old = run_in(h, &task, RunStatus::Finished).await;
     add_events(h, &old, 25).await;
-    let old_too = finished_run(h, &task).await;
+    let old_too = run_in(h, &task, RunStatus::Finished).await;
     // A queued run of a deleted task is skipped: finished, with no events.
     let doomed = create_task(h, APP).await.task_id;
     let skipped = h.store.create_run(APP, &doomed, h.now()).await.unwrap();
@@ -93,7 +70,7 @@ async fn old_finished_runs_go_with_their_events_and_the_rest_stays(h: &Harness) 
 
     let now = h.advance(31 * DAY);
     let recent = create_task(h, APP).await.task_id;
-    let recent = finished_run(h, &recent).await;
+    let recent = run_in(h, &recent, RunStatus::Finished).await;
     add_events(h, &recent, 4).await;
     let cutoff = Timestamp::from_unix(now.unix_seconds() - 30 * DAY, 0);
 
@@ -152,8 +129,8 @@ async fn a_finished_run_with_a_waiting_push_is_kept(h: &Harness) {
 async fn run_counters_match_the_rows(h: &Harness) {
     let t1 = create_task(h, APP).await.task_id;
     let t2 = create_task(h, APP).await.task_id;
-    finished_run(h, &t1).await;
-    finished_run(h, &t2).await;
+    run_in(h, &t1, RunStatus::Finished).await;
+    run_in(h, &t2, RunStatus::Finished).await;
     h.store.create_run(APP, &t1, h.now()).await.unwrap();
     h.store
         .claim_next_run("w", std::time::Duration::from_secs(30), h.now())
@@ -165,7 +142,7 @@ async fn run_counters_match_the_rows(h: &Harness) {
     h.store.delete_task(APP, &t2, h.now()).await.unwrap();
     h.advance(31 * DAY);
     let t3 = create_task(h, APP).await.task_id;
-    let recent = finished_run(h, &t3).await;
+    let recent = run_in(h, &t3, RunStatus::Finished).await;
     let other = create_task(h, OTHER_APP).await.task_id;
     h.store
         .create_run(OTHER_APP, &other, h.now())
@@ -224,7 +201,7 @@ async fn assert_counters_match(h: &Harness, t1: &str, t2: &str, total: u64) {
 async fn freed_pages_go_back_to_the_file_system(h: &Harness) {
     let task = create_task(h, APP).await.task_id;
     for _ in 0..4 {
-        let run = finished_run(h, &task).await;
+        let run = run_in(h, &task, RunStatus::Finished).await;
         add_events(h, &run, 500).await;
     }
     let now = h.advance(31 * DAY);

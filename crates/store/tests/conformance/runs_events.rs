@@ -67,34 +67,6 @@ async fn create_run(h: &Harness) {
     assert_not_found(h.store.get_run(APP, "nope").await);
 }
 
-/// Creates a run and moves it to `status` through the worker API; returns its ID.
-async fn run_in(h: &Harness, task_id: &str, status: RunStatus) -> String {
-    let run = h.store.create_run(APP, task_id, h.now()).await.unwrap();
-    if status == RunStatus::Created {
-        return run.run_id;
-    }
-    let claimed = h
-        .store
-        .claim_next_run("w", std::time::Duration::from_secs(30), h.now())
-        .await
-        .unwrap()
-        .expect("a run to claim");
-    assert_eq!(claimed.run.run_id, run.run_id);
-    if status == RunStatus::Finished {
-        let finish = ingest_store::RunFinish {
-            outcome: ingest_model::RunOutcome::Success,
-            reason_code: ingest_model::RunReasonCode::Ok,
-            reason: None,
-            progress: None,
-        };
-        h.store
-            .finish_run(&run.run_id, &claimed.lease_token, &finish, h.now())
-            .await
-            .unwrap();
-    }
-    run.run_id
-}
-
 async fn run_filters_and_sorts(h: &Harness) {
     let t1 = create_task(h, APP).await.task_id;
     let t2 = create_task(h, APP).await.task_id;
