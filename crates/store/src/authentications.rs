@@ -112,6 +112,17 @@ fn join(key: &SecretKey, app: &str, row: &Row) -> StoreResult<AuthInput> {
         .map_err(|_| StoreError::internal("a stored authentication input does not parse"))
 }
 
+/// The full input of authentication `id` of `app`, secrets included, read in `tx`.
+pub(crate) async fn input_with_secrets(
+    tx: &mut Tx,
+    key: &SecretKey,
+    app: &str,
+    id: &str,
+) -> StoreResult<AuthInput> {
+    let row = fetch(tx, app, id, FULL_COLUMNS, "").await?;
+    join(key, app, &row)
+}
+
 async fn fetch(tx: &mut Tx, app: &str, id: &str, columns: &str, lock: &str) -> StoreResult<Row> {
     tx.fetch_optional(
         &format!(

@@ -113,6 +113,7 @@ mod store;
 mod tasks;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+mod validation;
 mod workers;
 
 pub use authentications::{AuthenticationQuery, AuthenticationWithSecrets};
@@ -128,6 +129,7 @@ pub use sources_destinations::{DestinationQuery, SourceQuery};
 pub use sqlite::SqliteConfig;
 pub use store::Store;
 pub use tasks::TaskQuery;
+pub use validation::{FinishedValidation, SourceToValidate};
 pub use workers::{AUTO_DISABLE_AFTER, ClaimedRun, FinishedRun, Requeued, RunFinish};
 
 #[doc(no_inline)]

@@ -7,6 +7,11 @@ use std::borrow::Cow;
 use sqlx::SqlSafeStr as _;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 
+/// The first line of a script that runs outside sqlx's transaction (sqlx's own convention): it
+/// manages its transactions itself, as SQLite's table rebuild must (foreign keys can only be
+/// switched off outside a transaction).
+const NO_TRANSACTION: &str = "-- no-transaction";
+
 /// `(version, description, sql)` of every migration, in order.
 type Script = (i64, &'static str, &'static str);
 
@@ -41,6 +46,11 @@ const SQLITE: &[Script] = &[
         "history",
         include_str!("../migrations/sqlite/0009_history.sql"),
     ),
+    (
+        10,
+        "validate runs",
+        include_str!("../migrations/sqlite/0010_validate_runs.sql"),
+    ),
 ];
 
 const POSTGRES: &[Script] = &[
@@ -74,6 +84,11 @@ const POSTGRES: &[Script] = &[
         "history",
         include_str!("../migrations/postgres/0009_history.sql"),
     ),
+    (
+        10,
+        "validate runs",
+        include_str!("../migrations/postgres/0010_validate_runs.sql"),
+    ),
 ];
 
 fn migrator(scripts: &[Script]) -> Migrator {
@@ -86,7 +101,7 @@ fn migrator(scripts: &[Script]) -> Migrator {
                     Cow::Borrowed(description),
                     MigrationType::Simple,
                     sql.into_sql_str(),
-                    false,
+                    sql.starts_with(NO_TRANSACTION),
                 )
             })
             .collect(),
@@ -101,4 +116,114 @@ pub(crate) fn sqlite() -> Migrator {
 /// The PostgreSQL migrations.
 pub(crate) fn postgres() -> Migrator {
     migrator(POSTGRES)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr as _;
+
+    use sqlx::Row as _;
+    use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+
+    use super::*;
+
+    /// Migration 10 rebuilds `runs` on SQLite: a database at 9 keeps its runs (with their
+    /// sequence numbers), events and counters, and then takes runs of no task.
+    #[tokio::test]
+    async fn sqlite_runs_rebuild_keeps_what_was_there() {
+        let options = SqliteConnectOptions::from_str("sqlite::memory:")
+            .unwrap()
+            .foreign_keys(false);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await
+            .unwrap();
+        let before: Vec<Script> = SQLITE.iter().copied().filter(|s| s.0 <= 9).collect();
+        migrator(&before).run(&pool).await.unwrap();
+        for (seq, id, status) in [(1, "r1", "finished"), (2, "r2", "created")] {
+            sqlx::query(
+                "INSERT INTO runs (seq, id, app_id, task_id, status, type, created_at, \
+                 updated_at, run_metadata) VALUES (?, ?, 'A', 't1', ?, 'reindex', 1, 1, '{}')",
+            )
+            .bind(seq)
+            .bind(id)
+            .bind(status)
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+        sqlx::query(
+            "INSERT INTO events (id, app_id, run_id, status, type, batch_size, published_at) \
+             VALUES ('e1', 'A', 'r1', 'succeeded', 'log', 0, 1)",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+
+        sqlite().run(&pool).await.unwrap();
+
+        let runs = sqlx::query("SELECT seq, id, task_id, run_metadata FROM runs ORDER BY seq")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        let kept: Vec<(i64, String, String)> = runs
+            .iter()
+            .map(|r| (r.get("seq"), r.get("id"), r.get("task_id")))
+            .collect();
+        assert_eq!(
+            kept,
+            [(1, "r1".into(), "t1".into()), (2, "r2".into(), "t1".into())]
+        );
+        let events: i64 = sqlx::query("SELECT COUNT(*) AS n FROM events WHERE run_id = 'r1'")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+            .get("n");
+        assert_eq!(events, 1);
+        let fk: i64 = sqlx::query("PRAGMA foreign_keys")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(fk, 1, "foreign keys are on again");
+
+        // A run of no task: accepted, counted under '', and its sequence follows the others.
+        sqlx::query(
+            "INSERT INTO runs (id, app_id, task_id, status, type, created_at, updated_at) \
+             VALUES ('v1', 'A', NULL, 'finished', 'validate', 2, 2)",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        sqlx::query("UPDATE runs SET status = 'started' WHERE id = 'r2'")
+            .execute(&pool)
+            .await
+            .unwrap();
+        let counts = sqlx::query(
+            "SELECT task_id, status, type, n FROM run_counts WHERE n > 0 \
+             ORDER BY task_id, status",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        let counts: Vec<(String, String, i64)> = counts
+            .iter()
+            .map(|r| (r.get("task_id"), r.get("status"), r.get("n")))
+            .collect();
+        assert_eq!(
+            counts,
+            [
+                (String::new(), "finished".into(), 1),
+                ("t1".into(), "finished".into(), 1),
+                ("t1".into(), "started".into(), 1),
+            ]
+        );
+        let seq: i64 = sqlx::query("SELECT seq FROM runs WHERE id = 'v1'")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(seq, 3);
+    }
 }

@@ -312,7 +312,8 @@ pub(crate) fn run(row: &Row) -> StoreResult<Run> {
     Ok(Run {
         run_id: row.text("id")?,
         app_id: row.text("app_id")?,
-        task_id: row.text("task_id")?,
+        // A `validate` run belongs to no task (`docs/api.md` D6).
+        task_id: row.opt_text("task_id")?.unwrap_or_default(),
         status: row.parsed("status")?,
         progress,
         outcome: row.opt_parsed("outcome")?,

@@ -341,7 +341,7 @@ pub(crate) const DESTINATIONS: Table<Destination> = Table {
 };
 
 /// A source from its row; the input is parsed by the stored type.
-fn source(row: &Row) -> StoreResult<Source> {
+pub(crate) fn source(row: &Row) -> StoreResult<Source> {
     let source_type = row.parsed("type")?;
     let input = SourceInput::parse(source_type, &row.json("input")?)
         .map_err(|_| StoreError::internal("column `input` holds an unexpected source input"))?;
@@ -389,7 +389,7 @@ fn input_json(input: &impl serde::Serialize) -> StoreResult<String> {
 }
 
 /// Checks the authentication a source of type `kind` refers to, if any.
-async fn check_source_auth(
+pub(crate) async fn check_source_auth(
     tx: &mut Tx,
     app: &str,
     kind: SourceType,
@@ -454,7 +454,13 @@ struct Listing<'a> {
 
 impl<T> Table<T> {
     /// The live row `id` of `app`, with `lock` (`""`, or a `FOR UPDATE`/`FOR SHARE` clause).
-    async fn fetch(&self, tx: &mut Tx, app: &str, id: &str, lock: &str) -> StoreResult<Row> {
+    pub(crate) async fn fetch(
+        &self,
+        tx: &mut Tx,
+        app: &str,
+        id: &str,
+        lock: &str,
+    ) -> StoreResult<Row> {
         tx.fetch_optional(
             &format!(
                 "SELECT {COLUMNS} FROM {} WHERE app_id = $1 AND id = $2 AND deleted_at IS NULL{lock}",

@@ -13,4 +13,5 @@ mod runs_events;
 mod sources_destinations;
 mod tasks;
 mod transactions;
+mod validation;
 mod workers;
