@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
+use ingest_api::validate::SourceReading;
 use ingest_api::{ApiConfig, AppCredentials};
 use ingest_connectors::http::SourceHttpClient;
 use ingest_core::Secret;
@@ -116,6 +117,21 @@ pub fn engine(settings: &Settings, store: Store, metrics: Arc<Metrics>) -> anyho
     ))
 }
 
+/// How the API's `validate` reads sources: the engine's HTTP client, URL policy and limits.
+fn source_reading(settings: &Settings) -> anyhow::Result<SourceReading> {
+    let http = SourceHttpClient::new(settings.url_policy.clone(), settings.http.clone())
+        .map_err(|e| anyhow::anyhow!("cannot build the source HTTP client: {e}"))?;
+    Ok(SourceReading {
+        sample: settings.validate.sample,
+        max_time: settings.validate.max_time,
+        ..SourceReading::new(
+            http,
+            settings.endpoints.clone(),
+            settings.batch.max_record_bytes(),
+        )
+    })
+}
+
 /// What a process serves over HTTP.
 #[derive(Debug)]
 pub enum HttpRole {
@@ -218,6 +234,7 @@ pub async fn run(
                 serve_metrics: metrics_listener.is_none(),
                 push: settings.push_routes,
                 cors_origins: server.cors_origins.clone(),
+                validation: Some(source_reading(settings)?),
             };
             served.push((listener, ingest_api::router(store.clone(), &config)));
             if let Some(listener) = metrics_listener {

@@ -55,7 +55,46 @@ struct RawSettings {
     worker: RawWorker,
     scheduler: RawScheduler,
     retention: RawRetention,
+    validate: RawValidate,
     log: RawLog,
+}
+
+/// `[validate]`: how `POST /1/sources/validate` reads a source (`docs/api.md` D6).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawValidate {
+    sample: usize,
+    max_secs: u64,
+}
+
+/// What a source validation reads at most.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ValidateSettings {
+    /// Records read and returned.
+    pub sample: usize,
+    /// Time spent reading.
+    pub max_time: Duration,
+}
+
+/// The largest `[validate] sample` and `max_secs` accepted.
+const MAX_VALIDATE_SAMPLE: usize = 1_000;
+const MAX_VALIDATE_SECS: u64 = 600;
+
+fn validate_validate(raw: &RawValidate, problems: &mut Vec<String>) -> ValidateSettings {
+    if !(1..=MAX_VALIDATE_SAMPLE).contains(&raw.sample) {
+        problems.push(format!(
+            "validate.sample: from 1 to {MAX_VALIDATE_SAMPLE} records"
+        ));
+    }
+    if !(1..=MAX_VALIDATE_SECS).contains(&raw.max_secs) {
+        problems.push(format!(
+            "validate.max_secs: from 1 to {MAX_VALIDATE_SECS} seconds"
+        ));
+    }
+    ValidateSettings {
+        sample: raw.sample,
+        max_time: Duration::from_secs(raw.max_secs),
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -168,6 +207,8 @@ pub struct Settings {
     pub scheduler: ingest_engine::SchedulerSettings,
     /// How long history is kept (`[retention]`).
     pub retention: ingest_engine::RetentionSettings,
+    /// How source validations read (`[validate]`).
+    pub validate: ValidateSettings,
     /// How logs are written.
     pub log_format: LogFormat,
 }
@@ -279,6 +320,7 @@ fn validate(raw: RawSettings, problems: &mut Vec<String>) -> Option<Settings> {
     let worker = validate_worker(raw.worker, problems);
     let scheduler = validate_scheduler(raw.scheduler, problems);
     let retention = validate_retention(raw.retention, problems);
+    let validate = validate_validate(&raw.validate, problems);
     let log_format = validate_log(raw.log, problems);
     let batch = batch?;
     Some(Settings {
@@ -299,6 +341,7 @@ fn validate(raw: RawSettings, problems: &mut Vec<String>) -> Option<Settings> {
         worker,
         scheduler,
         retention,
+        validate,
         log_format,
     })
 }

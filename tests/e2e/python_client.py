@@ -3,7 +3,12 @@
 Usage: python_client.py PORT APP_ID API_KEY. Exits non-zero when a call fails or a response
 does not parse into the client's models (`docs/api.md` C19).
 """
+import http.server
+import json
+import os
 import sys
+import tempfile
+import threading
 import warnings
 
 from algoliasearch.http.hosts import Host, HostsCollection
@@ -14,6 +19,15 @@ port, app_id, api_key = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 config = IngestionConfig(app_id, api_key, "us")
 config.hosts = HostsCollection([Host(url="127.0.0.1", port=port, scheme="http")])
 c = IngestionClientSync.create_with_config(config=config)
+
+# A local file for source validation (the server's URL policy allows this machine).
+files = tempfile.mkdtemp()
+with open(os.path.join(files, "products.json"), "w") as f:
+    json.dump([{"id": "a1", "price": 1}, {"id": "a2", "price": 2}, {"id": "a3", "price": 3}], f)
+handler = lambda *a, **k: http.server.SimpleHTTPRequestHandler(*a, directory=files, **k)
+file_server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+threading.Thread(target=file_server.serve_forever, daemon=True).start()
+files_url = f"http://127.0.0.1:{file_server.server_address[1]}"
 
 algolia = c.create_authentication(
     {"type": "algolia", "name": "a", "input": {"appID": "X", "apiKey": "py-secret"}}
@@ -125,10 +139,32 @@ with warnings.catch_warnings(record=True) as caught:
         raise
     except Exception as error:
         assert "only docker sources" in str(error), error
+    # Source validation (D6): a sample of the real source, as a finished `validate` run.
+    sample = c.validate_source(
+        {"type": "json", "name": "v",
+         "input": {"url": f"{files_url}/products.json", "uniqueIDColumn": "id"}}
+    )
+    assert [r["id"] for r in sample.data] == ["a1", "a2", "a3"], sample
+    assert c.get_run(sample.run_id).type == "validate"
+    before = c.validate_source_before_update(
+        src2.source_id, {"input": {"url": f"{files_url}/products.json", "uniqueIDColumn": "id"}}
+    )
+    assert len(before.data) == 3 and before.message.startswith("read 3 records"), before
+    assert c.get_source(src2.source_id).input.actual_instance.url == "https://x/a.json"
+    try:
+        c.validate_source(
+            {"type": "json", "name": "v", "input": {"url": f"{files_url}/missing.json"}}
+        )
+        raise SystemExit("validating a missing file answered 200")
+    except SystemExit:
+        raise
+    except Exception as error:
+        assert "cannot read" in str(error) and "404" in str(error), error
     c.disable_task(created.task_id)
     run2 = c.run_task(created.task_id, {"runMetadata": {"by": "python"}})
     assert c.get_run(run2.run_id).type == "update"
     updates = c.list_runs(type=["update"]).runs
+    assert len(c.list_runs(type=["validate"]).runs) == 3
     assert run2.run_id in [r.run_id for r in updates] and all(r.type == "update" for r in updates)
     c.delete_task(created.task_id)
     try:

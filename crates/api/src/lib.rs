@@ -43,6 +43,7 @@ pub mod server;
 pub mod sources;
 pub mod tasks;
 pub mod tasks_v2;
+pub mod validate;
 pub mod webhook;
 pub mod webhook_dedup;
 
@@ -93,6 +94,8 @@ pub struct ApiConfig {
     pub push: push::PushRouteSettings,
     /// Origins browsers may call the API from (CORS); none by default.
     pub cors_origins: Vec<String>,
+    /// How `validate` reads sources (`docs/api.md` D6); without it, validations are refused.
+    pub validation: Option<validate::SourceReading>,
 }
 
 impl Default for ApiConfig {
@@ -108,6 +111,7 @@ impl Default for ApiConfig {
             serve_metrics: true,
             push: push::PushRouteSettings::default(),
             cors_origins: Vec::new(),
+            validation: None,
         }
     }
 }
@@ -129,6 +133,8 @@ pub struct ApiState {
     pub push: push::PushRouteSettings,
     /// Push budgets per application.
     pub pushes: Arc<push::PushBudgets>,
+    /// How `validate` reads sources.
+    pub validation: Option<Arc<validate::SourceReading>>,
 }
 
 /// The whole API: `/1/...` behind rate limits and authentication, `/health` and `/ready` open.
@@ -141,6 +147,7 @@ pub fn router(store: Store, config: &ApiConfig) -> Router {
         clock: config.clock.clone(),
         push: config.push,
         pushes: Arc::default(),
+        validation: config.validation.clone().map(Arc::new),
     };
     let keys = Arc::new(AppKeys::new(&config.apps));
     let limits = Arc::new(rate_limit::RateLimits::new(&config.rate_limits));
@@ -169,6 +176,7 @@ pub fn router(store: Store, config: &ApiConfig) -> Router {
         )
         .route("/1/sources", get(sources::list).post(sources::create))
         .route("/1/sources/search", post(sources::search))
+        .route("/1/sources/validate", post(validate::validate))
         .route(
             "/1/sources/{sourceID}",
             get(sources::get)
@@ -176,6 +184,10 @@ pub fn router(store: Store, config: &ApiConfig) -> Router {
                 .delete(sources::delete),
         )
         .route("/1/sources/{sourceID}/run", post(sources::run))
+        .route(
+            "/1/sources/{sourceID}/validate",
+            post(validate::validate_before_update),
+        )
         .route(
             "/1/sources/{sourceID}/discover",
             get(sources::discover).post(sources::discover),
@@ -227,6 +239,13 @@ pub fn router(store: Store, config: &ApiConfig) -> Router {
                 push: config
                     .request_timeout
                     .max(config.push.watch_timeout + Duration::from_secs(5)),
+                // A validation reads its source for up to its time limit, then records the run.
+                validate: config.request_timeout.max(
+                    config
+                        .validation
+                        .as_ref()
+                        .map_or(Duration::ZERO, |v| v.max_time + Duration::from_secs(5)),
+                ),
             },
             deadline,
         ))
@@ -248,6 +267,7 @@ pub fn ops_router(store: Store, metrics: Arc<Metrics>) -> Router {
         clock: Arc::new(SystemClock),
         push: push::PushRouteSettings::default(),
         pushes: Arc::default(),
+        validation: None,
     };
     ops_routes(state, true)
         .fallback(no_route)
@@ -364,12 +384,15 @@ async fn no_method(method: Method, uri: Uri) -> ApiError {
 struct Deadlines {
     request: Duration,
     push: Duration,
+    validate: Duration,
 }
 
 async fn deadline(State(limits): State<Deadlines>, req: Request, next: Next) -> Response {
     let path_text = req.uri().path();
     let limit = if path_text.starts_with("/1/push/") || path_text.ends_with("/push") {
         limits.push
+    } else if path_text.starts_with("/1/sources/") && path_text.ends_with("/validate") {
+        limits.validate
     } else {
         limits.request
     };

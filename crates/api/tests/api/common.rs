@@ -144,7 +144,27 @@ pub fn config() -> ApiConfig {
             watch_timeout: Duration::from_millis(200),
             ..Default::default()
         },
+        validation: Some(source_reading(&["127.0.0.1/32"])),
         ..ApiConfig::default()
+    }
+}
+
+/// Validations that may read the addresses of `allow` (the URL policy's allow list), with no
+/// retry and a 3 s limit.
+pub fn source_reading(allow: &[&str]) -> ingest_api::validate::SourceReading {
+    use ingest_connectors::http::{HttpSettings, SourceHttpClient, url_policy::UrlPolicy};
+    let http = SourceHttpClient::new(
+        UrlPolicy::new(allow).unwrap(),
+        HttpSettings {
+            max_retries: 0,
+            connect_timeout: Duration::from_secs(2),
+            ..HttpSettings::default()
+        },
+    )
+    .unwrap();
+    ingest_api::validate::SourceReading {
+        max_time: Duration::from_secs(3),
+        ..ingest_api::validate::SourceReading::new(http, Default::default(), 100_000)
     }
 }
 

@@ -12,5 +12,6 @@ mod security;
 mod shapes;
 mod signed_webhooks;
 mod source_actions;
+mod source_validation;
 mod tasks_v2;
 mod validation;
