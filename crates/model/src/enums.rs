@@ -217,6 +217,17 @@ api_enum! {
 }
 
 api_enum! {
+    /// The kind of a transformation (`docs/api.md` D5); chooses its
+    /// [`crate::TransformationInput`] variant.
+    TransformationType {
+        /// JavaScript code: `input.code`.
+        Code = "code",
+        /// No-code steps: `input.steps`.
+        NoCode = "noCode",
+    }
+}
+
+api_enum! {
     /// What a task does with the destination index.
     ActionType {
         /// Full reindex through a temporary index.
@@ -379,6 +390,18 @@ api_enum! {
         Name = "name",
         /// By type.
         Type = "type",
+        /// By last update.
+        UpdatedAt = "updatedAt",
+        /// By creation.
+        CreatedAt = "createdAt",
+    }
+}
+
+api_enum! {
+    /// Sort keys of `GET /1/transformations`.
+    TransformationSortKeys {
+        /// By name.
+        Name = "name",
         /// By last update.
         UpdatedAt = "updatedAt",
         /// By creation.

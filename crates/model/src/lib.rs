@@ -2,7 +2,7 @@
 //!
 //! # The model
 //!
-//! The API manages four kinds of configuration and serves two kinds of observations:
+//! The API manages five kinds of configuration and serves two kinds of observations:
 //!
 //! - an [`Authentication`] holds credentials ([`AuthInput`], chosen by [`AuthenticationType`]);
 //! - a [`Source`] says where records come from ([`SourceInput`], chosen by [`SourceType`]:
@@ -11,6 +11,8 @@
 //!   name or an index prefix);
 //! - a [`Task`] ties a source to a destination with a [`Trigger`] (on demand, cron schedule,
 //!   subscription) and an [`ActionType`] (`replace` = full reindex, `save` = upsert);
+//! - a [`Transformation`] (JavaScript code or no-code steps, [`TransformationInput`]) rewrites
+//!   records on their way to a destination that names it;
 //! - each execution of a task is a [`Run`], and what happens during it is a list of [`Event`]s.
 //!
 //! For each resource there is the shape the API returns (`Source`), the body that creates it
@@ -67,6 +69,8 @@ mod source_run;
 mod strict;
 mod task;
 mod task_v2;
+mod transformation;
+mod transformation_try;
 mod trigger_payload;
 
 pub use auth::{
@@ -81,7 +85,8 @@ pub use enums::{
     ActionType, AuthenticationSortKeys, AuthenticationType, BigQueryDataType, DestinationType,
     EventSortKeys, EventStatus, EventType, MappingTypeCsv, MethodType, Order, Platform,
     PlatformWithNone, RecordType, ResourceSortKeys, RunOutcome, RunReasonCode, RunSortKeys,
-    RunStatus, RunType, SourceType, TaskSortKeys, TriggerType,
+    RunStatus, RunType, SourceType, TaskSortKeys, TransformationSortKeys, TransformationType,
+    TriggerType,
 };
 pub use error::{ErrorResponse, ValidationError};
 pub use event::Event;
@@ -90,8 +95,10 @@ pub use list::{
     AuthenticationCreateResponse, AuthenticationSearch, AuthenticationUpdateResponse,
     DeleteResponse, DestinationCreateResponse, DestinationSearch, DestinationUpdateResponse,
     ListAuthenticationsResponse, ListDestinationsResponse, ListEventsResponse, ListSourcesResponse,
-    ListTasksResponse, Pagination, RunListResponse, SourceCreateResponse, SourceSearch,
-    SourceUpdateResponse, TaskCreateResponse, TaskSearch, TaskUpdateResponse, Window,
+    ListTasksResponse, ListTransformationsResponse, Pagination, RunListResponse,
+    SourceCreateResponse, SourceSearch, SourceUpdateResponse, TaskCreateResponse, TaskSearch,
+    TaskUpdateResponse, TransformationCreateResponse, TransformationSearch,
+    TransformationUpdateResponse, Window,
 };
 pub use parse::{from_slice, from_value, is_app_id};
 #[cfg(any(test, feature = "testkit"))]
@@ -111,4 +118,8 @@ pub use task_v2::{
     RunTaskPayload, TaskCreateV2, TaskOptions, TaskOptionsUpdate, TaskReplace, TaskReplaceV2,
     TaskUpdateV2, TaskV2,
 };
+pub use transformation::{
+    MAX_TRANSFORMATION_AUTHENTICATIONS, Transformation, TransformationCreate, TransformationInput,
+};
+pub use transformation_try::{TransformationError, TransformationTry, TransformationTryResponse};
 pub use trigger_payload::{MAX_TRIGGER_OBJECT_IDS, TriggerPayload};

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Authentication, Destination, Event, Run, Source, Task};
+use crate::{Authentication, Destination, Event, Run, Source, Task, Transformation};
 
 /// The `pagination` object of every list response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -105,6 +105,16 @@ api_struct! {
 }
 
 api_struct! {
+    /// `GET /1/transformations`.
+    ListTransformationsResponse {
+        /// `transformations`.
+        "transformations" => transformations: Vec<Transformation>,
+        /// `pagination`.
+        "pagination" => pagination: Pagination,
+    }
+}
+
+api_struct! {
     /// `GET /1/runs` (`RunListResponse` in the spec).
     RunListResponse {
         /// `runs`.
@@ -175,6 +185,16 @@ api_struct! {
 }
 
 api_struct! {
+    /// `POST /1/transformations`.
+    TransformationCreateResponse {
+        /// `transformationID`.
+        "transformationID" => transformation_id: String,
+        /// `createdAt` (RFC 3339).
+        "createdAt" => created_at: String,
+    }
+}
+
+api_struct! {
     /// `PATCH /1/authentications/{authenticationID}`.
     AuthenticationUpdateResponse {
         /// `authenticationID`.
@@ -221,6 +241,16 @@ api_struct! {
 }
 
 api_struct! {
+    /// `PUT /1/transformations/{transformationID}`.
+    TransformationUpdateResponse {
+        /// `transformationID`.
+        "transformationID" => transformation_id: String,
+        /// `updatedAt` (RFC 3339).
+        "updatedAt" => updated_at: String,
+    }
+}
+
+api_struct! {
     /// Every `DELETE` (a soft delete).
     DeleteResponse {
         /// `deletedAt` (RFC 3339).
@@ -257,6 +287,14 @@ api_struct! {
     TaskSearch {
         /// `taskIDs`.
         "taskIDs" => task_ids: Vec<String>,
+    }
+}
+
+api_struct! {
+    /// The body of `POST /1/transformations/search`.
+    TransformationSearch {
+        /// `transformationIDs`.
+        "transformationIDs" => transformation_ids: Vec<String>,
     }
 }
 
