@@ -21,6 +21,9 @@ fn json_value() -> impl Strategy<Value = Value> {
         Just("indexName".to_owned()),
         Just("indexPrefix".to_owned()),
         Just("failureThreshold".to_owned()),
+        Just("code".to_owned()),
+        Just("steps".to_owned()),
+        Just("sampleRecord".to_owned()),
         ".{0,4}",
     ];
     let leaf = prop_oneof![
@@ -57,6 +60,9 @@ fn try_all(v: &Value) {
     let _ = from_value::<TaskUpdate>(v);
     let _ = from_value::<Task>(v);
     let _ = from_value::<TaskInput>(v);
+    let _ = from_value::<TransformationCreate>(v);
+    let _ = from_value::<TransformationTry>(v);
+    let _ = from_value::<Transformation>(v);
     for kind in SourceType::ALL {
         let _ = SourceInput::parse(*kind, v);
         let _ = SourceUpdateInput::parse(*kind, v);
