@@ -290,8 +290,14 @@ mod tests {
             err(json!({"code": "x", "steps": []})),
             "input.steps: cannot be given with `code`: a transformation is code or steps"
         );
-        assert_eq!(err(json!({})), "input: one of `code` or `steps` is required");
-        assert_eq!(err(json!({"code": "x", "lang": "js"})), "input.lang: unknown field");
+        assert_eq!(
+            err(json!({})),
+            "input: one of `code` or `steps` is required"
+        );
+        assert_eq!(
+            err(json!({"code": "x", "lang": "js"})),
+            "input.lang: unknown field"
+        );
         assert!(err(json!({"code": 1})).starts_with("input.code: invalid type"));
         assert!(err(json!({"steps": {}})).starts_with("input.steps: invalid type"));
     }

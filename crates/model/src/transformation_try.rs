@@ -9,8 +9,7 @@ use serde_json::{Map, Value};
 
 use crate::transformation::{MAX_TRANSFORMATION_AUTHENTICATIONS, resolve};
 use crate::{
-    AuthenticationCreate, Transformation, TransformationInput, TransformationType,
-    ValidationError,
+    AuthenticationCreate, Transformation, TransformationInput, TransformationType, ValidationError,
 };
 
 /// The body of the two `try` routes. It has no `Serialize`: its authentications hold secrets.
@@ -42,9 +41,7 @@ fn object<'de, D: Deserializer<'de>>(d: D) -> Result<Map<String, Value>, D::Erro
     }
 }
 
-fn authentications<'de, D: Deserializer<'de>>(
-    d: D,
-) -> Result<Vec<AuthenticationCreate>, D::Error> {
+fn authentications<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<AuthenticationCreate>, D::Error> {
     let list = Vec::<AuthenticationCreate>::deserialize(d)?;
     if list.len() > MAX_TRANSFORMATION_AUTHENTICATIONS {
         return Err(D::Error::custom(format!(
@@ -139,8 +136,10 @@ mod tests {
             "steps: unknown field"
         );
         assert_eq!(
-            parse(json!({"sampleRecord": {}, "authentications": [{"type": "secrets",
-                "name": "s", "input": {"a b": "x"}}]}))
+            parse(
+                json!({"sampleRecord": {}, "authentications": [{"type": "secrets",
+                "name": "s", "input": {"a b": "x"}}]})
+            )
             .unwrap_err()
             .split(':')
             .next()
@@ -192,7 +191,10 @@ mod tests {
             "input.steps: required for type `noCode`"
         );
         assert_eq!(
-            body(json!({"input": {"steps": []}})).over(&stored).unwrap().0,
+            body(json!({"input": {"steps": []}}))
+                .over(&stored)
+                .unwrap()
+                .0,
             TransformationType::NoCode
         );
     }
@@ -203,7 +205,10 @@ mod tests {
             payloads: vec!["{}".into()],
             error: None,
         };
-        assert_eq!(serde_json::to_value(&ok).unwrap(), json!({"payloads": ["{}"]}));
+        assert_eq!(
+            serde_json::to_value(&ok).unwrap(),
+            json!({"payloads": ["{}"]})
+        );
         let failed = TransformationTryResponse {
             payloads: vec![],
             error: Some(TransformationError {
