@@ -16,6 +16,7 @@ use crate::filter::{Where, order_by, page, search};
 use crate::key::SecretKey;
 use crate::query::{Page, PageRequest};
 use crate::store::Store;
+use crate::transformations::first_listing;
 use crate::{Resource, StoreError, StoreResult};
 
 /// `GET /1/authentications`.
@@ -242,7 +243,7 @@ impl Store {
     /// Applies a PATCH. The input is resolved against the stored one
     /// ([`AuthenticationUpdate::resolve_input`]): an omitted or `null` secret keeps the stored
     /// value; a type change needs an input ([`StoreError::Invalid`] otherwise) and is refused
-    /// with `InUse` when a live source or destination needs the old kind.
+    /// with `InUse` when a live source, destination or transformation needs the old kind.
     pub async fn update_authentication(
         &self,
         app: &str,
@@ -290,7 +291,8 @@ impl Store {
         authentication(&row)
     }
 
-    /// Soft-deletes an authentication; `InUse` while a live source or destination uses it.
+    /// Soft-deletes an authentication; `InUse` while a live source or destination uses it, or
+    /// a live transformation lists it.
     pub async fn delete_authentication(
         &self,
         app: &str,
@@ -312,6 +314,14 @@ impl Store {
                     user_id: user,
                 });
             }
+        }
+        if let Some(user) = first_listing(&mut tx, id).await? {
+            return Err(StoreError::InUse {
+                resource: Resource::Authentication,
+                id: id.to_owned(),
+                used_by: Resource::Transformation,
+                user_id: user,
+            });
         }
         tx.execute(
             "UPDATE authentications SET deleted_at = $1 WHERE id = $2",
@@ -353,7 +363,8 @@ pub(crate) fn kind_for_source(kind: SourceType) -> Option<AuthenticationType> {
     }
 }
 
-/// Refuses a type change to `new_type` that a live source or destination cannot use.
+/// Refuses a type change to `new_type` that a live source, destination or transformation
+/// cannot use.
 async fn check_users_accept(
     tx: &mut Tx,
     id: &str,
@@ -369,6 +380,11 @@ async fn check_users_accept(
         && let Some(user) = first_user(tx, "destinations", id).await?
     {
         return Err(in_use(Resource::Destination, user));
+    }
+    if new_type != AuthenticationType::Secrets
+        && let Some(user) = first_listing(tx, id).await?
+    {
+        return Err(in_use(Resource::Transformation, user));
     }
     let sources = tx
         .fetch_all(
@@ -396,6 +412,19 @@ pub(crate) async fn check_reference(
     needed: Option<AuthenticationType>,
     user: &str,
 ) -> StoreResult<()> {
+    check_reference_at(tx, app, id, needed, user, "authenticationID").await
+}
+
+/// [`check_reference`] for a reference held in `field` (`authenticationIDs` of a
+/// transformation).
+pub(crate) async fn check_reference_at(
+    tx: &mut Tx,
+    app: &str,
+    id: &str,
+    needed: Option<AuthenticationType>,
+    user: &str,
+    field: &'static str,
+) -> StoreResult<()> {
     let lock = tx.for_share();
     let row = tx
         .fetch_optional(
@@ -406,17 +435,23 @@ pub(crate) async fn check_reference(
             args![app, id],
         )
         .await?
-        .ok_or_else(|| {
-            StoreError::missing_reference("authenticationID", Resource::Authentication, id)
-        })?;
+        .ok_or_else(|| StoreError::missing_reference(field, Resource::Authentication, id))?;
     let kind: AuthenticationType = row.parsed("type")?;
     match needed {
-        Some(needed) if needed != kind => Err(StoreError::InvalidReference {
-            field: "authenticationID",
-            reason: format!(
-                "a {user} needs an `{needed}` authentication, `{id}` is of type `{kind}`"
-            ),
-        }),
+        Some(needed) if needed != kind => {
+            let article = if needed.as_str().starts_with(['a', 'e', 'i', 'o', 'u']) {
+                "an"
+            } else {
+                "a"
+            };
+            Err(StoreError::InvalidReference {
+                field,
+                reason: format!(
+                    "a {user} needs {article} `{needed}` authentication, `{id}` is of type \
+                     `{kind}`"
+                ),
+            })
+        }
         _ => Ok(()),
     }
 }

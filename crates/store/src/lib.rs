@@ -1,17 +1,19 @@
-//! The control plane's storage: the six resources of the Ingestion API, scoped by application,
+//! The control plane's storage: the resources of the Ingestion API, scoped by application,
 //! in SQLite or PostgreSQL, through one concrete [`Store`].
 //!
 //! # The model
 //!
 //! Every row belongs to an application (`app_id`): every operation takes the application ID and
 //! another application's resources answer [`StoreError::NotFound`], as deleted ones do.
-//! Authentications, destinations, sources and tasks are **soft-deleted** (`deleted_at`): a
-//! deleted row is gone for reads, lists and references, but stays for the runs that mention it.
+//! Authentications, destinations, sources, transformations and tasks are **soft-deleted**
+//! (`deleted_at`): a deleted row is gone for reads, lists and references, but stays for the runs
+//! that mention it.
 //! Runs and events are never deleted.
 //!
 //! References are checked inside the write transaction, so they hold under concurrency: a
 //! source or destination refers to a live authentication of a fitting kind, a task to a live
-//! source and destination ([`StoreError::InvalidReference`] names the field); deleting what a
+//! source and destination, a destination to a live transformation and a transformation to live
+//! `secrets` authentications ([`StoreError::InvalidReference`] names the field); deleting what a
 //! live resource uses is refused ([`StoreError::InUse`] names the user). Nothing half-written
 //! stays after an error: each operation is one transaction.
 //!
@@ -26,7 +28,9 @@
 //! XChaCha20-Poly1305 under a [`SecretKey`] that lives outside the database (a random nonce per
 //! value; the row's application and ID are authenticated with it, so a ciphertext cannot be moved
 //! to another row). The rest of the input is stored in clear, redacted. API reads never decrypt:
-//! they return the redacted input. [`Store::authentication_with_secrets`] decrypts, for workers.
+//! they return the redacted input. [`Store::authentication_with_secrets`] and
+//! [`Store::transformation_with_secrets`] (the values of a transformation's `secrets`
+//! authentications) decrypt, for workers.
 //!
 //! # Runs and leases
 //!
@@ -61,9 +65,9 @@
 //!   their configurations.
 //! - One module per resource or area, each with its own `impl Store` block, its query type, its
 //!   row columns and the reads of its rows: `authentications`, `sources_destinations` (what the
-//!   two share is written once, over a table descriptor), `tasks`, `runs` (runs and their
-//!   events), `workers` (claims, leases, finishing, requeue), `schedule` (due schedules, firing),
-//!   `retention` (deleting old history).
+//!   two share is written once, over a table descriptor), `transformations`, `tasks`, `runs`
+//!   (runs and their events), `workers` (claims, leases, finishing, requeue), `schedule` (due
+//!   schedules, firing), `retention` (deleting old history).
 //! - Under them, what every resource uses and nothing dispatches through: `db` (one SQL text
 //!   for both databases: `Pools`, the transaction `Tx`, bound `Arg`s, typed `Row` reads),
 //!   `filter` (`WHERE`, `ORDER BY`, one page, search by IDs), `query` (paging), `key` (sealing
@@ -113,6 +117,7 @@ mod store;
 mod tasks;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+mod transformations;
 mod validation;
 mod workers;
 
@@ -129,6 +134,7 @@ pub use sources_destinations::{DestinationQuery, SourceQuery};
 pub use sqlite::SqliteConfig;
 pub use store::Store;
 pub use tasks::TaskQuery;
+pub use transformations::{TransformationQuery, TransformationWithSecrets};
 pub use validation::{FinishedValidation, SourceToValidate};
 pub use workers::{AUTO_DISABLE_AFTER, ClaimedRun, FinishedRun, Requeued, RunFinish};
 

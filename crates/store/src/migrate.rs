@@ -51,6 +51,11 @@ const SQLITE: &[Script] = &[
         "validate runs",
         include_str!("../migrations/sqlite/0010_validate_runs.sql"),
     ),
+    (
+        11,
+        "transformations",
+        include_str!("../migrations/sqlite/0011_transformations.sql"),
+    ),
 ];
 
 const POSTGRES: &[Script] = &[
@@ -88,6 +93,11 @@ const POSTGRES: &[Script] = &[
         10,
         "validate runs",
         include_str!("../migrations/postgres/0010_validate_runs.sql"),
+    ),
+    (
+        11,
+        "transformations",
+        include_str!("../migrations/postgres/0011_transformations.sql"),
     ),
 ];
 

@@ -1,5 +1,6 @@
 //! Sources and destinations: rows of `(type, name, input, authentication_id)` owned by an
-//! application, soft-deleted, listed with the same filters and referred to by tasks.
+//! application, soft-deleted, listed with the same filters and referred to by tasks. A
+//! destination also names the transformation it applies, if any (`transformation_id`).
 //!
 //! What the two share (reading, listing, searching, deleting, being referred to) is written once,
 //! over a [`Table`] that says which table and how its rows become resources; creating and
@@ -17,6 +18,7 @@ use crate::db::{Row, Tx, args, new_id};
 use crate::filter::{Where, order_by, page, search};
 use crate::query::{NO_AUTHENTICATION, Page, PageRequest};
 use crate::store::Store;
+use crate::transformations;
 use crate::{Resource, StoreError, StoreResult};
 
 /// `GET /1/sources`.
@@ -99,6 +101,7 @@ impl Store {
             name: &input.name,
             input: input_json(&input.input)?,
             authentication_id: input.authentication_id.clone(),
+            transformation_id: None,
         };
         let created = SOURCES.insert(&mut tx, app, &new_id(), row, now).await?;
         tx.commit().await?;
@@ -116,6 +119,7 @@ impl Store {
         let listing = Listing {
             types: query.types.iter().map(|t| t.as_str()).collect(),
             authentication_ids: &query.authentication_ids,
+            transformation_id: None,
             sort: query.sort,
             order: query.order,
             page: &query.page,
@@ -198,14 +202,14 @@ impl Store {
     }
 
     /// Creates a destination; its `authenticationID`, if any, must be a live `algolia`
-    /// authentication (`InvalidReference` otherwise).
+    /// authentication, and its `transformationIDs` (at most one) a live transformation
+    /// (`InvalidReference` otherwise).
     pub async fn create_destination(
         &self,
         app: &str,
         input: &DestinationCreate,
         now: Timestamp,
     ) -> StoreResult<Destination> {
-        check_transformations(&input.transformation_ids)?;
         let mut tx = self.pools.write().await?;
         check_destination_auth(&mut tx, app, input.authentication_id.as_ref()).await?;
         let row = NewRow {
@@ -213,6 +217,8 @@ impl Store {
             name: &input.name,
             input: input_json(&input.input)?,
             authentication_id: input.authentication_id.clone(),
+            transformation_id: check_transformation(&mut tx, app, &input.transformation_ids)
+                .await?,
         };
         let created = DESTINATIONS
             .insert(&mut tx, app, &new_id(), row, now)
@@ -227,28 +233,17 @@ impl Store {
         DESTINATIONS.get(&mut tx, app, id).await
     }
 
-    /// A page of destinations (filters `type`, `authenticationID` with `none`).
+    /// A page of destinations (filters `type`, `authenticationID` with `none`,
+    /// `transformationID`).
     pub async fn list_destinations(
         &self,
         app: &str,
         query: &DestinationQuery,
     ) -> StoreResult<Page<Destination>> {
-        if query.transformation_id.is_some() {
-            // No destination can hold a transformation yet (`check_transformations`): none
-            // matches, and the page says so.
-            query.page.validate()?;
-            return Ok(Page {
-                items: Vec::new(),
-                pagination: ingest_model::Pagination::new(
-                    query.page.page,
-                    query.page.items_per_page,
-                    0,
-                ),
-            });
-        }
         let listing = Listing {
             types: query.types.iter().map(|t| t.as_str()).collect(),
             authentication_ids: &query.authentication_ids,
+            transformation_id: query.transformation_id.as_deref(),
             sort: query.sort,
             order: query.order,
             page: &query.page,
@@ -267,7 +262,8 @@ impl Store {
         DESTINATIONS.search(&mut tx, app, ids).await
     }
 
-    /// Applies a PATCH (same reference rule as create).
+    /// Applies a PATCH (same reference rules as create). `transformationIDs` replaces the
+    /// destination's transformation when given; `[]` detaches it.
     pub async fn update_destination(
         &self,
         app: &str,
@@ -275,11 +271,18 @@ impl Store {
         update: &DestinationUpdate,
         now: Timestamp,
     ) -> StoreResult<Destination> {
-        check_transformations(update.transformation_ids.as_deref().unwrap_or_default())?;
         let mut tx = self.pools.write().await?;
         let lock = tx.for_update();
         DESTINATIONS.fetch(&mut tx, app, id, lock).await?;
         check_destination_auth(&mut tx, app, update.authentication_id.as_ref()).await?;
+        if let Some(ids) = &update.transformation_ids {
+            let transformation = check_transformation(&mut tx, app, ids).await?;
+            tx.execute(
+                "UPDATE destinations SET transformation_id = $1 WHERE id = $2",
+                args![transformation, id],
+            )
+            .await?;
+        }
         let input = update.input.as_ref().map(input_json).transpose()?;
         tx.execute(
             "UPDATE destinations SET type = COALESCE($1, type), name = COALESCE($2, name), \
@@ -311,9 +314,15 @@ impl Store {
 /// The columns both tables are read with.
 const COLUMNS: &str = "id, type, name, input, authentication_id, created_at, updated_at";
 
+/// The columns destinations are read with.
+const DESTINATION_COLUMNS: &str =
+    "id, type, name, input, authentication_id, transformation_id, created_at, updated_at";
+
 /// One of the two tables and how its rows become resources.
 pub(crate) struct Table<T> {
     table: &'static str,
+    /// The columns its rows are read with.
+    columns: &'static str,
     resource: Resource,
     /// The column of `tasks` that refers to this table.
     task_column: &'static str,
@@ -325,6 +334,7 @@ pub(crate) struct Table<T> {
 /// The `sources` table.
 pub(crate) const SOURCES: Table<Source> = Table {
     table: "sources",
+    columns: COLUMNS,
     resource: Resource::Source,
     task_column: "source_id",
     reference_field: "sourceID",
@@ -334,6 +344,7 @@ pub(crate) const SOURCES: Table<Source> = Table {
 /// The `destinations` table.
 pub(crate) const DESTINATIONS: Table<Destination> = Table {
     table: "destinations",
+    columns: DESTINATION_COLUMNS,
     resource: Resource::Destination,
     task_column: "destination_id",
     reference_field: "destinationID",
@@ -365,23 +376,23 @@ fn destination(row: &Row) -> StoreResult<Destination> {
         name: row.text("name")?,
         input,
         authentication_id: row.opt_text("authentication_id")?,
-        transformation_ids: Vec::new(),
+        transformation_ids: row.opt_text("transformation_id")?.into_iter().collect(),
         created_at: row.time("created_at")?,
         updated_at: row.time("updated_at")?,
     })
 }
 
-/// Checks a destination's `transformationIDs`. No transformation exists in this store yet
-/// (they come with their own resource, `docs/api.md` D5), so any ID is an unknown reference.
-fn check_transformations(ids: &[String]) -> StoreResult<()> {
-    match ids.first() {
-        Some(id) => Err(StoreError::missing_reference(
-            "transformationIDs",
-            Resource::Transformation,
-            id,
-        )),
-        None => Ok(()),
+/// Checks a destination's `transformationIDs` (at most one, as the model parses them): each
+/// names a live transformation of `app`. Returns the one to store.
+async fn check_transformation(
+    tx: &mut Tx,
+    app: &str,
+    ids: &[String],
+) -> StoreResult<Option<String>> {
+    for id in ids {
+        transformations::check_reference(tx, app, id).await?;
     }
+    Ok(ids.first().cloned())
 }
 
 fn input_json(input: &impl serde::Serialize) -> StoreResult<String> {
@@ -441,12 +452,16 @@ struct NewRow<'a> {
     /// The input, as JSON.
     input: String,
     authentication_id: Option<String>,
+    /// The transformation of a destination (always `None` for a source).
+    transformation_id: Option<String>,
 }
 
 /// What a list asks for: the filters, sort and page of `GET /1/sources` and `/1/destinations`.
 struct Listing<'a> {
     types: Vec<&'a str>,
     authentication_ids: &'a [String],
+    /// A destination's `transformationID` filter (always `None` for sources).
+    transformation_id: Option<&'a str>,
     sort: ResourceSortKeys,
     order: Order,
     page: &'a PageRequest,
@@ -463,8 +478,8 @@ impl<T> Table<T> {
     ) -> StoreResult<Row> {
         tx.fetch_optional(
             &format!(
-                "SELECT {COLUMNS} FROM {} WHERE app_id = $1 AND id = $2 AND deleted_at IS NULL{lock}",
-                self.table
+                "SELECT {} FROM {} WHERE app_id = $1 AND id = $2 AND deleted_at IS NULL{lock}",
+                self.columns, self.table
             ),
             args![app, id],
         )
@@ -504,6 +519,16 @@ impl<T> Table<T> {
             ],
         )
         .await?;
+        if let Some(transformation) = row.transformation_id {
+            tx.execute(
+                &format!(
+                    "UPDATE {} SET transformation_id = $1 WHERE id = $2",
+                    self.table
+                ),
+                args![transformation, id],
+            )
+            .await?;
+        }
         self.get(tx, app, id).await
     }
 
@@ -516,6 +541,9 @@ impl<T> Table<T> {
             listing.authentication_ids.iter().map(String::as_str),
             Some(NO_AUTHENTICATION),
         );
+        if let Some(transformation) = listing.transformation_id {
+            filter.eq("transformation_id", transformation);
+        }
         let sort = match listing.sort {
             ResourceSortKeys::Name => "name",
             ResourceSortKeys::Type => "type",
@@ -525,7 +553,7 @@ impl<T> Table<T> {
         let (rows, pagination) = page(
             tx,
             self.table,
-            COLUMNS,
+            self.columns,
             filter,
             &order_by(sort, listing.order),
             listing.page,
@@ -537,7 +565,7 @@ impl<T> Table<T> {
 
     /// The live rows of `app` among `ids`.
     async fn search(&self, tx: &mut Tx, app: &str, ids: &[String]) -> StoreResult<Vec<T>> {
-        search(tx, self.table, COLUMNS, app, ids)
+        search(tx, self.table, self.columns, app, ids)
             .await?
             .iter()
             .map(|(_, row)| (self.parse)(row))

@@ -9,7 +9,7 @@ use ingest_store::testkit::{TestDatabase, TestHarness};
 use ingest_store::{SecretKey, Store, Timestamp};
 use sqlx::Row as _;
 
-/// The six tables.
+/// The tables of the resources.
 pub const TABLES: &[&str] = &[
     "authentications",
     "destinations",
@@ -17,6 +17,7 @@ pub const TABLES: &[&str] = &[
     "tasks",
     "runs",
     "events",
+    "transformations",
 ];
 
 /// A store under test, a clock, and raw access to its database.

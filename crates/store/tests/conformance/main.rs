@@ -13,5 +13,6 @@ mod runs_events;
 mod sources_destinations;
 mod tasks;
 mod transactions;
+mod transformations;
 mod validation;
 mod workers;
