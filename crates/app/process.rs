@@ -108,6 +108,7 @@ pub fn engine(settings: &Settings, store: Store, metrics: Arc<Metrics>) -> anyho
         endpoints: settings.endpoints.clone(),
         max_record_bytes: settings.batch.max_record_bytes(),
         insights_hosts: settings.insights_hosts.clone(),
+        transform: settings.transform.clone(),
     };
     Ok(Engine::new(
         store,

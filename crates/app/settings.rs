@@ -56,7 +56,50 @@ struct RawSettings {
     scheduler: RawScheduler,
     retention: RawRetention,
     validate: RawValidate,
+    transform: RawTransform,
     log: RawLog,
+}
+
+/// `[transform]`: the limits of JavaScript transformations (`docs/api.md` D5).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTransform {
+    max_ms_per_record: u64,
+    max_memory_mib: usize,
+    max_log_lines: usize,
+    threads: usize,
+}
+
+fn validate_transform(
+    raw: &RawTransform,
+    problems: &mut Vec<String>,
+) -> ingest_engine::TransformSettings {
+    if !(1..=60_000).contains(&raw.max_ms_per_record) {
+        problems.push("transform.max_ms_per_record: from 1 to 60000".to_owned());
+    }
+    if !(1..=4096).contains(&raw.max_memory_mib) {
+        problems.push("transform.max_memory_mib: from 1 to 4096".to_owned());
+    }
+    if raw.max_log_lines > 10_000 {
+        problems.push("transform.max_log_lines: at most 10000".to_owned());
+    }
+    if raw.threads > 256 {
+        problems.push("transform.threads: at most 256 (0 uses every core)".to_owned());
+    }
+    let defaults = ingest_engine::TransformSettings::default();
+    ingest_engine::TransformSettings {
+        limits: ingest_engine::transformation::Limits {
+            max_ms_per_record: raw.max_ms_per_record,
+            max_memory_bytes: raw.max_memory_mib * 1024 * 1024,
+            max_log_lines: raw.max_log_lines,
+            ..defaults.limits
+        },
+        threads: if raw.threads == 0 {
+            defaults.threads
+        } else {
+            raw.threads
+        },
+    }
 }
 
 /// `[validate]`: how `POST /1/sources/validate` reads a source (`docs/api.md` D6).
@@ -209,6 +252,8 @@ pub struct Settings {
     pub retention: ingest_engine::RetentionSettings,
     /// How source validations read (`[validate]`).
     pub validate: ValidateSettings,
+    /// How transformations run (`[transform]`).
+    pub transform: ingest_engine::TransformSettings,
     /// How logs are written.
     pub log_format: LogFormat,
 }
@@ -321,6 +366,7 @@ fn validate(raw: RawSettings, problems: &mut Vec<String>) -> Option<Settings> {
     let scheduler = validate_scheduler(raw.scheduler, problems);
     let retention = validate_retention(raw.retention, problems);
     let validate = validate_validate(&raw.validate, problems);
+    let transform = validate_transform(&raw.transform, problems);
     let log_format = validate_log(raw.log, problems);
     let batch = batch?;
     Some(Settings {
@@ -342,6 +388,7 @@ fn validate(raw: RawSettings, problems: &mut Vec<String>) -> Option<Settings> {
         scheduler,
         retention,
         validate,
+        transform,
         log_format,
     })
 }

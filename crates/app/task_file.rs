@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use ingest_engine::transformation::{TransformationBody, TransformationSpec};
 use ingest_model::{
     ActionType, AuthInput, AuthenticationType, DestinationInput, DestinationType, SourceInput,
     SourceType, TaskInput, ValidationError, from_value,
@@ -20,6 +21,65 @@ struct RawTaskFile {
     destination: RawDestination,
     #[serde(default)]
     input: Option<TaskInput>,
+    #[serde(default)]
+    transformation: Option<RawTransformation>,
+}
+
+/// A task file's `transformation` (`docs/api.md` D5): the API's shape, with its secrets inline.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTransformation {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(rename = "type", default)]
+    kind: Option<String>,
+    #[serde(default)]
+    input: Option<Value>,
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    secrets: std::collections::HashMap<String, String>,
+}
+
+impl RawTransformation {
+    /// The transformation as a run applies it; errors name the field under `transformation`.
+    fn spec(self) -> Result<TransformationSpec, TaskFileError> {
+        let invalid = |field: &str, message: &str| {
+            TaskFileError(format!("transformation.{field}: {message}"))
+        };
+        let input = self.input.unwrap_or(Value::Null);
+        let body = match (self.kind.as_deref(), self.code) {
+            (None | Some("code"), Some(code)) if input.is_null() => TransformationBody::Code(code),
+            (None | Some("code"), None) => match input.get("code") {
+                Some(Value::String(code)) => TransformationBody::Code(code.clone()),
+                _ => {
+                    return Err(invalid(
+                        "input.code",
+                        "the JavaScript code, as a string, is required",
+                    ));
+                }
+            },
+            (Some("noCode"), None) => match input.get("steps") {
+                Some(steps @ Value::Array(_)) => TransformationBody::NoCode(steps.clone()),
+                _ => return Err(invalid("input.steps", "an array of steps is required")),
+            },
+            (_, Some(_)) => {
+                return Err(invalid("code", "give the code in `input.code` only"));
+            }
+            (Some(other), None) => {
+                return Err(invalid(
+                    "type",
+                    &format!("unknown type `{other}`: expected `code` or `noCode`"),
+                ));
+            }
+        };
+        Ok(TransformationSpec {
+            id: String::new(),
+            name: self.name.unwrap_or_else(|| "task file".to_owned()),
+            body,
+            secrets: self.secrets,
+        })
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -74,6 +134,8 @@ pub struct TaskFile {
     /// The task's date window (`startDate`/`endDate`, or `timeframe` days), as in the API: the
     /// BigQuery GA4/GA360 exports read it.
     pub input: Option<TaskInput>,
+    /// The destination's transformation, applied to every record before it is sent.
+    pub transformation: Option<TransformationSpec>,
 }
 
 /// A task file that cannot be used; the message names the field.
@@ -176,6 +238,10 @@ impl TaskFile {
             destination,
             destination_auth,
             input: raw.input,
+            transformation: raw
+                .transformation
+                .map(RawTransformation::spec)
+                .transpose()?,
         })
     }
 

@@ -280,3 +280,36 @@ async fn an_empty_source_pushes_nothing() {
     assert_eq!(result.summary()["reasonCode"], "no_events");
     assert!(result.batches.is_empty());
 }
+
+#[tokio::test]
+async fn a_task_file_transformation_shapes_the_dry_run_bodies() {
+    let server = serve(PRODUCTS_CSV, "/products.csv").await;
+    let scratch = Scratch::new();
+    let mut task = csv_task(&format!("{}/products.csv", server.uri()), 50);
+    task["transformation"] = json!({
+        "type": "code",
+        "input": {"code": "function transform(r, helper) {\n  if (r.id === 'sku-2') return null;\n  r.label = r.name + ' ' + helper.secrets.get('TAG');\n  r.index = helper.getMetadata().indexName;\n  return r;\n}"},
+        "secrets": {"TAG": "tag-secret-value"}
+    });
+    let result = scratch.dry_run(&scratch.task(&task), &[]).await;
+    assert_eq!(result.status, 0, "{result:?}");
+    assert_eq!(
+        result.batches,
+        [json!({"requests": [{"action": "addObject", "body": {
+            "objectID": "sku-1", "id": "sku-1", "name": "Espresso, steel", "price": 249.90,
+            "in_stock": true, "label": "Espresso, steel tag-secret-value", "index": "products"}}]})]
+    );
+    let summary = result.summary();
+    assert_eq!(summary["recordsPushed"], 1);
+    assert_eq!(summary["recordsRejected"], 1, "sku-3's bad price");
+    assert!(
+        !result.stderr.contains("tag-secret-value") && !result.stdout.contains("tag-secret-value")
+    );
+
+    // A syntax error is refused before anything is read, with its line.
+    task["transformation"] =
+        json!({"type": "code", "input": {"code": "function transform(r) {\n  return r +;\n}"}});
+    let refused = scratch.dry_run(&scratch.task(&task), &[]).await;
+    assert_eq!(refused.status, 2, "{refused:?}");
+    assert!(refused.stderr.contains("line 2"), "{}", refused.stderr);
+}

@@ -23,6 +23,7 @@ use ingest_connectors::http::SourceHttpClient;
 use ingest_core::RecordStream;
 use ingest_core::time::{Clock, SystemClock};
 use ingest_engine::passes;
+use ingest_engine::transformation::{self, Limits, Metadata};
 use ingest_model::{DestinationType, RunOutcome};
 use ingestion::dry_run::DryRunApi;
 use ingestion::progress::Progress;
@@ -143,7 +144,17 @@ async fn run(
         temporary_suffix: None,
     };
     // One pass, or one per locale for a commercetools source with locales and an indexPrefix.
-    let passes = match passes(
+    let metadata = Metadata {
+        app_id: task
+            .destination_auth
+            .as_ref()
+            .and_then(AlgoliaCredentials::from_auth)
+            .map(|credentials| credentials.app_id),
+        task_id: None,
+        index_name: Some(plan.index.clone()),
+        action_type: Some(ingest_engine::action_type(plan.mode).to_owned()),
+    };
+    let mut passes = match passes(
         &task.source,
         &task.destination,
         task.source_auth.as_ref(),
@@ -153,6 +164,21 @@ async fn run(
         Ok(passes) => passes,
         Err(error) => return usage_error(format!("source.{error}")),
     };
+    if let Some(spec) = task.transformation.clone() {
+        let limits = Limits {
+            max_record_bytes: settings.batch.max_record_bytes(),
+            ..settings.transform.limits.clone()
+        };
+        let threads = settings.transform.threads;
+        match transformation::start(spec, metadata, limits, threads, Some(recorder.clone())).await {
+            Ok(started) => {
+                for pass in &mut passes {
+                    pass.transformation = Some(started.clone());
+                }
+            }
+            Err(error) => return usage_error(error),
+        }
+    }
     let insights = task.destination_type == DestinationType::Insights;
     if insights && dry_run.is_some() {
         return usage_error(

@@ -130,3 +130,40 @@ input = { indexName = "products" }
     let task = TaskFile::load(&path).unwrap();
     assert_eq!(task.action, ActionType::Save);
 }
+
+#[test]
+fn a_transformation_is_code_or_steps_with_its_secrets() {
+    let mut value = example();
+    value["transformation"] =
+        json!({"type": "noCode", "input": {"steps": []}, "secrets": {"K": "v"}});
+    let task = TaskFile::from_json(&value).unwrap();
+    let spec = task.transformation.unwrap();
+    assert!(matches!(spec.body, TransformationBody::NoCode(_)));
+    assert_eq!(spec.secrets["K"], "v");
+    value["transformation"] = json!({"code": "function transform(r) { return r; }"});
+    let task = TaskFile::from_json(&value).unwrap();
+    assert!(matches!(
+        task.transformation.unwrap().body,
+        TransformationBody::Code(_)
+    ));
+
+    for (transformation, says) in [
+        (json!({"type": "code"}), "transformation.input.code"),
+        (
+            json!({"type": "noCode", "input": {"code": "x"}}),
+            "transformation.input.steps",
+        ),
+        (
+            json!({"type": "docker", "input": {"steps": []}}),
+            "transformation.type",
+        ),
+        (
+            json!({"code": "x", "input": {"code": "y"}}),
+            "transformation.code",
+        ),
+        (json!({"type": "code", "extra": 1}), "extra"),
+    ] {
+        let error = error_of(|v| v["transformation"] = transformation.clone());
+        assert!(error.contains(says), "{transformation}: {error}");
+    }
+}

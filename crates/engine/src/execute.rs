@@ -35,6 +35,7 @@ use tracing::Instrument;
 use crate::fence::{FencedApi, Lease};
 use crate::load::{LoadError, TaskResources};
 use crate::recorder::StoreRecorder;
+use crate::transformation::{Limits, Metadata, RecordTransformation, TransformationSpec};
 use ingest_core::time::{Clock, sub};
 
 mod passes;
@@ -58,6 +59,27 @@ pub struct EngineSettings {
     pub max_record_bytes: usize,
     /// The Insights API hosts (destination type `insights`).
     pub insights_hosts: Vec<String>,
+    /// How transformations run (`[transform]`).
+    pub transform: TransformSettings,
+}
+
+/// How transformations run: each runtime's limits, and the threads of a run's pool.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TransformSettings {
+    /// Time per record, memory per runtime, `console.log` lines (the record size limit is
+    /// `max_record_bytes`).
+    pub limits: Limits,
+    /// Threads of a code transformation's pool (one runtime each).
+    pub threads: usize,
+}
+
+impl Default for TransformSettings {
+    fn default() -> Self {
+        Self {
+            limits: Limits::default(),
+            threads: std::thread::available_parallelism().map_or(2, usize::from),
+        }
+    }
 }
 
 /// How [`Engine::execute`] left the run.
@@ -344,6 +366,7 @@ impl Engine {
             destination,
             algolia,
             source_auth,
+            transformation,
         } = self
             .load_task_resources(app, task)
             .await
@@ -380,7 +403,13 @@ impl Engine {
             failure_threshold: task.failure_threshold,
             temporary_suffix: Some(attempt_suffix(&claimed.run.run_id, claimed.attempt)),
         };
-        let passes = passes(
+        let metadata = Metadata {
+            app_id: Some(app.to_owned()),
+            task_id: Some(task.task_id.clone()),
+            index_name: Some(plan.index.clone()),
+            action_type: Some(action_type(mode).to_owned()),
+        };
+        let mut passes = passes(
             &source.input,
             &destination.input,
             source_auth.as_ref(),
@@ -388,6 +417,15 @@ impl Engine {
             plan,
         )
         .map_err(|error| fail(format!("the source cannot be read: {error}")))?;
+        if let Some(spec) = transformation {
+            let started = self
+                .start_transformation(spec, metadata, recorder.clone() as Arc<dyn RunRecorder>)
+                .await
+                .map_err(fail)?;
+            for pass in &mut passes {
+                pass.transformation = Some(started.clone());
+            }
+        }
         Ok(Prepared {
             passes,
             insights: destination.destination_type == DestinationType::Insights,
@@ -395,6 +433,28 @@ impl Engine {
             algolia,
             only,
         })
+    }
+
+    /// Compiles `spec` and starts its pool for one run or one claim of pushes, with the
+    /// engine's limits.
+    pub(crate) async fn start_transformation(
+        &self,
+        spec: TransformationSpec,
+        metadata: Metadata,
+        recorder: Arc<dyn RunRecorder>,
+    ) -> Result<Arc<RecordTransformation>, String> {
+        let limits = Limits {
+            max_record_bytes: self.settings.max_record_bytes,
+            ..self.settings.transform.limits.clone()
+        };
+        crate::transformation::start(
+            spec,
+            metadata,
+            limits,
+            self.settings.transform.threads,
+            Some(recorder),
+        )
+        .await
     }
 
     /// Pushes the records; `None` when the lease was lost on the way.
@@ -602,6 +662,16 @@ fn filter_ids(
     })
     .filter_map(|()| futures::future::ready(None));
     kept.chain(tail).boxed()
+}
+
+/// The batch action a transformation's `helper.getMetadata().actionType` names for `mode`.
+pub fn action_type(mode: PushMode) -> &'static str {
+    match mode {
+        PushMode::Replace | PushMode::Append => "addObject",
+        PushMode::Save => "partialUpdateObject",
+        PushMode::PartialNoCreate => "partialUpdateObjectNoCreate",
+        PushMode::Update => "updateObject",
+    }
 }
 
 /// Ends the stream with a fatal item once the worker drains (the run will be released).

@@ -35,11 +35,12 @@ mod pushes;
 mod recorder;
 mod retention;
 mod scheduler;
+pub mod transformation;
 mod worker;
 
 pub use execute::{
-    Ending, Engine, EngineSettings, Pass, StreamHook, index_name, passes, send_insights, trigger,
-    window,
+    Ending, Engine, EngineSettings, Pass, StreamHook, TransformSettings, action_type, index_name,
+    passes, send_insights, trigger, window,
 };
 pub use fence::{FencedApi, Lease};
 pub use pushes::{PushApplySettings, apply_pushes_until};

@@ -4,10 +4,31 @@
 //! usable task is and on the words that say why one is not.
 
 use ingest_algolia::AlgoliaCredentials;
-use ingest_model::{AuthInput, Destination, DestinationType, Source, Task};
-use ingest_store::StoreError;
+use ingest_model::{AuthInput, Destination, DestinationType, Source, Task, TransformationInput};
+use ingest_store::{StoreError, TransformationWithSecrets};
 
 use crate::Engine;
+use crate::transformation::{TransformationBody, TransformationSpec};
+
+/// A stored transformation as a run applies it.
+pub(crate) fn spec_of(stored: TransformationWithSecrets) -> TransformationSpec {
+    let TransformationWithSecrets {
+        transformation,
+        secrets,
+    } = stored;
+    let body = match transformation.input {
+        TransformationInput::NoCode { steps } => {
+            TransformationBody::NoCode(serde_json::Value::Array(steps))
+        }
+        TransformationInput::Code { code } => TransformationBody::Code(code),
+    };
+    TransformationSpec {
+        id: transformation.transformation_id,
+        name: transformation.name,
+        body,
+        secrets,
+    }
+}
 
 /// A task's resources, loaded and checked.
 pub(crate) struct TaskResources {
@@ -19,6 +40,8 @@ pub(crate) struct TaskResources {
     pub algolia: AlgoliaCredentials,
     /// The source's authentication, decrypted, when it has one.
     pub source_auth: Option<AuthInput>,
+    /// The destination's transformation, with its secrets, when it has one.
+    pub transformation: Option<TransformationSpec>,
 }
 
 /// Why a task's resources cannot be used.
@@ -92,11 +115,21 @@ impl Engine {
                     .input,
             ),
         };
+        let transformation = match destination.transformation_ids.first() {
+            None => None,
+            Some(id) => Some(spec_of(
+                store
+                    .transformation_with_secrets(app, id)
+                    .await
+                    .map_err(gone("destination's transformation", id))?,
+            )),
+        };
         Ok(TaskResources {
             source,
             destination,
             algolia,
             source_auth,
+            transformation,
         })
     }
 }

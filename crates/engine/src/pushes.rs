@@ -31,7 +31,9 @@ use ingest_store::{ClaimedPushes, PushResult, StoreError, StoredPush};
 use serde_json::{Map, Value, json};
 
 use crate::Engine;
+use crate::execute::action_type;
 use crate::load::LoadError;
+use crate::transformation::{Metadata, RecordTransformation, TransformationSpec};
 
 /// The Algolia clients pushes are applied with, one per application, kept between claims:
 /// building a client loads the TLS roots, which costs more than applying a small push. A changed
@@ -172,6 +174,48 @@ impl Pending {
     }
 }
 
+/// The destination's transformation for a claim of pushes: compiled once for each batch action
+/// the claim's pushes use (what `helper.getMetadata().actionType` answers).
+struct PushTransformations {
+    spec: Option<TransformationSpec>,
+    app_id: String,
+    task_id: String,
+    started: HashMap<&'static str, Arc<RecordTransformation>>,
+}
+
+impl PushTransformations {
+    /// The transformation for records sent with `mode`; `None` without one or for deletions.
+    async fn for_push(
+        &mut self,
+        engine: &Engine,
+        index: &str,
+        mode: PushMode,
+        delete: bool,
+    ) -> Result<Option<Arc<RecordTransformation>>, String> {
+        let Some(spec) = &self.spec else {
+            return Ok(None);
+        };
+        if delete {
+            return Ok(None);
+        }
+        let action = action_type(mode);
+        if let Some(started) = self.started.get(action) {
+            return Ok(Some(started.clone()));
+        }
+        let metadata = Metadata {
+            app_id: Some(self.app_id.clone()),
+            task_id: Some(self.task_id.clone()),
+            index_name: Some(index.to_owned()),
+            action_type: Some(action.to_owned()),
+        };
+        let started = engine
+            .start_transformation(spec.clone(), metadata, Arc::new(Quiet))
+            .await?;
+        self.started.insert(action, started.clone());
+        Ok(Some(started))
+    }
+}
+
 /// How often a claim records the pushes it has applied, at least (well under the lease).
 const RECORD_EVERY: Duration = Duration::from_secs(5);
 
@@ -271,7 +315,7 @@ impl Engine {
                 }
             },
         };
-        let prepared = resources.and_then(|resources| {
+        let mut prepared = resources.and_then(|resources| {
             let api = self
                 .push_apis()
                 .api(&resources.algolia, &self.settings().algolia)
@@ -279,10 +323,17 @@ impl Engine {
             let window = self
                 .windows()
                 .window(&resources.algolia.app_id, self.settings().push.window());
+            let transformations = PushTransformations {
+                spec: resources.transformation,
+                app_id: claimed.app_id.clone(),
+                task_id: claimed.task_id.clone(),
+                started: HashMap::new(),
+            };
             Ok((
                 api,
                 window,
                 Exclusions::new(&resources.destination.input.attributes_to_exclude),
+                transformations,
             ))
         });
         // Sent in order, each push once the one before it is accepted by Algolia; the tasks of
@@ -293,11 +344,18 @@ impl Engine {
         let mut done: Vec<(&StoredPush, PushResult)> = Vec::new();
         let mut recorded_at = Instant::now();
         for push in &claimed.pushes {
-            let pending = match &prepared {
+            let pending = match &mut prepared {
                 Err(reason) => Pending::Ready(failed(reason.clone())),
-                Ok((api, window, exclusions)) => {
-                    self.send_one(api, window, exclusions, &claimed.index, push)
-                        .await
+                Ok((api, window, exclusions, transformations)) => {
+                    self.send_one(
+                        api,
+                        window,
+                        exclusions,
+                        transformations,
+                        &claimed.index,
+                        push,
+                    )
+                    .await
                 }
             };
             waiting.push_back((push, pending));
@@ -388,6 +446,7 @@ impl Engine {
         api: &Arc<HttpIndexingApi>,
         window: &Arc<ingest_algolia::ConcurrencyWindow>,
         exclusions: &Exclusions,
+        transformations: &mut PushTransformations,
         index: &str,
         push: &StoredPush,
     ) -> Pending {
@@ -416,7 +475,14 @@ impl Engine {
                 })
             }
             Action::Records { mode, delete } => {
-                let records = exclusions.clone().stream(records(push, delete));
+                let records = records(push, delete);
+                // Deletions skip the transformation (`docs/api.md` D5).
+                let records = match transformations.for_push(self, index, mode, delete).await {
+                    Ok(Some(transformation)) => transformation.stream(records),
+                    Ok(None) => records,
+                    Err(reason) => return Pending::Ready(failed(reason)),
+                };
+                let records = exclusions.clone().stream(records);
                 let plan = PushPlan {
                     index: index.to_owned(),
                     mode,

@@ -19,6 +19,8 @@ use ingest_model::{
 };
 use ingest_store::RunFinish;
 
+use crate::transformation::RecordTransformation;
+
 /// One source into one index.
 pub struct Pass {
     /// The records.
@@ -27,12 +29,20 @@ pub struct Pass {
     pub plan: PushPlan,
     /// The destination's `attributesToExclude`.
     pub exclusions: Exclusions,
+    /// The destination's transformation, compiled for the run.
+    pub transformation: Option<Arc<RecordTransformation>>,
 }
 
 impl Pass {
-    /// The source's records, without the destination's excluded attributes.
+    /// The source's records, through the destination's transformation, then without its
+    /// excluded attributes.
     pub fn records(&self) -> RecordStream {
-        self.exclusions.clone().stream(self.source.records())
+        let records = self.source.records();
+        let records = match &self.transformation {
+            Some(transformation) => transformation.stream(records),
+            None => records,
+        };
+        self.exclusions.clone().stream(records)
     }
 }
 
@@ -51,6 +61,7 @@ pub fn passes(
             source,
             plan,
             exclusions,
+            transformation: None,
         }]);
     };
     let sources = locale_sources(commercetools, auth, context).map_err(|e| e.to_string())?;
@@ -63,6 +74,7 @@ pub fn passes(
                 ..plan.clone()
             },
             exclusions: exclusions.clone(),
+            transformation: None,
         })
         .collect())
 }

@@ -163,6 +163,7 @@ impl Harness {
             endpoints: Endpoints::default(),
             max_record_bytes: 100_000,
             insights_hosts: vec![self.server.url()],
+            transform: Default::default(),
         };
         Engine::new(store, settings, self.clock.clone(), self.metrics.clone())
     }

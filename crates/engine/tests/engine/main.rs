@@ -7,3 +7,4 @@ mod pushes;
 mod retention;
 mod runs;
 mod scheduler;
+mod transformations;
