@@ -45,6 +45,65 @@ impl HttpIndexingApi {
     }
 }
 
+/// One page of `POST /1/indexes/{index}/browse`: its records and the cursor to the next page
+/// (`None` on the last).
+#[derive(Debug, Deserialize)]
+pub struct BrowsePage {
+    /// The records (`objectID` included; highlighting and ranking attributes removed).
+    pub hits: Vec<serde_json::Map<String, serde_json::Value>>,
+    /// Where the next page starts.
+    #[serde(default)]
+    pub cursor: Option<String>,
+}
+
+/// Attributes Algolia adds to search and browse hits, which are not the record's own.
+const HIT_EXTRAS: [&str; 4] = [
+    "_highlightResult",
+    "_snippetResult",
+    "_rankingInfo",
+    "_distinctSeqID",
+];
+
+impl HttpIndexingApi {
+    /// One page of `index`'s records: the first (with `filters`, 1,000 records a page), or the
+    /// one `cursor` points at (a cursor carries the first page's parameters).
+    pub async fn browse(
+        &self,
+        index: &str,
+        cursor: Option<&str>,
+        filters: Option<&str>,
+    ) -> Result<BrowsePage, AlgoliaError> {
+        let body = match cursor {
+            Some(cursor) => serde_json::json!({ "cursor": cursor }),
+            None => {
+                let mut body = serde_json::json!({
+                    "hitsPerPage": 1000,
+                    "attributesToHighlight": [],
+                    "attributesToSnippet": [],
+                });
+                if let Some(filters) = filters {
+                    body["filters"] = serde_json::json!(filters);
+                }
+                body
+            }
+        };
+        let request = Request {
+            method: Method::POST,
+            path: index_path(index, "/browse"),
+            body: Some(Bytes::from(body.to_string())),
+            kind: CallKind::Read,
+            idempotent: true,
+        };
+        let (mut page, _): (BrowsePage, _) = self.call(request).await?;
+        for hit in &mut page.hits {
+            for extra in HIT_EXTRAS {
+                hit.remove(extra);
+            }
+        }
+        Ok(page)
+    }
+}
+
 #[derive(Deserialize)]
 struct TaskIdBody {
     #[serde(rename = "taskID")]

@@ -45,7 +45,7 @@ pub use concurrency::{
 pub use credentials::{AlgoliaCredentials, attempt_suffix, temporary_index};
 pub use error::AlgoliaError;
 pub use hosts::CallKind;
-pub use http_api::HttpIndexingApi;
+pub use http_api::{BrowsePage, HttpIndexingApi};
 pub use insights::{
     EVENTS_PATH, InsightsSender, InsightsSettings, MAX_EVENTS_PER_REQUEST, MAX_OBJECT_IDS,
 };

@@ -22,9 +22,9 @@ use ingest_connectors::SourceContext;
 use ingest_connectors::http::SourceHttpClient;
 use ingest_core::RecordStream;
 use ingest_core::time::{Clock, SystemClock};
-use ingest_engine::passes;
 use ingest_engine::transformation::{self, Limits, Metadata};
-use ingest_model::{DestinationType, RunOutcome};
+use ingest_engine::{algolia_index, passes};
+use ingest_model::{DestinationType, RunOutcome, SourceInput};
 use ingestion::dry_run::DryRunApi;
 use ingestion::progress::Progress;
 use ingestion::run_log::LogRecorder;
@@ -154,15 +154,41 @@ async fn run(
         index_name: Some(plan.index.clone()),
         action_type: Some(ingest_engine::action_type(plan.mode).to_owned()),
     };
-    let mut passes = match passes(
-        &task.source,
-        &task.destination,
-        task.source_auth.as_ref(),
-        &context,
-        plan,
-    ) {
+    let built = match &task.source {
+        // An index of the destination's application, browsed with its credentials.
+        SourceInput::AlgoliaIndex(input) => {
+            let Some(credentials) = task
+                .destination_auth
+                .as_ref()
+                .and_then(AlgoliaCredentials::from_auth)
+            else {
+                return usage_error(
+                    "destination.authentication: an `algolia` authentication is needed to browse an `algoliaIndex` source",
+                );
+            };
+            algolia_index::pass(
+                input,
+                &credentials,
+                settings.algolia.clone(),
+                &task.destination,
+                plan,
+                Some(recorder.clone()),
+            )
+            .map(|pass| vec![pass])
+            .map_err(|error| format!("source: {error}"))
+        }
+        _ => passes(
+            &task.source,
+            &task.destination,
+            task.source_auth.as_ref(),
+            &context,
+            plan,
+        )
+        .map_err(|error| format!("source.{error}")),
+    };
+    let mut passes = match built {
         Ok(passes) => passes,
-        Err(error) => return usage_error(format!("source.{error}")),
+        Err(error) => return usage_error(error),
     };
     if let Some(spec) = task.transformation.clone() {
         let limits = Limits {

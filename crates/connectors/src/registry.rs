@@ -56,7 +56,7 @@ pub fn build_source(
         )),
         SourceInput::AlgoliaIndex(_) => Err(ConfigError::new(
             "type",
-            "`algoliaIndex` sources are stored but not run by this engine yet",
+            "an `algoliaIndex` source is browsed with its destination's Algolia credentials, in a task's runs only",
         )),
     }
 }

@@ -32,6 +32,7 @@ use ingest_store::{ClaimedRun, FinishedRun, RunFinish, Store, StoreError};
 use serde_json::Value;
 use tracing::Instrument;
 
+use crate::algolia_index;
 use crate::fence::{FencedApi, Lease};
 use crate::load::{LoadError, TaskResources};
 use crate::recorder::StoreRecorder;
@@ -409,14 +410,27 @@ impl Engine {
             index_name: Some(plan.index.clone()),
             action_type: Some(action_type(mode).to_owned()),
         };
-        let mut passes = passes(
-            &source.input,
-            &destination.input,
-            source_auth.as_ref(),
-            &context,
-            plan,
-        )
-        .map_err(|error| fail(format!("the source cannot be read: {error}")))?;
+        let mut passes = match &source.input {
+            SourceInput::AlgoliaIndex(input) => vec![
+                algolia_index::pass(
+                    input,
+                    &algolia,
+                    self.settings.algolia.clone(),
+                    &destination.input,
+                    plan,
+                    Some(recorder.clone() as Arc<dyn RunRecorder>),
+                )
+                .map_err(fail)?,
+            ],
+            _ => passes(
+                &source.input,
+                &destination.input,
+                source_auth.as_ref(),
+                &context,
+                plan,
+            )
+            .map_err(|error| fail(format!("the source cannot be read: {error}")))?,
+        };
         if let Some(spec) = transformation {
             let started = self
                 .start_transformation(spec, metadata, recorder.clone() as Arc<dyn RunRecorder>)

@@ -28,6 +28,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 mod abandoned;
+pub mod algolia_index;
 mod execute;
 pub mod fence;
 mod load;

@@ -107,9 +107,9 @@ pub use recorder::{RunEvent, RunRecorder};
 pub use run::{Run, RunProgress, RunResponse};
 pub use source::{Source, SourceCreate, SourceUpdate};
 pub use source_input::{
-    BigCommerceChannel, SourceBigCommerce, SourceBigQuery, SourceCommercetools, SourceCsv,
-    SourceInput, SourceJson, SourceUpdateCommercetools, SourceUpdateInput, is_valid_locale,
-    parse_delimiter,
+    BigCommerceChannel, SourceAlgoliaIndex, SourceBigCommerce, SourceBigQuery, SourceCommercetools,
+    SourceCsv, SourceInput, SourceJson, SourceUpdateCommercetools, SourceUpdateInput,
+    is_valid_locale, parse_delimiter,
 };
 pub use source_run::{EntityType, RunSourcePayload, RunSourceResponse};
 pub use task::{Task, TaskCreate, TaskCreateTrigger, TaskInput, TaskUpdate, Trigger};

@@ -42,6 +42,9 @@ pub(crate) enum Route {
         index: String,
         object_id: String,
     },
+    Browse {
+        index: String,
+    },
     Other,
 }
 
@@ -61,6 +64,7 @@ impl Route {
             ("POST", ["1", "indexes", i, "operation"]) => {
                 index(i).map(|index| Self::Operation { index })
             }
+            ("POST", ["1", "indexes", i, "browse"]) => index(i).map(|index| Self::Browse { index }),
             ("GET", ["1", "indexes", i, "task", t]) => {
                 index(i).zip(task(t)).map(|(i, t)| Self::Task {
                     index: Some(i),
@@ -107,7 +111,8 @@ impl Route {
             | Self::DeleteIndex { index }
             | Self::GetSettings { index }
             | Self::SetSettings { index }
-            | Self::GetObject { index, .. } => Some(index),
+            | Self::GetObject { index, .. }
+            | Self::Browse { index } => Some(index),
             Self::Task { index, .. } => index.as_deref(),
             Self::Other => None,
         }
@@ -226,6 +231,7 @@ enum Parsed {
     Batch(Result<Vec<Entry>, String>),
     Operation(Result<Operation, String>),
     Settings(Result<Map<String, Value>, String>),
+    Browse(Result<super::browse::BrowseParams, String>),
     Nothing,
 }
 
@@ -269,6 +275,11 @@ impl FakeAlgolia {
                 (CallKind::SetSettings, 0, Parsed::Settings(settings))
             }
             Route::GetObject { .. } => (CallKind::GetObject, 0, Parsed::Nothing),
+            Route::Browse { .. } => (
+                CallKind::Browse,
+                0,
+                Parsed::Browse(super::browse::BrowseParams::parse(body)),
+            ),
             Route::Other => (CallKind::Other, 0, Parsed::Nothing),
         };
         let probe = Probe {
@@ -347,6 +358,7 @@ impl FakeAlgolia {
             Route::GetSettings { .. } => CallKind::GetSettings,
             Route::SetSettings { .. } => CallKind::SetSettings,
             Route::GetObject { .. } => CallKind::GetObject,
+            Route::Browse { .. } => CallKind::Browse,
             Route::Other => CallKind::Other,
         };
         lock(&self.inner.state).calls.push(Call {
@@ -442,6 +454,16 @@ impl FakeAlgolia {
                     Some(record) => Answer::Json(record),
                     None => Answer::error(404, "ObjectID does not exist"),
                 },
+            },
+            (Route::Browse { index }, Parsed::Browse(params)) => match params {
+                Err(message) => Answer::error(400, message),
+                Ok(params) => {
+                    state.browsed.push(params.clone());
+                    match state.indices.by_name.get(index) {
+                        None => Answer::error(404, "Index does not exist"),
+                        Some(found) => Answer::Json(super::browse::page(found, &params)),
+                    }
+                }
             },
             _ => Answer::error(404, "Not Found"),
         }

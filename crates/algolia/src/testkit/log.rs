@@ -27,6 +27,8 @@ pub enum CallKind {
     SetSettings,
     /// `GET /1/indexes/{index}/{objectID}`.
     GetObject,
+    /// `POST /1/indexes/{index}/browse`.
+    Browse,
     /// Any other method and path (answered 404).
     Other,
 }

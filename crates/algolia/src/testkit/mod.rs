@@ -33,6 +33,7 @@
     reason = "a test double (feature `testkit`): a failed setup is a failed test"
 )]
 
+mod browse;
 mod dispatch;
 mod faults;
 mod http;
@@ -46,6 +47,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use bytes::Bytes;
 use serde_json::Value;
 
+pub use browse::BrowseParams;
 pub use faults::{Fault, Faults, Matcher, RandomFaults, Rule, When};
 pub use http::{FakeServer, PACE_PATH, refused_url};
 pub use log::{Call, CallKind};
@@ -89,6 +91,8 @@ pub(crate) struct State {
     last_task: TaskId,
     calls: Vec<Call>,
     faults: Faults,
+    /// The parameters of every browse request, in order.
+    browsed: Vec<browse::BrowseParams>,
 }
 
 impl State {
@@ -284,6 +288,11 @@ impl FakeAlgolia {
     /// Whether the index exists.
     pub fn has_index(&self, index: &str) -> bool {
         lock(&self.inner.state).indices.by_name.contains_key(index)
+    }
+
+    /// The parameters of every browse request so far, in order.
+    pub fn browse_requests(&self) -> Vec<browse::BrowseParams> {
+        lock(&self.inner.state).browsed.clone()
     }
 
     /// The index's records by objectID, each with its `objectID` (empty when the index is missing).

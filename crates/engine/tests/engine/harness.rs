@@ -96,6 +96,7 @@ fn trickle(name: &'static str, rows: usize) -> Body {
 async fn csv_server() -> String {
     let app = Router::new()
         .route("/products.csv", get(|| async { csv_rows(25) }))
+        .route("/many.csv", get(|| async { csv_rows(2_500) }))
         .route("/empty.csv", get(|| async { "id,name,price\n" }))
         // A rejected row whose objectID holds a NUL character (PostgreSQL refuses NUL in text).
         .route(

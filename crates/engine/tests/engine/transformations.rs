@@ -19,6 +19,7 @@ ingest_store::both_backends!(
     a_no_code_transformation_reshapes_every_record,
     a_failing_record_is_a_rejection_judged_by_the_threshold,
     pushes_go_through_the_transformation_but_deletions_do_not,
+    an_algolia_index_is_rewritten_in_place_through_its_transformation,
 );
 
 const CODE: &str = r#"
@@ -341,4 +342,81 @@ async fn pushes_go_through_the_transformation_but_deletions_do_not(h: &Harness) 
     );
     assert!(h.fake.record("pushed", "b").is_none(), "dropped");
     assert!(h.fake.record("pushed", "c").is_none(), "deleted");
+}
+
+async fn an_algolia_index_is_rewritten_in_place_through_its_transformation(h: &Harness) {
+    // An index of 2,500 records (three browse pages), written by a CSV run.
+    let csv = h
+        .task("/many.csv", "catalog", "replace", json!({"type": "onDemand"}))
+        .await;
+    let run = h.store.create_run(APP, &csv.task_id, h.now()).await.unwrap();
+    assert_eq!(finish(h, &run.run_id).await.outcome, Some(RunOutcome::Success));
+    assert_eq!(h.fake.record_count("catalog"), 2_500);
+
+    let code = r#"function transform(record) {
+  if (record.id === "13") return null;
+  record.price = record.price * 2;
+  return record;
+}"#;
+    let id = transformation(
+        h,
+        json!({"name": "double", "type": "code", "input": {"code": code}}),
+    )
+    .await;
+    let rewrite = h
+        .task_with(
+            json!({"type": "algoliaIndex", "name": "catalog", "input": {"indexName": "catalog"}}),
+            json!({"indexName": "catalog"}),
+            "search",
+            "replace",
+            json!({"type": "onDemand"}),
+        )
+        .await;
+    h.store
+        .update_destination(
+            APP,
+            &rewrite.destination_id,
+            &from_value(&json!({"transformationIDs": [id]})).unwrap(),
+            h.now(),
+        )
+        .await
+        .unwrap();
+    let run = h
+        .store
+        .create_run(APP, &rewrite.task_id, h.now())
+        .await
+        .unwrap();
+    let run = finish(h, &run.run_id).await;
+    assert_eq!(run.outcome, Some(RunOutcome::Success), "{run:?}");
+    assert_eq!(h.fake.record_count("catalog"), 2_499);
+    assert_eq!(
+        h.fake.record("catalog", "7").unwrap(),
+        json!({"objectID": "7", "id": "7", "name": "product 7", "price": 15})
+    );
+    assert!(h.fake.record("catalog", "13").is_none());
+    let pages = events(h, &run.run_id)
+        .await
+        .iter()
+        .filter(|e| e.event_type == EventType::Fetch)
+        .count();
+    assert_eq!(pages, 3, "1,000 records a page");
+
+    // `filters` go to Algolia as they are; a second index is written from the first.
+    let copy = h
+        .task_with(
+            json!({"type": "algoliaIndex", "name": "subset",
+                   "input": {"indexName": "catalog", "filters": "name:\"product 7\""}}),
+            json!({"indexName": "subset"}),
+            "search",
+            "save",
+            json!({"type": "onDemand"}),
+        )
+        .await;
+    let run = h.store.create_run(APP, &copy.task_id, h.now()).await.unwrap();
+    assert_eq!(finish(h, &run.run_id).await.outcome, Some(RunOutcome::Success));
+    assert_eq!(h.fake.records("subset").len(), 1);
+    assert_eq!(
+        h.fake.browse_requests().last().unwrap().filters.as_deref(),
+        Some("name:\"product 7\"")
+    );
 }
