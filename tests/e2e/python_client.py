@@ -189,4 +189,59 @@ assert c.get_task_v1(v1.task_id).trigger.actual_instance.type == "schedule"
 c.run_task(v1.task_id)
 c.replace_task(v1.task_id, {"destinationID": trimmed.destination_id, "action": "partial"})
 assert c.get_task_v1(v1.task_id).action == "partial"
+# Transformations (D5): the resource, its references, and trying it with inline secrets.
+code = "function transform(record, helper) {\n  record.seen = helper.secrets.get('K') ?? 'none';\n  return record;\n}"
+vault = c.create_authentication({"type": "secrets", "name": "vault", "input": {"K": "py-secret"}})
+made = c.create_transformation(
+    {"name": "tr", "type": "code", "input": {"code": code},
+     "authenticationIDs": [vault.authentication_id]}
+)
+got = c.get_transformation(made.transformation_id)
+assert got.code == code and got.type == "code", got
+assert got.authentication_ids == [vault.authentication_id], got
+steps = c.create_transformation(
+    {"name": "steps", "type": "noCode",
+     "input": {"steps": [{"type": "removeAttribute", "attribute": "cost"}]}}
+)
+assert [t.name for t in c.list_transformations(type="noCode").transformations] == ["steps"]
+assert len(c.search_transformations({"transformationIDs": [made.transformation_id, "x"]})) == 1
+c.update_transformation(steps.transformation_id, {"name": "steps2", "input": {"steps": []}})
+assert c.get_transformation(steps.transformation_id).name == "steps2"
+tried = c.try_transformation(
+    {"sampleRecord": {"objectID": "1"}, "input": {"code": code},
+     "authentications": [{"type": "secrets", "name": "inline", "input": {"K": "inline"}}]}
+)
+assert [json.loads(p) for p in tried.payloads] == [{"objectID": "1", "seen": "inline"}], tried
+assert tried.error is None, tried
+failed = c.try_transformation_before_update(
+    made.transformation_id,
+    {"sampleRecord": {"objectID": "1"},
+     "input": {"code": "function transform(r) {\n  throw new Error('nope');\n}"}},
+)
+assert failed.payloads == [] and failed.error.code == 422, failed
+assert failed.error.message == "Error: nope (line 2)", failed
+try:
+    c.create_transformation({"name": "bad", "code": "foo"})
+    raise SystemExit("a transformation without `transform` was created")
+except SystemExit:
+    raise
+except Exception as error:
+    assert "input.code" in str(error), error
+applied = c.create_destination(
+    {"type": "search", "name": "dt", "input": {"indexName": "t"},
+     "transformationIDs": [made.transformation_id]}
+)
+assert c.get_destination(applied.destination_id).transformation_ids == [made.transformation_id]
+using = c.list_destinations(transformation_id=made.transformation_id).destinations
+assert [d.destination_id for d in using] == [applied.destination_id], using
+try:
+    c.delete_transformation(made.transformation_id)
+    raise SystemExit("a transformation in use was deleted")
+except SystemExit:
+    raise
+except Exception as error:
+    assert "is used by destination" in str(error), error
+c.update_destination(applied.destination_id, {"transformationIDs": []})
+c.delete_transformation(made.transformation_id)
+c.delete_authentication(vault.authentication_id)
 print("python client: ok")

@@ -1,5 +1,7 @@
 //! `/1/destinations`: operations 7 to 12 of `docs/api.md` A3. A destination's `authenticationID` must
-//! name an `algolia` authentication of the same application (`docs/api.md` C7, checked by the store).
+//! name an `algolia` authentication of the same application (`docs/api.md` C7), and its
+//! `transformationIDs` (at most one) a transformation of the same application (`docs/api.md` D3),
+//! both checked by the store; `GET` filters on `transformationID`.
 
 use axum::Json;
 use axum::extract::State;

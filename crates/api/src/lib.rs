@@ -43,6 +43,8 @@ pub mod server;
 pub mod sources;
 pub mod tasks;
 pub mod tasks_v2;
+pub mod transformation_try;
+pub mod transformations;
 pub mod validate;
 pub mod webhook;
 pub mod webhook_dedup;
@@ -135,6 +137,8 @@ pub struct ApiState {
     pub pushes: Arc<push::PushBudgets>,
     /// How `validate` reads sources.
     pub validation: Option<Arc<validate::SourceReading>>,
+    /// Slots for compiling and trying transformations ([`transformations::transform_slots`]).
+    pub transforms: Arc<tokio::sync::Semaphore>,
 }
 
 /// The whole API: `/1/...` behind rate limits and authentication, `/health` and `/ready` open.
@@ -148,6 +152,7 @@ pub fn router(store: Store, config: &ApiConfig) -> Router {
         push: config.push,
         pushes: Arc::default(),
         validation: config.validation.clone().map(Arc::new),
+        transforms: transformations::transform_slots(),
     };
     let keys = Arc::new(AppKeys::new(&config.apps));
     let limits = Arc::new(rate_limit::RateLimits::new(&config.rate_limits));
@@ -216,6 +221,25 @@ pub fn router(store: Store, config: &ApiConfig) -> Router {
         .route("/1/push/{indexName}", post(push::push))
         .route("/2/tasks/{taskID}/enable", put(tasks::enable))
         .route("/2/tasks/{taskID}/disable", put(tasks::disable))
+        .route(
+            "/1/transformations",
+            get(transformations::list).post(transformations::create),
+        )
+        .route("/1/transformations/search", post(transformations::search))
+        .route(
+            "/1/transformations/try",
+            post(transformation_try::try_inline),
+        )
+        .route(
+            "/1/transformations/{transformationID}",
+            get(transformations::get)
+                .put(transformations::replace)
+                .delete(transformations::delete),
+        )
+        .route(
+            "/1/transformations/{transformationID}/try",
+            post(transformation_try::try_stored),
+        )
         .route("/1/runs", get(runs::list))
         .route("/1/runs/{runID}", get(runs::get))
         .route("/1/runs/{runID}/events", get(runs::list_events))
@@ -268,6 +292,7 @@ pub fn ops_router(store: Store, metrics: Arc<Metrics>) -> Router {
         push: push::PushRouteSettings::default(),
         pushes: Arc::default(),
         validation: None,
+        transforms: transformations::transform_slots(),
     };
     ops_routes(state, true)
         .fallback(no_route)

@@ -14,4 +14,5 @@ mod signed_webhooks;
 mod source_actions;
 mod source_validation;
 mod tasks_v2;
+mod transformations;
 mod validation;

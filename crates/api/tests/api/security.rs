@@ -131,6 +131,14 @@ async fn hostile_input_never_5xx(s: &Server) {
             "/1/tasks",
             json!({"sourceID": source, "destinationID": dest, "trigger": {"type": "schedule", "cron": "* * * * *"}, "action": "save", "input": {"timeframe": 3}}),
         ),
+        (
+            "/1/transformations",
+            json!({"name": "n", "type": "code", "input": {"code": "function transform(r) { return r; }"}}),
+        ),
+        (
+            "/1/transformations/try",
+            json!({"sampleRecord": {"objectID": "1"}, "type": "code", "input": {"code": "function transform(r) { return r; }"}}),
+        ),
     ];
     let oddities = [
         json!(null),

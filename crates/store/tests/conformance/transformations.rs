@@ -310,7 +310,7 @@ async fn authentications_must_be_live_secrets(h: &Harness) {
         .replace_transformation(APP, &id, &with(&ok), h.now())
         .await
         .unwrap();
-    assert_eq!(listed.authentication_ids, [ok.clone()]);
+    assert_eq!(listed.authentication_ids, [ok.as_str()]);
 
     // Listed, the authentication can be neither deleted nor turned into another kind.
     match h.store.delete_authentication(APP, &ok, h.now()).await {
@@ -369,7 +369,7 @@ async fn destinations_apply_live_transformations(h: &Harness) {
         .create_destination(APP, &with(json!([t1])), h.now())
         .await
         .unwrap();
-    assert_eq!(d1.transformation_ids, [t1.clone()]);
+    assert_eq!(d1.transformation_ids, [t1.as_str()]);
     let d1_id = &d1.destination_id;
     assert_eq!(h.store.get_destination(APP, d1_id).await.unwrap(), d1);
     let plain = create_destination(h, APP, "plain").await;
@@ -384,7 +384,7 @@ async fn destinations_apply_live_transformations(h: &Harness) {
         assert_eq!(page.pagination.nb_items as usize, page.items.len());
         page.items.into_iter().map(|d| d.destination_id).collect()
     };
-    assert_eq!(using(&t1).await, [d1_id.clone()]);
+    assert_eq!(using(&t1).await, [d1_id.as_str()]);
     assert!(using(&t2).await.is_empty());
     assert!(using("unknown").await.is_empty());
 
@@ -400,15 +400,15 @@ async fn destinations_apply_live_transformations(h: &Harness) {
         .update_destination(APP, d1_id, &rename, h.now())
         .await
         .unwrap();
-    assert_eq!(kept.transformation_ids, [t1.clone()]);
+    assert_eq!(kept.transformation_ids, [t1.as_str()]);
     let switch: DestinationUpdate = parse(json!({"transformationIDs": [t2]}));
     let switched = h
         .store
         .update_destination(APP, d1_id, &switch, h.now())
         .await
         .unwrap();
-    assert_eq!(switched.transformation_ids, [t2.clone()]);
-    assert_eq!(using(&t2).await, [d1_id.clone()]);
+    assert_eq!(switched.transformation_ids, [t2.as_str()]);
+    assert_eq!(using(&t2).await, [d1_id.as_str()]);
     h.store
         .delete_transformation(APP, &t1, h.now())
         .await
@@ -424,7 +424,7 @@ async fn destinations_apply_live_transformations(h: &Harness) {
             .await
             .unwrap()
             .transformation_ids,
-        [t2.clone()]
+        [t2.as_str()]
     );
     let detach: DestinationUpdate = parse(json!({"transformationIDs": []}));
     let detached = h
