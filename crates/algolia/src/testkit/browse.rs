@@ -105,13 +105,18 @@ fn parse_filters(filters: &str) -> Vec<(String, String)> {
 
 fn matches(record: &Value, attribute: &str, value: &str) -> bool {
     match record.get(attribute) {
-        Some(Value::String(text)) => text == value,
-        Some(Value::Bool(flag)) => flag.to_string() == value,
-        Some(Value::Number(number)) => number.to_string() == value,
-        Some(Value::Array(items)) => items.iter().any(|item| match item {
-            Value::String(text) => text == value,
-            other => other.to_string() == value,
-        }),
+        Some(Value::Array(items)) => items.iter().any(|item| scalar_is(item, value)),
+        Some(scalar) => scalar_is(scalar, value),
+        None => false,
+    }
+}
+
+/// Whether a string, boolean or number reads as `value`.
+fn scalar_is(scalar: &Value, value: &str) -> bool {
+    match scalar {
+        Value::String(text) => text == value,
+        Value::Bool(flag) => value.parse::<bool>().is_ok_and(|v| v == *flag),
+        Value::Number(number) => number.to_string() == value,
         _ => false,
     }
 }
