@@ -22,11 +22,11 @@ use futures::StreamExt;
 use ingest_core::{Position, Record, RecordRejection, RecordStream, SourceItemError, SourceResult};
 use ingest_model::{EventStatus, EventType, RunEvent, RunRecorder};
 use ingest_transform::{
-    CodeContext, Outcome, Program, TransformError, TransformPool, compile_code, compile_no_code,
-    object_id_of,
+    CodeContext, Emission, JsonRecord, Program, TransformError, TransformPool, compile_code,
+    compile_no_code,
 };
 pub use ingest_transform::{Limits, Metadata};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 /// The most records transformed in one go (what is ready of the stream, up to this).
 pub const CHUNK: usize = 512;
@@ -85,7 +85,8 @@ pub fn compile(
             };
             compile_code(code, &context).map(Program::from)
         }
-        TransformationBody::NoCode(steps) => compile_no_code(steps).map(Program::from),
+        TransformationBody::NoCode(steps) => compile_no_code(steps)
+            .map(|program| Program::from(program.with_max_record_bytes(limits.max_record_bytes))),
     };
     compiled.map_err(|error: TransformError| {
         format!("transformation `{}` cannot be used: {error}", spec.name)
@@ -191,17 +192,14 @@ impl RecordTransformation {
             match item {
                 Ok(record) if !record.delete => {
                     let position = self.counts.input.fetch_add(1, Ordering::Relaxed) + 1;
-                    match serde_json::from_slice::<Map<String, Value>>(&record.json) {
-                        Ok(object) => {
-                            inputs.push(object);
-                            slots.push(Slot::Transformed {
-                                position,
-                                object_id: record.object_id,
-                            });
-                        }
-                        // Not an object: the pusher refuses it with its own words.
-                        Err(_) => slots.push(Slot::Ready(Ok(record))),
-                    }
+                    inputs.push(JsonRecord {
+                        json: record.json,
+                        object_id: record.object_id.as_deref().map(str::to_owned),
+                    });
+                    slots.push(Slot::Transformed {
+                        position,
+                        object_id: record.object_id,
+                    });
                 }
                 other => slots.push(Slot::Ready(other)),
             }
@@ -209,7 +207,7 @@ impl RecordTransformation {
         let outcomes = if inputs.is_empty() {
             Ok(Vec::new())
         } else {
-            self.pool.transform_batch(inputs).await
+            self.pool.transform_json_batch(inputs).await
         };
         let (mut outcomes, batch_error) = match outcomes {
             Ok(outcomes) => (outcomes.into_iter(), None),
@@ -227,23 +225,28 @@ impl RecordTransformation {
                     object_id,
                 } => (position, object_id),
             };
-            let outcome = outcomes.next().unwrap_or_else(|| Outcome::Failed {
+            let outcome = outcomes.next().unwrap_or_else(|| Emission::Failed {
                 object_id: None,
                 message: batch_error
                     .clone()
                     .unwrap_or_else(|| "the transformation gave no result".into()),
             });
             match outcome {
-                Outcome::Records(records) => {
+                Emission::Records(records) => {
                     self.counts
                         .output
                         .fetch_add(records.len() as u64, Ordering::Relaxed);
-                    out.extend(records.into_iter().map(record_of));
+                    out.extend(records.into_iter().map(|emitted| {
+                        Ok(Record::new(
+                            emitted.object_id.map(Arc::from),
+                            Bytes::from(emitted.json),
+                        ))
+                    }));
                 }
-                Outcome::Dropped => {
+                Emission::Dropped => {
                     self.counts.dropped.fetch_add(1, Ordering::Relaxed);
                 }
-                Outcome::Failed {
+                Emission::Failed {
                     object_id: failed_id,
                     message,
                 } => {
@@ -307,17 +310,4 @@ enum Slot {
         position: u64,
         object_id: Option<Arc<str>>,
     },
-}
-
-/// A transformed record, serialized.
-fn record_of(object: Map<String, Value>) -> SourceResult {
-    let object_id = object_id_of(&object).map(Arc::from);
-    match serde_json::to_vec(&Value::Object(object)) {
-        Ok(json) => Ok(Record::new(object_id, Bytes::from(json))),
-        Err(error) => Err(SourceItemError::Rejected(RecordRejection {
-            position: Position::Record(0),
-            object_id,
-            reason: format!("the transformed record cannot be serialized: {error}"),
-        })),
-    }
 }

@@ -81,8 +81,8 @@ pub use code::{
 };
 pub use error::TransformError;
 pub use nocode::{Condition, NoCodeProgram, Operator, Path, Piece, Source, Step, compile_no_code};
-pub use outcome::{Outcome, Record, object_id_of};
-pub use pool::{Program, TransformPool};
+pub use outcome::{Emission, Emitted, Outcome, Record, emit, object_id_of};
+pub use pool::{JsonRecord, Program, TransformPool};
 
 /// The default limit on the size of one output record (serialized JSON), as the default
 /// `batch.max_record_bytes`.

@@ -50,6 +50,68 @@ pub fn enforce_record_size(outcome: Outcome, object_id: Option<&str>, max_bytes:
     outcome
 }
 
+/// A transformed record, serialized (minified JSON), as a run sends it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Emitted {
+    /// Its `objectID` as text, when it has one.
+    pub object_id: Option<String>,
+    /// The JSON object.
+    pub json: Vec<u8>,
+}
+
+/// What became of one input record, with the records serialized: [`Outcome`] for the paths that
+/// send records on ([`TransformPool::transform_json_batch`](crate::TransformPool::transform_json_batch)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Emission {
+    /// The record(s) to write.
+    Records(Vec<Emitted>),
+    /// The transformation dropped the record.
+    Dropped,
+    /// The record failed; the message says why.
+    Failed {
+        /// The input record's `objectID`, when it had one.
+        object_id: Option<String>,
+        /// Why it failed.
+        message: String,
+    },
+}
+
+/// Serializes `outcome`'s records once, failing it when one is over `max_bytes`.
+pub fn emit(outcome: Outcome, object_id: Option<&str>, max_bytes: usize) -> Emission {
+    let records = match outcome {
+        Outcome::Records(records) => records,
+        Outcome::Dropped => return Emission::Dropped,
+        Outcome::Failed { object_id, message } => return Emission::Failed { object_id, message },
+    };
+    let mut emitted = Vec::with_capacity(records.len());
+    for record in records {
+        let id = object_id_of(&record);
+        let json = match serde_json::to_vec(&record) {
+            Ok(json) => json,
+            Err(error) => {
+                return Emission::Failed {
+                    object_id: object_id.map(str::to_owned),
+                    message: format!("the transformed record cannot be serialized: {error}"),
+                };
+            }
+        };
+        if json.len() > max_bytes {
+            return Emission::Failed {
+                object_id: object_id.map(str::to_owned),
+                message: format!(
+                    "the transformed record is {} bytes, over the limit of {max_bytes} bytes",
+                    json.len()
+                ),
+            };
+        }
+        emitted.push(Emitted {
+            object_id: id,
+            json,
+        });
+    }
+    Emission::Records(emitted)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

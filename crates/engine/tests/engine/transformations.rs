@@ -347,10 +347,22 @@ async fn pushes_go_through_the_transformation_but_deletions_do_not(h: &Harness) 
 async fn an_algolia_index_is_rewritten_in_place_through_its_transformation(h: &Harness) {
     // An index of 2,500 records (three browse pages), written by a CSV run.
     let csv = h
-        .task("/many.csv", "catalog", "replace", json!({"type": "onDemand"}))
+        .task(
+            "/many.csv",
+            "catalog",
+            "replace",
+            json!({"type": "onDemand"}),
+        )
         .await;
-    let run = h.store.create_run(APP, &csv.task_id, h.now()).await.unwrap();
-    assert_eq!(finish(h, &run.run_id).await.outcome, Some(RunOutcome::Success));
+    let run = h
+        .store
+        .create_run(APP, &csv.task_id, h.now())
+        .await
+        .unwrap();
+    assert_eq!(
+        finish(h, &run.run_id).await.outcome,
+        Some(RunOutcome::Success)
+    );
     assert_eq!(h.fake.record_count("catalog"), 2_500);
 
     let code = r#"function transform(record) {
@@ -412,8 +424,15 @@ async fn an_algolia_index_is_rewritten_in_place_through_its_transformation(h: &H
             json!({"type": "onDemand"}),
         )
         .await;
-    let run = h.store.create_run(APP, &copy.task_id, h.now()).await.unwrap();
-    assert_eq!(finish(h, &run.run_id).await.outcome, Some(RunOutcome::Success));
+    let run = h
+        .store
+        .create_run(APP, &copy.task_id, h.now())
+        .await
+        .unwrap();
+    assert_eq!(
+        finish(h, &run.run_id).await.outcome,
+        Some(RunOutcome::Success)
+    );
     assert_eq!(h.fake.records("subset").len(), 1);
     assert_eq!(
         h.fake.browse_requests().last().unwrap().filters.as_deref(),

@@ -35,13 +35,31 @@ impl CodeRunner {
     /// Transforms one record.
     pub fn transform(&mut self, record: Record) -> Outcome {
         let object_id = object_id_of(&record);
+        let json = match serde_json::to_string(&record) {
+            Ok(json) => json,
+            Err(error) => {
+                return Outcome::Failed {
+                    object_id,
+                    message: format!("the record could not be serialized: {error}"),
+                };
+            }
+        };
+        let outcome = self.transform_text(&json, record.get("objectID"), object_id.clone());
+        let limit = self.program.context().limits.max_record_bytes;
+        enforce_record_size(outcome, object_id.as_deref(), limit)
+    }
+
+    /// Transforms one record given as its JSON text (an object), without the size check of the
+    /// output: `input_id` is its `objectID` value, `object_id` the same as text.
+    pub(crate) fn transform_text(
+        &mut self,
+        json: &str,
+        input_id: Option<&serde_json::Value>,
+        object_id: Option<String>,
+    ) -> Outcome {
         let fail = |message: String| Outcome::Failed {
             object_id: object_id.clone(),
             message,
-        };
-        let json = match serde_json::to_string(&record) {
-            Ok(json) => json,
-            Err(error) => return fail(format!("the record could not be serialized: {error}")),
         };
         if self.loaded.is_none() {
             let program = &self.program;
@@ -64,7 +82,7 @@ impl CodeRunner {
             current.clone_from(&object_id);
         }
         let limit = loaded.limit();
-        let returned = loaded.call(&json);
+        let returned = loaded.call(json);
         let rebuild = match &returned {
             Err(Failure::OutOfMemory) => true,
             Err(Failure::Timeout) => loaded.has_pending_jobs(),
@@ -77,11 +95,9 @@ impl CodeRunner {
             *current = None;
         }
         let limits = &self.program.context().limits;
-        let outcome = match returned {
+        match returned {
             Ok(Returned::Nothing) => Outcome::Dropped,
-            Ok(Returned::Json(json)) => {
-                output::classify(&json, record.get("objectID"), object_id.clone())
-            }
+            Ok(Returned::Json(json)) => output::classify(&json, input_id, object_id.clone()),
             Ok(Returned::Other(kind)) => fail(format!(
                 "transform returned {kind}; expected an object, an array of objects, undefined \
                  or null"
@@ -99,8 +115,7 @@ impl CodeRunner {
             Err(Failure::NotSettled) => {
                 fail("the promise returned by transform did not settle".to_owned())
             }
-        };
-        enforce_record_size(outcome, object_id.as_deref(), limits.max_record_bytes)
+        }
     }
 
     /// Takes the `console.log` lines written since the last take.

@@ -59,7 +59,22 @@ impl NoCodeProgram {
     }
 
     /// Applies the steps in order to one record.
-    pub fn apply(&self, mut record: Record) -> Outcome {
+    pub fn apply(&self, record: Record) -> Outcome {
+        let object_id = object_id_of(&record);
+        enforce_record_size(
+            self.apply_unchecked(record),
+            object_id.as_deref(),
+            self.max_record_bytes,
+        )
+    }
+
+    /// The largest output record, in bytes of JSON.
+    pub fn max_record_bytes(&self) -> usize {
+        self.max_record_bytes
+    }
+
+    /// [`Self::apply`] without the output size check (the caller serializes and checks).
+    pub(crate) fn apply_unchecked(&self, mut record: Record) -> Outcome {
         let object_id = object_id_of(&record);
         let input_id = record.get("objectID").cloned();
         for (i, step) in self.steps.iter().enumerate() {
@@ -79,10 +94,6 @@ impl NoCodeProgram {
         {
             record.insert("objectID".to_owned(), id);
         }
-        enforce_record_size(
-            Outcome::Records(vec![record]),
-            object_id.as_deref(),
-            self.max_record_bytes,
-        )
+        Outcome::Records(vec![record])
     }
 }

@@ -12,7 +12,7 @@ pub(super) fn panic_on_request(records: &[Record]) {
 
 use serde_json::{Value, json};
 
-use crate::{CodeContext, compile_code, compile_no_code};
+use crate::{CodeContext, Emitted, compile_code, compile_no_code};
 
 fn record(value: Value) -> Record {
     value.as_object().unwrap().clone()
@@ -147,4 +147,109 @@ fn the_pool_is_send_and_sync() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<TransformPool>();
     assert_send_sync::<Program>();
+}
+
+fn json_records(count: usize) -> Vec<JsonRecord> {
+    (0..count)
+        .map(|i| JsonRecord {
+            json: bytes::Bytes::from(json!({"objectID": format!("r{i}"), "i": i}).to_string()),
+            object_id: Some(format!("r{i}")),
+        })
+        .collect()
+}
+
+fn emitted(value: Value) -> Emitted {
+    Emitted {
+        object_id: value["objectID"].as_str().map(str::to_owned),
+        json: serde_json::to_vec(&value).unwrap(),
+    }
+}
+
+#[tokio::test]
+async fn json_batches_of_code_come_back_serialized_in_order() {
+    let program = compile_code(
+        "function transform(record) {\n\
+           if (record.i === 1) return null;\n\
+           if (record.i === 2) throw new Error('two');\n\
+           if (record.i === 3) return [{ objectID: 'x' }, { objectID: 'y' }];\n\
+           if (record.i === 4) { delete record.objectID; return record; }\n\
+           if (record.i === 5) return { objectID: 'big', pad: 'p'.repeat(300) };\n\
+           record.seen = true;\n\
+           return record;\n\
+         }",
+        &CodeContext {
+            limits: crate::Limits {
+                max_record_bytes: 200,
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let pool = TransformPool::new(program.into(), 2).unwrap();
+    let out = pool.transform_json_batch(json_records(7)).await.unwrap();
+    assert_eq!(out.len(), 7);
+    assert_eq!(
+        out[0],
+        Emission::Records(vec![emitted(
+            json!({"objectID": "r0", "i": 0, "seen": true})
+        )])
+    );
+    assert_eq!(out[1], Emission::Dropped);
+    assert!(
+        matches!(&out[2], Emission::Failed { object_id: Some(id), message }
+        if id == "r2" && message.contains("two") && message.contains("line 3"))
+    );
+    assert_eq!(
+        out[3],
+        Emission::Records(vec![
+            emitted(json!({"objectID": "x"})),
+            emitted(json!({"objectID": "y"}))
+        ])
+    );
+    // A single object that lost its objectID keeps the input's.
+    assert_eq!(
+        out[4],
+        Emission::Records(vec![emitted(json!({"i": 4, "objectID": "r4"}))])
+    );
+    assert!(
+        matches!(&out[5], Emission::Failed { message, .. } if message.contains("over the limit of 200 bytes"))
+    );
+    assert_eq!(
+        out[6],
+        Emission::Records(vec![emitted(
+            json!({"objectID": "r6", "i": 6, "seen": true})
+        )])
+    );
+}
+
+#[tokio::test]
+async fn json_batches_of_steps_run_on_the_workers() {
+    let program = compile_no_code(&json!([
+        {"type": "addAttribute", "attribute": "twice", "value": {"template": "{{i}}{{i}}"}},
+        {"type": "removeRecords", "when": {"attribute": "i", "operator": "gt", "value": 60}},
+    ]))
+    .unwrap();
+    let pool = TransformPool::new(program.into(), 4).unwrap();
+    let mut input = json_records(64);
+    input[1].json = bytes::Bytes::from_static(b"[1, 2]");
+    let out = pool.transform_json_batch(input).await.unwrap();
+    assert_eq!(out.len(), 64);
+    assert_eq!(
+        out[0],
+        Emission::Records(vec![emitted(
+            json!({"i": 0, "objectID": "r0", "twice": "00"})
+        )])
+    );
+    assert!(
+        matches!(&out[1], Emission::Failed { object_id: Some(id), message }
+        if id == "r1" && message.contains("not a JSON object"))
+    );
+    assert_eq!(
+        out[60],
+        Emission::Records(vec![emitted(
+            json!({"i": 60, "objectID": "r60", "twice": "6060"})
+        )])
+    );
+    assert!(out[61..].iter().all(|e| *e == Emission::Dropped));
 }
