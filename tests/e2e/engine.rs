@@ -448,6 +448,18 @@ async fn the_official_python_client_pushes_through_the_connector() {
     let replaced = fake.records("replaced");
     assert_eq!(replaced.len(), 500);
     assert!(!replaced.contains_key("stale"));
+    // Through the destination's transformation: computed, split, dropped.
+    let shaped = fake.records("shaped");
+    assert_eq!(
+        shaped.keys().collect::<Vec<_>>(),
+        ["a", "bundle", "bundle-part"],
+        "{shaped:?}"
+    );
+    assert_eq!(
+        shaped["a"],
+        json!({"objectID": "a", "name": "A", "label": "A on sale"})
+    );
+    assert_eq!(shaped["bundle-part"], json!({"objectID": "bundle-part", "of": "bundle"}));
     let names = fake.index_names();
     assert!(names.iter().all(|n| !n.contains("_tmp_")), "{names:?}");
     server.stop().await;

@@ -42,6 +42,40 @@ for index in ["products", "replaced"]:
          "action": "replace"}
     ).task_id
 
+# A pipeline through a transformation (docs/api.md D5): a computed field from a secret, a split,
+# a drop.
+vault = ingestion.create_authentication(
+    {"type": "secrets", "name": "vault", "input": {"SUFFIX": "on sale"}}
+)
+shaping = ingestion.create_transformation(
+    {"name": "shape", "type": "code", "authenticationIDs": [vault.authentication_id],
+     "input": {"code": """
+async function transform(record, helper) {
+  if (record.hidden) return null;
+  record.label = record.name + " " + helper.secrets.get("SUFFIX");
+  if (record.objectID === "bundle") {
+    return [record, { objectID: "bundle-part", of: "bundle" }];
+  }
+  return record;
+}"""}}
+)
+source = ingestion.create_source({"type": "push", "name": "push shaped"})
+destination = ingestion.create_destination(
+    {"type": "search", "name": "shaped", "input": {"indexName": "shaped"},
+     "authenticationID": auth.authentication_id,
+     "transformationIDs": [shaping.transformation_id]}
+)
+ingestion.create_task(
+    {"sourceID": source.source_id, "destinationID": destination.destination_id, "action": "replace"}
+)
+shaped = search.save_objects_with_transformation(
+    "shaped",
+    [{"objectID": "a", "name": "A"}, {"objectID": "gone", "name": "G", "hidden": True},
+     {"objectID": "bundle", "name": "B"}],
+    wait_for_tasks=True,
+)
+assert len(shaped) == 1 and shaped[0].event_id, shaped
+
 records = [{"objectID": str(i), "name": f"product {i}", "price": i} for i in range(10_000)]
 responses = search.save_objects_with_transformation("products", records, wait_for_tasks=True)
 assert len(responses) == 10 and all(r.event_id for r in responses), responses
