@@ -459,7 +459,10 @@ async fn the_official_python_client_pushes_through_the_connector() {
         shaped["a"],
         json!({"objectID": "a", "name": "A", "label": "A on sale"})
     );
-    assert_eq!(shaped["bundle-part"], json!({"objectID": "bundle-part", "of": "bundle"}));
+    assert_eq!(
+        shaped["bundle-part"],
+        json!({"objectID": "bundle-part", "of": "bundle"})
+    );
     let names = fake.index_names();
     assert!(names.iter().all(|n| !n.contains("_tmp_")), "{names:?}");
     server.stop().await;

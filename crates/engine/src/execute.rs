@@ -498,6 +498,8 @@ impl Engine {
             only,
             algolia: credentials,
         } = prepared;
+        // Every pass of a run shares the destination's transformation.
+        let transformation = passes.first().and_then(|pass| pass.transformation.clone());
         if insights {
             let transport = Arc::new(transport);
             let work = async {
@@ -519,7 +521,7 @@ impl Engine {
                     self.count(&summary);
                     finishes.push((pass.plan.index, finish_of(summary)));
                 }
-                combine(finishes)
+                with_dropped(combine(finishes), transformation.as_deref())
             };
             return tokio::select! {
                 finish = work => Some(finish),
@@ -576,7 +578,7 @@ impl Engine {
                     break;
                 }
             }
-            combine(finishes)
+            with_dropped(combine(finishes), transformation.as_deref())
         };
         tokio::select! {
             finish = work => Some(finish),
@@ -601,6 +603,21 @@ fn finish_of(summary: RunSummary) -> RunFinish {
         reason: Some(summary.reason),
         progress: None,
     }
+}
+
+/// `finish` with the records the transformation dropped in its reason (they are in no count of
+/// the pusher's: `recordsRead` counts the records after the transformation).
+fn with_dropped(mut finish: RunFinish, transformation: Option<&RecordTransformation>) -> RunFinish {
+    let Some((_, _, dropped, _)) = transformation.map(RecordTransformation::counts) else {
+        return finish;
+    };
+    if dropped > 0 {
+        let reason = finish.reason.take().unwrap_or_default();
+        finish.reason = Some(format!(
+            "{reason}; {dropped} records dropped by the transformation"
+        ));
+    }
+    finish
 }
 
 fn finish_failed(reason: String) -> RunFinish {

@@ -132,6 +132,13 @@ async fn a_code_transformation_computes_splits_drops_and_reads_a_secret(h: &Harn
         .unwrap();
     let run = finish(h, &run.run_id).await;
     assert_eq!(run.outcome, Some(RunOutcome::Success), "{run:?}");
+    assert!(
+        run.reason
+            .as_deref()
+            .unwrap()
+            .ends_with("; 5 records dropped by the transformation"),
+        "{run:?}"
+    );
     // 25 rows, 5 dropped (5, 10, ... 25), row 3 split in two.
     assert_eq!(h.fake.record_count("products"), 21);
     assert_eq!(
