@@ -81,6 +81,8 @@ pub enum Position {
         /// The record's offset within the page, from 0.
         offset: u64,
     },
+    /// The n-th record given to the destination's transformation (from 1), which failed it.
+    Transformation(u64),
     /// A record Algolia refused: the batch (from 1) and the record's place in it (from 0).
     Batch {
         /// The batch number, from 1.
@@ -96,7 +98,9 @@ impl fmt::Display for Position {
             Position::Row(row) => write!(f, "row {row}"),
             Position::Line(line) => write!(f, "line {line}"),
             Position::Element(index) => write!(f, "element {index}"),
-            Position::Record(number) => write!(f, "record {number}"),
+            Position::Record(number) | Position::Transformation(number) => {
+                write!(f, "record {number}")
+            }
             Position::Page { page, offset } => write!(f, "page {page} offset {offset}"),
             Position::Batch { batch, entry } => write!(f, "batch {batch} record {entry}"),
         }

@@ -252,7 +252,7 @@ impl RecordTransformation {
                 } => {
                     self.counts.failed.fetch_add(1, Ordering::Relaxed);
                     out.push(Err(SourceItemError::Rejected(RecordRejection {
-                        position: Position::Record(position),
+                        position: Position::Transformation(position),
                         object_id: failed_id.map(Arc::from).or(object_id),
                         reason: format!("transformation `{}`: {message}", self.name),
                     })));

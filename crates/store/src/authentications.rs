@@ -16,7 +16,6 @@ use crate::filter::{Where, order_by, page, search};
 use crate::key::SecretKey;
 use crate::query::{Page, PageRequest};
 use crate::store::Store;
-use crate::transformations::first_listing;
 use crate::{Resource, StoreError, StoreResult};
 
 /// `GET /1/authentications`.
@@ -454,4 +453,26 @@ pub(crate) async fn check_reference_at(
         }
         _ => Ok(()),
     }
+}
+
+/// The first live transformation listing authentication `id` in its `authenticationIDs`.
+async fn first_listing(tx: &mut Tx, id: &str) -> StoreResult<Option<String>> {
+    // The JSON text holds the ID quoted: a `LIKE` finds the candidates, and the parsed list
+    // decides (an ID holding `%` or `_` cannot widen the answer, only the candidates).
+    let quoted =
+        serde_json::to_string(id).map_err(|_| StoreError::internal("cannot serialize an ID"))?;
+    let rows = tx
+        .fetch_all(
+            "SELECT id, authentication_ids FROM transformations \
+             WHERE deleted_at IS NULL AND authentication_ids LIKE $1 ORDER BY seq",
+            args![format!("%{quoted}%")],
+        )
+        .await?;
+    for row in rows {
+        let ids: Vec<String> = row.json_as("authentication_ids")?;
+        if ids.iter().any(|listed| listed == id) {
+            return Ok(Some(row.text("id")?));
+        }
+    }
+    Ok(None)
 }

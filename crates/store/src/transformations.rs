@@ -324,24 +324,3 @@ pub(crate) async fn check_reference(tx: &mut Tx, app: &str, id: &str) -> StoreRe
         Err(e) => Err(e),
     }
 }
-
-/// The first live transformation listing authentication `id` in its `authenticationIDs`.
-pub(crate) async fn first_listing(tx: &mut Tx, id: &str) -> StoreResult<Option<String>> {
-    // The JSON text holds the ID quoted: a `LIKE` finds the candidates, and the parsed list
-    // decides (an ID holding `%` or `_` cannot widen the answer, only the candidates).
-    let quoted = to_json(&id)?;
-    let rows = tx
-        .fetch_all(
-            "SELECT id, authentication_ids FROM transformations \
-             WHERE deleted_at IS NULL AND authentication_ids LIKE $1 ORDER BY seq",
-            args![format!("%{quoted}%")],
-        )
-        .await?;
-    for row in rows {
-        let ids: Vec<String> = row.json_as("authentication_ids")?;
-        if ids.iter().any(|listed| listed == id) {
-            return Ok(Some(row.text("id")?));
-        }
-    }
-    Ok(None)
-}

@@ -272,7 +272,6 @@ fn work(program: CodeProgram, log: LogSink, jobs: mpsc::Receiver<Job>) {
 
 /// A worker thread of a no-code program: parses, applies the steps, serializes.
 fn work_no_code(program: &NoCodeProgram, jobs: mpsc::Receiver<Job>) {
-    let max_bytes = program.max_record_bytes();
     while let Ok(job) = jobs.recv() {
         let Job::Json { records, reply } = job else {
             // Parsed records of a no-code program are applied inline, never sent here.
@@ -281,18 +280,7 @@ fn work_no_code(program: &NoCodeProgram, jobs: mpsc::Receiver<Job>) {
         let _ = panic::catch_unwind(AssertUnwindSafe(|| {
             let emissions: Vec<Emission> = records
                 .into_iter()
-                .map(|record| {
-                    let id = record.object_id;
-                    match serde_json::from_slice::<Record>(&record.json) {
-                        Ok(parsed) => {
-                            emit(program.apply_unchecked(parsed), id.as_deref(), max_bytes)
-                        }
-                        Err(error) => Emission::Failed {
-                            object_id: id,
-                            message: format!("the record is not a JSON object: {error}"),
-                        },
-                    }
-                })
+                .map(|record| program.apply_text(&record.json, record.object_id.as_deref()))
                 .collect();
             let _ = reply.send(emissions);
         }));

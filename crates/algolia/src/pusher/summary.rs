@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use ingest_core::RecordRejection;
+use ingest_core::{Position, RecordRejection};
 use ingest_model::{EventStatus, EventType, RunEvent, RunOutcome, RunReasonCode, RunRecorder};
 use serde::Serialize;
 use serde_json::json;
@@ -91,8 +91,13 @@ impl Counts {
             self.rejections.push((&rejection).into());
         }
         if self.rejected as usize <= max_events {
+            // A record the destination's transformation failed is a `transform` event.
+            let event_type = match rejection.position {
+                Position::Transformation(_) => EventType::Transform,
+                _ => EventType::Record,
+            };
             recorder.event(RunEvent::new(
-                EventType::Record,
+                event_type,
                 EventStatus::Failed,
                 1,
                 json!({

@@ -155,7 +155,7 @@ async fn a_code_transformation_computes_splits_drops_and_reads_a_secret(h: &Harn
     let transform = events
         .iter()
         .find(|e| e.event_type == EventType::Transform)
-        .expect("a transform event");
+        .expect("the transform event");
     assert_eq!(transform.status, EventStatus::Succeeded);
     let data = transform.data.as_ref().unwrap();
     assert_eq!(data["recordsIn"], 25);
@@ -218,7 +218,8 @@ async fn a_failing_record_is_a_rejection_judged_by_the_threshold(h: &Harness) {
     let rejected = events
         .iter()
         .find(|e| {
-            e.status == EventStatus::Failed
+            e.event_type == EventType::Transform
+                && e.status == EventStatus::Failed
                 && e.data.as_ref().is_some_and(|d| {
                     serde_json::to_string(d)
                         .unwrap()
@@ -226,12 +227,18 @@ async fn a_failing_record_is_a_rejection_judged_by_the_threshold(h: &Harness) {
                 })
         })
         .unwrap_or_else(|| panic!("no rejection event: {events:?}"));
-    let text = serde_json::to_string(rejected.data.as_ref().unwrap()).unwrap();
+    let data = rejected.data.as_ref().unwrap();
+    assert_eq!(data["objectID"], "7");
+    assert_eq!(data["position"], "record 7");
+    let text = data["reason"].as_str().unwrap();
     assert!(text.contains("transformation `strict`"), "{text}");
     assert!(text.contains("line 2"), "{text}");
     let transform = events
         .iter()
-        .find(|e| e.event_type == EventType::Transform)
+        .find(|e| {
+            e.event_type == EventType::Transform
+                && e.data.as_ref().unwrap().contains_key("recordsIn")
+        })
         .unwrap();
     assert_eq!(transform.status, EventStatus::Failed);
     assert_eq!(transform.data.as_ref().unwrap()["failed"], 1);

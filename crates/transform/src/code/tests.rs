@@ -593,3 +593,75 @@ fn an_output_record_over_the_size_limit_fails() {
         }
     );
 }
+
+#[test]
+fn the_global_object_holds_the_language_and_nothing_of_the_host() {
+    // Whatever route reaches the global object (globalThis, a Function's `this`, an indirect
+    // eval), it holds the standard built-ins only: no process, environment, file system or
+    // network, and nothing this engine or another run left there.
+    let mut r = runner(
+        "globalThis.leak = 'from the top level';\n\
+         function transform(record) {\n\
+           const viaFunction = Function('return this')();\n\
+           const viaEval = (0, eval)('this');\n\
+           const names = Object.getOwnPropertyNames(globalThis).sort();\n\
+           return { objectID: '1', same: viaFunction === globalThis && viaEval === globalThis,\n\
+             host: ['process', 'require', 'module', 'Deno', 'Bun', 'std', 'os', 'fetch',\n\
+                    'XMLHttpRequest', 'WebSocket', 'importScripts', 'setTimeout']\n\
+                   .filter(n => n in globalThis || n in viaFunction),\n\
+             names };\n\
+         }",
+    );
+    let out = records(r.transform(record(json!({}))));
+    assert_eq!(out[0]["same"], json!(true));
+    assert_eq!(out[0]["host"], json!([]));
+    let names: Vec<&str> = out[0]["names"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    for expected in [
+        "Array",
+        "JSON",
+        "Math",
+        "Object",
+        "console",
+        "transform",
+        "leak",
+    ] {
+        assert!(names.contains(&expected), "{expected} in {names:?}");
+    }
+    let allowed = |name: &str| {
+        name.chars().next().is_some_and(char::is_uppercase)
+            || [
+                "console",
+                "transform",
+                "leak",
+                "globalThis",
+                "eval",
+                "isFinite",
+                "isNaN",
+                "parseFloat",
+                "parseInt",
+                "decodeURI",
+                "decodeURIComponent",
+                "encodeURI",
+                "encodeURIComponent",
+                "escape",
+                "unescape",
+                "undefined",
+                "NaN",
+                "Infinity",
+                "queueMicrotask",
+                "performance",
+                "gc",
+                "navigator",
+                "atob",
+                "btoa",
+            ]
+            .contains(&name)
+    };
+    let unexpected: Vec<&&str> = names.iter().filter(|n| !allowed(n)).collect();
+    assert!(unexpected.is_empty(), "unexpected globals: {unexpected:?}");
+}

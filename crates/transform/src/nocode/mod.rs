@@ -3,6 +3,7 @@
 
 mod condition;
 mod fields;
+pub(crate) mod lazy;
 mod path;
 mod steps;
 
@@ -12,6 +13,8 @@ mod tests;
 pub use condition::{Condition, Operator};
 pub use path::Path;
 pub use steps::{Piece, Source, Step};
+
+use std::collections::BTreeSet;
 
 use serde_json::Value;
 
@@ -24,6 +27,9 @@ use steps::Applied;
 pub struct NoCodeProgram {
     steps: Vec<Step>,
     max_record_bytes: usize,
+    /// The top-level attributes the steps read or write (and `objectID`): the only ones the JSON
+    /// path ([`lazy`]) parses.
+    touched: BTreeSet<String>,
 }
 
 /// Compiles `input.steps` (the JSON array of steps), validating every step up front. The error
@@ -34,14 +40,19 @@ pub fn compile_no_code(steps: &Value) -> Result<NoCodeProgram, TransformError> {
     let list = steps
         .as_array()
         .ok_or_else(|| fields::invalid(at, "expected an array"))?;
-    let steps = list
+    let steps: Vec<Step> = list
         .iter()
         .enumerate()
         .map(|(i, step)| Step::compile(step, &format!("{at}[{i}]")))
         .collect::<Result<_, _>>()?;
+    let mut touched = BTreeSet::from(["objectID".to_owned()]);
+    for step in &steps {
+        lazy::touched_by(step, &mut touched);
+    }
     Ok(NoCodeProgram {
         steps,
         max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
+        touched,
     })
 }
 

@@ -27,6 +27,11 @@ impl Path {
         })
     }
 
+    /// The first segment: the top-level attribute the path starts at.
+    pub(crate) fn first(&self) -> &str {
+        self.segments.first().map_or("", String::as_str)
+    }
+
     /// The value at this path; a segment made of digits indexes an array.
     pub fn get<'a>(&self, record: &'a Map<String, Value>) -> Option<&'a Value> {
         let (first, rest) = self.segments.split_first()?;
