@@ -29,7 +29,10 @@ pub use ingest_transform::{Limits, Metadata};
 use serde_json::{Value, json};
 
 /// The most records transformed in one go (what is ready of the stream, up to this).
-pub const CHUNK: usize = 512;
+pub const CHUNK: usize = 1024;
+
+/// Chunks in the pool at once (the next ones are read and split meanwhile).
+const IN_FLIGHT: usize = 4;
 
 /// A transformation as a run applies it: its kind, its code or steps, and its secrets.
 #[derive(Clone)]
@@ -157,12 +160,16 @@ impl RecordTransformation {
     /// `records` transformed, in order; ends with the `transform` event.
     pub fn stream(self: &Arc<Self>, records: RecordStream) -> RecordStream {
         let this = self.clone();
+        // Up to IN_FLIGHT chunks at once, answered in order: the source and the batcher keep
+        // working while the pool transforms. Positions are given when a chunk is split, in order.
         let transformed = records
             .ready_chunks(CHUNK)
-            .then(move |chunk| {
+            .map(move |chunk| {
+                let (slots, inputs) = this.split(chunk);
                 let this = this.clone();
-                async move { this.apply(chunk).await }
+                async move { this.apply(slots, inputs).await }
             })
+            .buffered(IN_FLIGHT)
             .flat_map(futures::stream::iter);
         let this = self.clone();
         let report = futures::stream::once(async move {
@@ -184,8 +191,8 @@ impl RecordTransformation {
         )
     }
 
-    /// Transforms one chunk, keeping the order of its items.
-    async fn apply(&self, chunk: Vec<SourceResult>) -> Vec<SourceResult> {
+    /// A chunk's items in order, and the records of it to transform.
+    fn split(&self, chunk: Vec<SourceResult>) -> (Vec<Slot>, Vec<JsonRecord>) {
         let mut slots = Vec::with_capacity(chunk.len());
         let mut inputs = Vec::new();
         for item in chunk {
@@ -204,6 +211,11 @@ impl RecordTransformation {
                 other => slots.push(Slot::Ready(other)),
             }
         }
+        (slots, inputs)
+    }
+
+    /// Transforms a chunk's records and puts the results in the chunk's order.
+    async fn apply(&self, slots: Vec<Slot>, inputs: Vec<JsonRecord>) -> Vec<SourceResult> {
         let outcomes = if inputs.is_empty() {
             Ok(Vec::new())
         } else {

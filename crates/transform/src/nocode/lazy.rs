@@ -7,6 +7,7 @@
 //! untouched attributes' raw text (in their input order) followed by the touched ones as the steps
 //! left them. The result is the record [`NoCodeProgram::apply`] would give, serialized.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::fmt;
 
@@ -66,7 +67,32 @@ fn condition_touches(condition: &Condition, out: &mut BTreeSet<String>) {
 }
 
 /// A JSON object's top level: its keys and their values' raw text, in order.
-struct TopLevel<'a>(Vec<(String, &'a RawValue)>);
+struct TopLevel<'a>(Vec<(Key<'a>, &'a RawValue)>);
+
+/// A key as it is in the text when it has no escape, else unescaped.
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de> serde::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_borrowed_str<E>(self, key: &'de str) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Borrowed(key)))
+            }
+            fn visit_str<E>(self, key: &str) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Owned(key.to_owned())))
+            }
+            fn visit_string<E>(self, key: String) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Owned(key)))
+            }
+        }
+        deserializer.deserialize_str(KeyVisitor)
+    }
+}
 
 impl<'de> serde::Deserialize<'de> for TopLevel<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -78,7 +104,7 @@ impl<'de> serde::Deserialize<'de> for TopLevel<'de> {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(8));
-                while let Some((key, value)) = map.next_entry::<String, &'de RawValue>()? {
+                while let Some((key, value)) = map.next_entry::<Key<'de>, &'de RawValue>()? {
                     entries.push((key, value));
                 }
                 Ok(TopLevel(entries))
@@ -102,14 +128,17 @@ impl NoCodeProgram {
             Err(error) => return failed(format!("the record is not a JSON object: {error}")),
         };
         let mut touched = Map::new();
-        for (key, raw) in &top.0 {
-            if self.touched.contains(key) {
-                match serde_json::from_str::<Value>(raw.get()) {
-                    Ok(value) => {
-                        touched.insert(key.clone(), value);
-                    }
-                    Err(error) => return failed(format!("attribute `{key}`: {error}")),
+        let mut untouched = Vec::with_capacity(top.0.len());
+        for (Key(key), raw) in top.0 {
+            if !self.touched.contains(key.as_ref()) {
+                untouched.push((key, raw));
+                continue;
+            }
+            match serde_json::from_str::<Value>(raw.get()) {
+                Ok(value) => {
+                    touched.insert(key.into_owned(), value);
                 }
+                Err(error) => return failed(format!("attribute `{key}`: {error}")),
             }
         }
         let record = match self.apply_unchecked(touched) {
@@ -133,11 +162,9 @@ impl NoCodeProgram {
             let _ = serde_json::to_writer(&mut *out, key);
             out.push(b':');
         };
-        for (key, raw) in &top.0 {
-            if !self.touched.contains(key) {
-                write_key(&mut out, key);
-                out.extend_from_slice(raw.get().as_bytes());
-            }
+        for (key, raw) in &untouched {
+            write_key(&mut out, key);
+            out.extend_from_slice(raw.get().as_bytes());
         }
         for (key, value) in &record {
             write_key(&mut out, key);
@@ -196,7 +223,7 @@ mod tests {
         let record = json!({
             "objectID": "p1", "name": "Café \"Ünï\" — ☕\n", "price": 12.5, "stock": 0,
             "tags": ["a", {"deep": [1, 2]}], "meta": {"size": "L", "colour": null},
-            "untouched": {"nested": "x\\u0000y"}
+            "untouched": {"nested": "x\\u0000y"}, "k\"ey": "escaped key"
         });
         let cases = [
             json!([{"type": "addAttribute", "attribute": "seen", "value": {"fixed": true}}]),
