@@ -19,11 +19,12 @@ use ingest_connectors::http::{HttpSettings, SourceHttpClient};
 use ingest_core::BatchLimits;
 use ingest_core::metrics::Metrics;
 use ingest_core::time::{Clock as _, ManualClock};
-use ingest_engine::{Engine, EngineSettings, WorkerSettings};
-use ingest_model::{Task, Timestamp, from_value};
+use ingest_engine::{Engine, EngineSettings, WorkerSettings, Workers};
+use ingest_model::{RunStatus, Task, Timestamp, from_value};
 use ingest_store::testkit::{TestDatabase, TestHarness};
-use ingest_store::{SecretKey, Store};
+use ingest_store::{EventQuery, PageRequest, SecretKey, Store};
 use serde_json::{Value, json};
+use tokio::sync::oneshot;
 
 pub const APP: &str = "APP1";
 
@@ -262,4 +263,57 @@ impl Harness {
             .await
             .unwrap()
     }
+}
+
+/// Runs workers until every run of `runs` is finished (or 30 s pass).
+pub async fn work_until_finished(h: &Harness, runs: &[&str]) -> Vec<ingest_model::Run> {
+    work_until_finished_with(h, h.engine(), runs).await
+}
+
+/// [`work_until_finished`] with workers over `engine`.
+pub async fn work_until_finished_with(
+    h: &Harness,
+    engine: Engine,
+    runs: &[&str],
+) -> Vec<ingest_model::Run> {
+    let (stop, stopped) = oneshot::channel::<()>();
+    let workers = Workers::new(engine, h.worker_settings());
+    let handle = tokio::spawn(workers.run(async {
+        let _ = stopped.await;
+    }));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let mut finished = Vec::new();
+    for id in runs {
+        loop {
+            let run = h.store.get_run(APP, id).await.unwrap();
+            if run.status == RunStatus::Finished {
+                finished.push(run);
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "run {id} did not finish: {run:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    let _ = stop.send(());
+    handle.await.unwrap();
+    finished
+}
+
+/// The first 100 events of run `run_id`.
+pub async fn events(h: &Harness, run_id: &str) -> Vec<ingest_model::Event> {
+    let query = EventQuery {
+        page: PageRequest {
+            page: 1,
+            items_per_page: 100,
+        },
+        ..EventQuery::default()
+    };
+    h.store
+        .list_events(APP, run_id, &query)
+        .await
+        .unwrap()
+        .items
 }

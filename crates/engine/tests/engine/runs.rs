@@ -9,16 +9,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures::StreamExt;
-use ingest_engine::{Engine, Workers};
+use ingest_engine::Workers;
 use ingest_model::{
-    ActionType, EventStatus, EventType, Run, RunOutcome, RunReasonCode, RunStatus,
-    TaskOptionsUpdate, TaskUpdate, TriggerPayload,
+    ActionType, EventStatus, EventType, RunOutcome, RunReasonCode, RunStatus, TaskOptionsUpdate,
+    TaskUpdate, TriggerPayload,
 };
-use ingest_store::{EventQuery, PageRequest, RunQuery};
+use ingest_store::RunQuery;
 use serde_json::json;
 use tokio::sync::oneshot;
 
-use crate::harness::{APP, Harness};
+use crate::harness::{APP, Harness, events, work_until_finished, work_until_finished_with};
 
 ingest_store::both_backends!(
     on_demand_run_succeeds_with_events,
@@ -35,54 +35,6 @@ ingest_store::both_backends!(
     a_run_past_max_run_fails,
     text_from_outside_is_sanitized_before_it_is_stored,
 );
-
-/// Runs workers until every run of `runs` is finished (or 30 s pass).
-async fn work_until_finished(h: &Harness, runs: &[&str]) -> Vec<Run> {
-    work_until_finished_with(h, h.engine(), runs).await
-}
-
-/// [`work_until_finished`] with workers over `engine`.
-async fn work_until_finished_with(h: &Harness, engine: Engine, runs: &[&str]) -> Vec<Run> {
-    let (stop, stopped) = oneshot::channel::<()>();
-    let workers = Workers::new(engine, h.worker_settings());
-    let handle = tokio::spawn(workers.run(async {
-        let _ = stopped.await;
-    }));
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    let mut finished = Vec::new();
-    for id in runs {
-        loop {
-            let run = h.store.get_run(APP, id).await.unwrap();
-            if run.status == RunStatus::Finished {
-                finished.push(run);
-                break;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "run {id} did not finish: {run:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-    let _ = stop.send(());
-    handle.await.unwrap();
-    finished
-}
-
-async fn events(h: &Harness, run_id: &str) -> Vec<ingest_model::Event> {
-    let query = EventQuery {
-        page: PageRequest {
-            page: 1,
-            items_per_page: 100,
-        },
-        ..EventQuery::default()
-    };
-    h.store
-        .list_events(APP, run_id, &query)
-        .await
-        .unwrap()
-        .items
-}
 
 fn messages(events: &[ingest_model::Event]) -> Vec<String> {
     events

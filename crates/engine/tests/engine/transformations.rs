@@ -4,15 +4,13 @@
 
 use std::time::Duration;
 
-use ingest_engine::{PushApplySettings, Workers, apply_pushes_until};
-use ingest_model::{
-    EventStatus, EventType, RunOutcome, RunStatus, Task, TransformationCreate, from_value,
-};
-use ingest_store::{EventQuery, NewPush, PageRequest};
+use ingest_engine::{PushApplySettings, apply_pushes_until};
+use ingest_model::{EventStatus, EventType, RunOutcome, Task, TransformationCreate, from_value};
+use ingest_store::NewPush;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
-use crate::harness::{APP, Harness};
+use crate::harness::{APP, Harness, events, work_until_finished};
 
 ingest_store::both_backends!(
     a_code_transformation_computes_splits_drops_and_reads_a_secret,
@@ -70,6 +68,11 @@ async fn task_through(h: &Harness, index: &str, id: &str, action: &str) -> Task 
             json!({"type": "onDemand"}),
         )
         .await;
+    attach(h, task, id).await
+}
+
+/// `task` with transformation `id` on its destination.
+async fn attach(h: &Harness, task: Task, id: &str) -> Task {
     h.store
         .update_destination(
             APP,
@@ -84,38 +87,7 @@ async fn task_through(h: &Harness, index: &str, id: &str, action: &str) -> Task 
 
 /// Runs `run_id` to its end with one worker.
 async fn finish(h: &Harness, run_id: &str) -> ingest_model::Run {
-    let (stop, stopped) = oneshot::channel::<()>();
-    let workers = Workers::new(h.engine(), h.worker_settings());
-    let handle = tokio::spawn(workers.run(async {
-        let _ = stopped.await;
-    }));
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    let run = loop {
-        let run = h.store.get_run(APP, run_id).await.unwrap();
-        if run.status == RunStatus::Finished {
-            break run;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "{run:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
-    let _ = stop.send(());
-    handle.await.unwrap();
-    run
-}
-
-async fn events(h: &Harness, run_id: &str) -> Vec<ingest_model::Event> {
-    let query = EventQuery {
-        page: PageRequest {
-            page: 1,
-            items_per_page: 100,
-        },
-        ..EventQuery::default()
-    };
-    h.store
-        .list_events(APP, run_id, &query)
-        .await
-        .unwrap()
-        .items
+    work_until_finished(h, &[run_id]).await.remove(0)
 }
 
 async fn a_code_transformation_computes_splits_drops_and_reads_a_secret(h: &Harness) {
@@ -285,15 +257,7 @@ async fn pushes_go_through_the_transformation_but_deletions_do_not(h: &Harness) 
             json!({"type": "onDemand"}),
         )
         .await;
-    h.store
-        .update_destination(
-            APP,
-            &task.destination_id,
-            &from_value(&json!({"transformationIDs": [id]})).unwrap(),
-            h.now(),
-        )
-        .await
-        .unwrap();
+    let task = attach(h, task, &id).await;
     let mut accepted = Vec::new();
     for (action, records) in [
         (
@@ -398,15 +362,7 @@ async fn an_algolia_index_is_rewritten_in_place_through_its_transformation(h: &H
             json!({"type": "onDemand"}),
         )
         .await;
-    h.store
-        .update_destination(
-            APP,
-            &rewrite.destination_id,
-            &from_value(&json!({"transformationIDs": [id]})).unwrap(),
-            h.now(),
-        )
-        .await
-        .unwrap();
+    let rewrite = attach(h, rewrite, &id).await;
     let run = h
         .store
         .create_run(APP, &rewrite.task_id, h.now())
