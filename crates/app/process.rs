@@ -237,7 +237,13 @@ pub async fn run(
                 cors_origins: server.cors_origins.clone(),
                 validation: Some(source_reading(settings)?),
             };
-            served.push((listener, ingest_api::router(store.clone(), &config)));
+            let state = ingest_api::state(store.clone(), &config);
+            let mut router = ingest_api::router_with_state(state.clone(), &config);
+            if settings.console.enabled {
+                router =
+                    ingest_console::router(state, &config, settings.console.clone()).merge(router);
+            }
+            served.push((listener, router));
             if let Some(listener) = metrics_listener {
                 served.push((
                     listener,

@@ -57,7 +57,36 @@ struct RawSettings {
     retention: RawRetention,
     validate: RawValidate,
     transform: RawTransform,
+    console: RawConsole,
     log: RawLog,
+}
+
+/// `[console]`: the web console of `ingestion serve`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConsole {
+    enabled: bool,
+    secure_cookies: bool,
+    session_idle_secs: u64,
+    sign_ins_per_minute: u32,
+}
+
+fn validate_console(
+    raw: &RawConsole,
+    problems: &mut Vec<String>,
+) -> ingest_console::ConsoleSettings {
+    if !(60..=30 * 86_400).contains(&raw.session_idle_secs) {
+        problems.push("console.session_idle_secs: from 60 to 2592000 (30 days)".to_owned());
+    }
+    if !(1..=10_000).contains(&raw.sign_ins_per_minute) {
+        problems.push("console.sign_ins_per_minute: from 1 to 10000".to_owned());
+    }
+    ingest_console::ConsoleSettings {
+        enabled: raw.enabled,
+        secure_cookies: raw.secure_cookies,
+        session_idle: Duration::from_secs(raw.session_idle_secs),
+        sign_ins_per_minute: raw.sign_ins_per_minute,
+    }
 }
 
 /// `[transform]`: the limits of JavaScript transformations (`docs/api.md` D5).
@@ -254,6 +283,8 @@ pub struct Settings {
     pub validate: ValidateSettings,
     /// How transformations run (`[transform]`).
     pub transform: ingest_engine::TransformSettings,
+    /// The web console (`[console]`).
+    pub console: ingest_console::ConsoleSettings,
     /// How logs are written.
     pub log_format: LogFormat,
 }
@@ -367,6 +398,7 @@ fn validate(raw: RawSettings, problems: &mut Vec<String>) -> Option<Settings> {
     let retention = validate_retention(raw.retention, problems);
     let validate = validate_validate(&raw.validate, problems);
     let transform = validate_transform(&raw.transform, problems);
+    let console = validate_console(&raw.console, problems);
     let log_format = validate_log(raw.log, problems);
     let batch = batch?;
     Some(Settings {
@@ -389,6 +421,7 @@ fn validate(raw: RawSettings, problems: &mut Vec<String>) -> Option<Settings> {
         retention,
         validate,
         transform,
+        console,
         log_format,
     })
 }

@@ -4,6 +4,7 @@
 mod bench_engine;
 mod bigquery;
 mod commerce;
+mod console;
 mod engine;
 mod fleet;
 mod hostile_peers;

@@ -141,9 +141,9 @@ pub struct ApiState {
     pub transforms: Arc<tokio::sync::Semaphore>,
 }
 
-/// The whole API: `/1/...` behind rate limits and authentication, `/health` and `/ready` open.
-pub fn router(store: Store, config: &ApiConfig) -> Router {
-    let state = ApiState {
+/// The state the API's handlers share, for `store` and `config`.
+pub fn state(store: Store, config: &ApiConfig) -> ApiState {
+    ApiState {
         store,
         metrics: config.metrics.clone(),
         deliveries: Arc::default(),
@@ -153,10 +153,60 @@ pub fn router(store: Store, config: &ApiConfig) -> Router {
         pushes: Arc::default(),
         validation: config.validation.clone().map(Arc::new),
         transforms: transformations::transform_slots(),
-    };
+    }
+}
+
+/// The whole API: `/1/...` behind rate limits and authentication, `/health` and `/ready` open.
+pub fn router(store: Store, config: &ApiConfig) -> Router {
+    router_with_state(state(store, config), config)
+}
+
+/// [`router`] over a state built by [`state`] (the console calls the same routes in process
+/// with the same state).
+pub fn router_with_state(state: ApiState, config: &ApiConfig) -> Router {
     let keys = Arc::new(AppKeys::new(&config.apps));
     let limits = Arc::new(rate_limit::RateLimits::new(&config.rate_limits));
-    let api = Router::new()
+    let api = app_routes(state.clone())
+        .fallback(no_route)
+        .method_not_allowed_fallback(no_method)
+        .layer(middleware::from_fn_with_state(keys, auth::require_app))
+        .layer(middleware::from_fn(browser::query_credentials))
+        .layer(middleware::from_fn_with_state(limits, rate_limit::limit));
+    ops_routes(state, config.serve_metrics)
+        .merge(api)
+        .layer(middleware::from_fn_with_state(
+            config.metrics.clone(),
+            count_requests,
+        ))
+        .layer(middleware::from_fn_with_state(
+            Deadlines {
+                request: config.request_timeout,
+                // A watched push may wait for its application, then answer.
+                push: config
+                    .request_timeout
+                    .max(config.push.watch_timeout + Duration::from_secs(5)),
+                // A validation reads its source for up to its time limit, then records the run.
+                validate: config.request_timeout.max(
+                    config
+                        .validation
+                        .as_ref()
+                        .map_or(Duration::ZERO, |v| v.max_time + Duration::from_secs(5)),
+                ),
+            },
+            deadline,
+        ))
+        .layer(Extension(BodyLimit(config.max_body_bytes)))
+        .layer(middleware::from_fn_with_state(
+            Arc::new(browser::CorsOrigins::new(&config.cors_origins)),
+            browser::cors,
+        ))
+}
+
+/// Every `/1/` and `/2/` route of an application, with no authentication and no rate limit: a
+/// request must carry the [`AppId`] it acts for, and the [`BodyLimit`] extension. [`router`]
+/// puts authentication in front; the console inserts the signed-in application.
+pub fn app_routes(state: ApiState) -> Router {
+    Router::new()
         .route(
             "/1/authentications",
             get(authentications::list).post(authentications::create),
@@ -244,40 +294,7 @@ pub fn router(store: Store, config: &ApiConfig) -> Router {
         .route("/1/runs/{runID}", get(runs::get))
         .route("/1/runs/{runID}/events", get(runs::list_events))
         .route("/1/runs/{runID}/events/{eventID}", get(runs::get_event))
-        .fallback(no_route)
-        .method_not_allowed_fallback(no_method)
-        .with_state(state.clone())
-        .layer(middleware::from_fn_with_state(keys, auth::require_app))
-        .layer(middleware::from_fn(browser::query_credentials))
-        .layer(middleware::from_fn_with_state(limits, rate_limit::limit));
-    ops_routes(state, config.serve_metrics)
-        .merge(api)
-        .layer(middleware::from_fn_with_state(
-            config.metrics.clone(),
-            count_requests,
-        ))
-        .layer(middleware::from_fn_with_state(
-            Deadlines {
-                request: config.request_timeout,
-                // A watched push may wait for its application, then answer.
-                push: config
-                    .request_timeout
-                    .max(config.push.watch_timeout + Duration::from_secs(5)),
-                // A validation reads its source for up to its time limit, then records the run.
-                validate: config.request_timeout.max(
-                    config
-                        .validation
-                        .as_ref()
-                        .map_or(Duration::ZERO, |v| v.max_time + Duration::from_secs(5)),
-                ),
-            },
-            deadline,
-        ))
-        .layer(Extension(BodyLimit(config.max_body_bytes)))
-        .layer(middleware::from_fn_with_state(
-            Arc::new(browser::CorsOrigins::new(&config.cors_origins)),
-            browser::cors,
-        ))
+        .with_state(state)
 }
 
 /// The operations endpoints alone, for a process that runs workers or the scheduler without the

@@ -53,6 +53,7 @@ pub async fn list(
         types: params.list("type")?.unwrap_or_default(),
         start_date,
         end_date,
+        outcomes: Vec::new(),
     };
     let page = state.store.list_runs(&app, &query).await?;
     Ok(Json(RunListResponse {

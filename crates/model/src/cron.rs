@@ -50,6 +50,11 @@ impl Schedule {
             .map(|t| t.with_nanosecond(0).unwrap_or(t))
     }
 
+    /// The schedule in English words (`At 02:00`), for people.
+    pub fn describe(&self) -> String {
+        self.0.describe()
+    }
+
     /// The first occurrence strictly after `after`, as a [`Timestamp`] (the scheduler's unit).
     pub fn next_after_timestamp(&self, after: Timestamp) -> Option<Timestamp> {
         let at = DateTime::<Utc>::from_timestamp(after.unix_seconds(), after.nanos())?;

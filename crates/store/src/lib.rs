@@ -99,6 +99,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 mod authentications;
+mod console;
 mod db;
 mod error;
 mod filter;
@@ -122,6 +123,7 @@ mod validation;
 mod workers;
 
 pub use authentications::{AuthenticationQuery, AuthenticationWithSecrets};
+pub use console::{FailingTask, Overview, RunTotals};
 pub use error::{BoxError, Resource, StoreError, StoreResult};
 pub use key::{KeyError, SecretKey};
 pub use postgres::PostgresConfig;

@@ -3,8 +3,8 @@
 //! workers' side of runs (claims, leases, finishing) is in `workers`.
 
 use ingest_model::{
-    ActionType, Event, EventSortKeys, EventStatus, EventType, Order, Run, RunProgress, RunSortKeys,
-    RunStatus, RunType, Task, Timestamp, TriggerPayload,
+    ActionType, Event, EventSortKeys, EventStatus, EventType, Order, Run, RunOutcome, RunProgress,
+    RunSortKeys, RunStatus, RunType, Task, Timestamp, TriggerPayload,
 };
 use serde_json::{Map, Value};
 
@@ -34,6 +34,8 @@ pub struct RunQuery {
     pub start_date: Option<Timestamp>,
     /// Only runs created at or before this instant (`endDate`).
     pub end_date: Option<Timestamp>,
+    /// Only runs with one of these outcomes (the console's filter; none: any).
+    pub outcomes: Vec<RunOutcome>,
 }
 
 impl Default for RunQuery {
@@ -47,6 +49,7 @@ impl Default for RunQuery {
             types: Vec::new(),
             start_date: None,
             end_date: None,
+            outcomes: Vec::new(),
         }
     }
 }
@@ -158,6 +161,7 @@ impl Store {
         let mut filter = Where::app(app, false);
         filter.any_of("status", query.statuses.iter().map(|s| s.as_str()));
         filter.any_of("type", query.types.iter().map(|t| t.as_str()));
+        filter.any_of("outcome", query.outcomes.iter().map(|o| o.as_str()));
         if let Some(task_id) = &query.task_id {
             filter.eq("task_id", task_id);
         }
@@ -173,7 +177,10 @@ impl Store {
             K::CreatedAt => "created_at",
         };
         // Without a date window every filter is a column of `run_counts` (docs/api.md C21).
-        let count = if query.start_date.is_none() && query.end_date.is_none() {
+        let count = if query.start_date.is_none()
+            && query.end_date.is_none()
+            && query.outcomes.is_empty()
+        {
             Count::Counters("run_counts")
         } else {
             Count::Rows
@@ -293,7 +300,7 @@ impl Store {
 }
 
 /// The columns [`run`] reads.
-const RUN_COLUMNS: &str = "id, app_id, task_id, status, type, outcome, reason, reason_code, \
+pub(crate) const RUN_COLUMNS: &str = "id, app_id, task_id, status, type, outcome, reason, reason_code, \
      failure_threshold, expected_events, received_events, created_at, updated_at, started_at, \
      finished_at, run_metadata";
 
@@ -340,10 +347,11 @@ pub(crate) fn run(row: &Row) -> StoreResult<Run> {
 }
 
 /// The columns [`event`] reads.
-const EVENT_COLUMNS: &str = "id, run_id, parent_id, status, type, data, batch_size, published_at";
+pub(crate) const EVENT_COLUMNS: &str =
+    "id, run_id, parent_id, status, type, data, batch_size, published_at";
 
 /// An event from its row.
-fn event(row: &Row) -> StoreResult<Event> {
+pub(crate) fn event(row: &Row) -> StoreResult<Event> {
     let data = match row.opt_text("data")? {
         None => None,
         Some(text) => Some(

@@ -1,0 +1,27 @@
+// ingestion console: live run progress. Written for this project (Apache-2.0), no dependencies.
+// An element with data-live="URL" is refreshed from URL (a server-rendered fragment) every
+// second until the fragment says data-state="done", without reloading the page.
+(function () {
+  "use strict";
+  var box = document.querySelector("[data-live]");
+  if (!box) { return; }
+  var url = box.getAttribute("data-live");
+  var done = function () {
+    var state = box.querySelector("[data-state]");
+    return state !== null && state.getAttribute("data-state") === "done";
+  };
+  var tick = function () {
+    if (done()) { return; }
+    fetch(url, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+      .then(function (response) {
+        if (!response.ok || response.redirected) { throw new Error("stopped"); }
+        return response.text();
+      })
+      .then(function (html) {
+        box.innerHTML = html;
+        setTimeout(tick, 1000);
+      })
+      .catch(function () { setTimeout(tick, 5000); });
+  };
+  setTimeout(tick, 1000);
+})();

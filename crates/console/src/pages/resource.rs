@@ -1,0 +1,480 @@
+//! Sources, destinations and authentications share one shape: a list, a detail page, a form per
+//! type (create and edit) and a delete with a confirmation step. A [`Spec`] describes a resource
+//! (its API path, its types and their [`Field`]s); the functions here do the rest, reading and
+//! writing through the API's routes in process.
+
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+use serde_json::{Map, Value};
+
+use crate::Console;
+use crate::api_call::ApiFailure;
+use crate::forms::{
+    Field, FormError, Kind, Values, body_from, field, form_alert, get_path, render_fields,
+    select_field,
+};
+use crate::layout::{Section, csrf, json_text, page, pager, time};
+use crate::pages::tasks::encode;
+use crate::pages::{api_error, confirm_delete, respond};
+use crate::session::{SignedForm, SignedIn};
+
+/// One type of a resource and its fields.
+#[derive(Debug)]
+pub struct TypeSpec {
+    /// The API's `type`.
+    pub name: &'static str,
+    /// What a person calls it.
+    pub label: &'static str,
+    /// Its fields on create.
+    pub fields: &'static [Field],
+    /// Its fields on edit (what the API's PATCH takes for this type); `None`: the same.
+    pub edit_fields: Option<&'static [Field]>,
+}
+
+/// A resource the console lists, shows, creates, edits and deletes.
+#[derive(Debug)]
+pub struct Spec {
+    /// Its navigation section.
+    pub section: Section,
+    /// Its plural, capitalized (`Sources`).
+    pub title: &'static str,
+    /// Its singular (`source`).
+    pub noun: &'static str,
+    /// The console's path (`/console/sources`).
+    pub base: &'static str,
+    /// The API's path (`/1/sources`).
+    pub api: &'static str,
+    /// The list answer's key (`sources`).
+    pub list_key: &'static str,
+    /// The ID's key (`sourceID`).
+    pub id_key: &'static str,
+    /// What it is, in a line.
+    pub intro: &'static str,
+    /// Its types.
+    pub types: &'static [TypeSpec],
+    /// Whether it refers to an authentication (`authenticationID`).
+    pub uses_authentication: bool,
+}
+
+/// The name field every resource has.
+pub const NAME: Field = field("name", "Name", Kind::Text, "");
+
+impl Spec {
+    fn type_spec(&self, name: &str) -> Option<&'static TypeSpec> {
+        self.types.iter().find(|t| t.name == name)
+    }
+}
+
+/// Fetches `path` from the API as the session's application.
+pub async fn read(console: &Console, session: &SignedIn, path: &str) -> Result<Value, Response> {
+    console
+        .api(&session.app, Method::GET, path, None)
+        .await
+        .map_err(|failure| api_error(&failure))
+}
+
+/// Authentications as select options (`id`, `name (type)`).
+pub async fn authentication_options(
+    console: &Console,
+    session: &SignedIn,
+) -> Vec<(String, String)> {
+    options(
+        console,
+        session,
+        "/1/authentications?itemsPerPage=100",
+        "authentications",
+        "authenticationID",
+    )
+    .await
+}
+
+/// A list answer's items as select options.
+pub async fn options(
+    console: &Console,
+    session: &SignedIn,
+    path: &str,
+    key: &str,
+    id_key: &str,
+) -> Vec<(String, String)> {
+    let Ok(answer) = read(console, session, path).await else {
+        return Vec::new();
+    };
+    answer
+        .get(key)
+        .and_then(Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .map(|item| {
+                    let text =
+                        |k: &str| item.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+                    (text(id_key), format!("{} ({})", text("name"), text("type")))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The sentence of a `done=` notice.
+fn notice(done: &str) -> Option<&'static str> {
+    Some(match done {
+        "created" => "Created.",
+        "saved" => "The changes are saved.",
+        "deleted" => "Deleted.",
+        _ => return None,
+    })
+}
+
+/// The list page.
+pub async fn list(
+    console: &Console,
+    session: &SignedIn,
+    spec: &Spec,
+    page_number: u64,
+    done: &str,
+) -> Response {
+    let now = console.now();
+    let answer = match read(
+        console,
+        session,
+        &format!("{}?itemsPerPage=50&page={page_number}", spec.api),
+    )
+    .await
+    {
+        Ok(answer) => answer,
+        Err(response) => return response,
+    };
+    let items = answer
+        .get(spec.list_key)
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let pagination = answer.get("pagination").cloned().unwrap_or(Value::Null);
+    let number = |k: &str| pagination.get(k).and_then(Value::as_u64).unwrap_or(0);
+    let body = html! {
+        h1 { (spec.title) }
+        p.sub { (spec.intro) }
+        @if let Some(notice) = notice(done) { div.notice role="status" { (notice) } }
+        div.actions { a.button href={ (spec.base) "/new" } { "New " (spec.noun) } }
+        @if items.is_empty() {
+            div.card.empty { "No " (spec.noun) " yet. " a href={ (spec.base) "/new" } { "Create the first one" } "." }
+        } @else {
+            div.table-wrap {
+                table {
+                    thead { tr { th { "Name" } th { "Type" } th.hide-narrow { "ID" } th { "Updated" } } }
+                    tbody {
+                        @for item in &items {
+                            @let id = item.get(spec.id_key).and_then(Value::as_str).unwrap_or("");
+                            tr {
+                                td { a href={ (spec.base) "/" (id) } { (item.get("name").and_then(Value::as_str).unwrap_or("(unnamed)")) } }
+                                td { (item.get("type").and_then(Value::as_str).unwrap_or("")) }
+                                td.hide-narrow.id { (id) }
+                                td { (time(item.get("updatedAt").and_then(Value::as_str).unwrap_or(""), now)) }
+                            }
+                        }
+                    }
+                }
+            }
+            (pager(spec.base, &[], number("page"), number("nbPages"), number("nbItems")))
+        }
+    };
+    respond(
+        StatusCode::OK,
+        page(spec.title, spec.section, Some(session), body),
+    )
+}
+
+/// The detail page; `extra` goes under the properties (actions such as validate).
+pub async fn detail(
+    console: &Console,
+    session: &SignedIn,
+    spec: &Spec,
+    id: &str,
+    done: &str,
+    extra: Markup,
+) -> Response {
+    let now = console.now();
+    let item = match read(console, session, &format!("{}/{}", spec.api, encode(id))).await {
+        Ok(item) => item,
+        Err(response) => return response,
+    };
+    let kind = item.get("type").and_then(Value::as_str).unwrap_or("");
+    let name = item
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or("(unnamed)");
+    let fields = spec.type_spec(kind).map_or(&[][..], |t| t.fields);
+    let text = |k: &str| item.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+    let body = html! {
+        p.sub { a href=(spec.base) { (spec.title) } " /" }
+        h1 { (name) }
+        p.sub { (kind) " " (spec.noun) " · " span.id { (id) } " · " a href={ (spec.api) "/" (id) } { "the same in the API" } }
+        @if let Some(notice) = notice(done) { div.notice role="status" { (notice) } }
+        div.actions {
+            a.button href={ (spec.base) "/" (id) "/edit" } { "Edit" }
+            a.button.secondary href={ (spec.base) "/" (id) "/delete" } { "Delete" }
+        }
+        div.card {
+            dl.props {
+                @if let Some(auth) = item.get("authenticationID").and_then(Value::as_str) {
+                    dt { "Authentication" } dd { a href={ "/console/authentications/" (auth) } { (auth) } }
+                }
+                @if let Some(platform) = item.get("platform").and_then(Value::as_str) {
+                    dt { "Platform" } dd { (platform) }
+                }
+                @for f in fields {
+                    @let value = get_path(&item, f.path);
+                    dt { (f.label) }
+                    dd {
+                        @match f.kind {
+                            Kind::Secret | Kind::LongSecret | Kind::SecretJson => { "set (write-only: never shown)" }
+                            Kind::Mapping => {
+                                @match value.and_then(Value::as_object) {
+                                    Some(map) if !map.is_empty() => {
+                                        @for (column, kind) in map { code { (column) } " → " (json_text(kind)) br; }
+                                    }
+                                    _ => { "—" }
+                                }
+                            }
+                            _ => { (value.map_or_else(|| "—".to_owned(), json_text)) }
+                        }
+                    }
+                }
+                dt { "Created" } dd { (time(&text("createdAt"), now)) }
+                dt { "Updated" } dd { (time(&text("updatedAt"), now)) }
+            }
+        }
+        (extra)
+    };
+    respond(
+        StatusCode::OK,
+        page(name, spec.section, Some(session), body),
+    )
+}
+
+/// Which form is shown.
+#[derive(Debug, Clone, Copy)]
+pub enum Mode<'a> {
+    /// A new resource of this type.
+    New(&'static TypeSpec),
+    /// Editing the stored resource `id` of this type.
+    Edit(&'static TypeSpec, &'a str),
+}
+
+/// The create or edit form; `more` goes before the buttons (a destination's transformation),
+/// `after` after the form (a validation's result).
+#[expect(clippy::too_many_arguments, reason = "a form page is its parts")]
+pub async fn form_page(
+    console: &Console,
+    session: &SignedIn,
+    spec: &Spec,
+    mode: Mode<'_>,
+    values: Values<'_>,
+    error: Option<&FormError>,
+    status: StatusCode,
+    more: Markup,
+    after: Markup,
+) -> Response {
+    let (type_spec, action, title) = match mode {
+        Mode::New(t) => (
+            t,
+            format!("{}/new?type={}", spec.base, t.name),
+            format!("New {} {}", t.label, spec.noun),
+        ),
+        Mode::Edit(t, id) => (
+            t,
+            format!("{}/{}/edit", spec.base, encode(id)),
+            format!("Edit {} {}", t.label, spec.noun),
+        ),
+    };
+    let fields: Vec<Field> = std::iter::once(NAME)
+        .chain(match mode {
+            Mode::New(t) => t.fields.iter().copied(),
+            Mode::Edit(t, _) => t.edit_fields.unwrap_or(t.fields).iter().copied(),
+        })
+        .collect();
+    let paths: Vec<&str> = fields
+        .iter()
+        .map(|f| f.path)
+        .chain(["authenticationID", "type", "input"])
+        .collect();
+    let authentications = if spec.uses_authentication {
+        authentication_options(console, session).await
+    } else {
+        Vec::new()
+    };
+    let selected_auth = match values {
+        Values::Stored(item) => item
+            .get("authenticationID")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned(),
+        Values::Submitted(form) => form.get("authenticationID").to_owned(),
+        Values::Empty => String::new(),
+    };
+    let body = html! {
+        p.sub { a href=(spec.base) { (spec.title) } " /" }
+        h1 { (title) }
+        @if let (Mode::Edit(t, _), Some(_)) = (mode, type_spec.edit_fields) {
+            p.sub { "A " (t.label) " " (spec.noun) " can change only these fields after it is created." }
+        }
+        (form_alert(&paths, error))
+        form.stacked.card method="post" action=(action) novalidate {
+            (csrf(session))
+            (render_fields(&fields, values, error))
+            @if spec.uses_authentication {
+                (select_field("authenticationID", "Authentication", &authentications, &selected_auth, Some("None"), "The credentials it uses, if it needs some.", error))
+            }
+            (more)
+            div.actions {
+                button type="submit" { @if matches!(mode, Mode::New(_)) { "Create " (spec.noun) } @else { "Save changes" } }
+                @if spec.noun == "source" && type_spec.name != "push" {
+                    button.secondary type="submit" formaction=(match mode { Mode::New(_) => "/console/sources/validate".to_owned(), Mode::Edit(_, id) => format!("/console/sources/{}/validate", encode(id)) }) name="_type" value=(type_spec.name) { "Validate" }
+                }
+                a.button.secondary href=(spec.base) { "Cancel" }
+            }
+        }
+        (after)
+    };
+    respond(status, page(&title, spec.section, Some(session), body))
+}
+
+/// The type chooser of a new resource.
+pub fn choose_type(session: &SignedIn, spec: &Spec) -> Response {
+    let body = html! {
+        p.sub { a href=(spec.base) { (spec.title) } " /" }
+        h1 { "New " (spec.noun) }
+        p { "What kind of " (spec.noun) "?" }
+        ul {
+            @for t in spec.types {
+                li { a href={ (spec.base) "/new?type=" (t.name) } { (t.label) } }
+            }
+        }
+    };
+    respond(
+        StatusCode::OK,
+        page(
+            &format!("New {}", spec.noun),
+            spec.section,
+            Some(session),
+            body,
+        ),
+    )
+}
+
+/// The type of `GET .../new?type=`, or the chooser.
+pub fn new_type(spec: &Spec, kind: &str) -> Option<&'static TypeSpec> {
+    spec.type_spec(kind)
+}
+
+/// The body of a create or update, from the form.
+pub fn body(
+    form: &SignedForm,
+    spec: &Spec,
+    mode: Mode<'_>,
+) -> Result<Map<String, Value>, FormError> {
+    let (fields, kind): (Vec<Field>, &str) = match mode {
+        Mode::New(t) => (
+            std::iter::once(NAME)
+                .chain(t.fields.iter().copied())
+                .collect(),
+            t.name,
+        ),
+        Mode::Edit(t, _) => (
+            std::iter::once(NAME)
+                .chain(t.edit_fields.unwrap_or(t.fields).iter().copied())
+                .collect(),
+            t.name,
+        ),
+    };
+    let mut body = body_from(form, &fields)?;
+    if matches!(mode, Mode::New(_)) {
+        body.insert("type".into(), Value::String(kind.to_owned()));
+    }
+    if spec.uses_authentication {
+        let auth = form.get("authenticationID");
+        if !auth.is_empty() {
+            body.insert("authenticationID".into(), Value::String(auth.to_owned()));
+        }
+    }
+    Ok(body)
+}
+
+/// Creates the resource; on success, its page.
+pub async fn create(
+    console: &Console,
+    spec: &Spec,
+    form: &SignedForm,
+    body: Map<String, Value>,
+) -> Result<Response, ApiFailure> {
+    let answer = console
+        .api(
+            &form.session.app,
+            Method::POST,
+            spec.api,
+            Some(&Value::Object(body)),
+        )
+        .await?;
+    let id = answer
+        .get(spec.id_key)
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    Ok(Redirect::to(&format!("{}/{}?done=created", spec.base, encode(id))).into_response())
+}
+
+/// Updates the resource (`method` is the API's: PATCH, or PUT for transformations).
+pub async fn update(
+    console: &Console,
+    spec: &Spec,
+    form: &SignedForm,
+    id: &str,
+    method: Method,
+    body: Map<String, Value>,
+) -> Result<Response, ApiFailure> {
+    console
+        .api(
+            &form.session.app,
+            method,
+            &format!("{}/{}", spec.api, encode(id)),
+            Some(&Value::Object(body)),
+        )
+        .await?;
+    Ok(Redirect::to(&format!("{}/{}?done=saved", spec.base, encode(id))).into_response())
+}
+
+/// The confirmation step of a delete.
+pub async fn confirm(console: &Console, session: &SignedIn, spec: &Spec, id: &str) -> Response {
+    let item = match read(console, session, &format!("{}/{}", spec.api, encode(id))).await {
+        Ok(item) => item,
+        Err(response) => return response,
+    };
+    let name = item
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or("(unnamed)");
+    confirm_delete(
+        session,
+        spec.section,
+        spec.noun,
+        name,
+        &format!("{}/{}/delete", spec.base, encode(id)),
+        &format!("{}/{}", spec.base, encode(id)),
+    )
+}
+
+/// Deletes the resource; a refusal (in use) is shown on an error page with the API's reason.
+pub async fn delete(console: &Console, spec: &Spec, form: &SignedForm, id: &str) -> Response {
+    match console
+        .api(
+            &form.session.app,
+            Method::DELETE,
+            &format!("{}/{}", spec.api, encode(id)),
+            None,
+        )
+        .await
+    {
+        Ok(_) => Redirect::to(&format!("{}?done=deleted", spec.base)).into_response(),
+        Err(failure) => api_error(&failure),
+    }
+}

@@ -1,0 +1,501 @@
+//! Sources: the list, a source's page (with "validate", which reads a sample through
+//! `POST /1/sources/{id}/validate`), forms per type, and delete.
+
+use axum::extract::{Path, State};
+use axum::http::{Method, StatusCode, Uri};
+use axum::response::Response;
+use maud::{Markup, html};
+use serde_json::Value;
+
+use crate::Console;
+use crate::forms::{FormError, Kind, Values, field};
+use crate::layout::{Section, csrf, nothing};
+use crate::pages::resource::{self, Mode, Spec, TypeSpec};
+use crate::pages::tasks::encode;
+use crate::pages::{page_number, pairs, param};
+use crate::session::{SignedForm, SignedIn};
+
+const METHODS: &[&str] = &["GET", "POST"];
+
+/// Sources and their fields per type.
+pub static SPEC: Spec = Spec {
+    section: Section::Sources,
+    title: "Sources",
+    noun: "source",
+    base: "/console/sources",
+    api: "/1/sources",
+    list_key: "sources",
+    id_key: "sourceID",
+    intro: "Where records come from: a CSV or JSON file over HTTP, BigQuery, commercetools, BigCommerce, an Algolia index, or records pushed through the API.",
+    uses_authentication: true,
+    types: &[
+        TypeSpec {
+            name: "csv",
+            label: "CSV",
+            fields: &[
+                field(
+                    "input.url",
+                    "URL",
+                    Kind::Text,
+                    "Where the CSV file is (http or https).",
+                ),
+                field(
+                    "input.uniqueIDColumn",
+                    "Unique ID column",
+                    Kind::Text,
+                    "The column whose value becomes each record's objectID.",
+                ),
+                field(
+                    "input.delimiter",
+                    "Delimiter",
+                    Kind::Text,
+                    "One character; a comma when empty.",
+                ),
+                field("input.method", "HTTP method", Kind::Select(METHODS), ""),
+                field(
+                    "input.mapping",
+                    "Column types",
+                    Kind::Mapping,
+                    "Columns not listed are read as strings.",
+                ),
+            ],
+            edit_fields: None,
+        },
+        TypeSpec {
+            name: "json",
+            label: "JSON",
+            fields: &[
+                field(
+                    "input.url",
+                    "URL",
+                    Kind::Text,
+                    "Where the JSON document is: an array of records, or one per line.",
+                ),
+                field(
+                    "input.uniqueIDColumn",
+                    "Unique ID attribute",
+                    Kind::Text,
+                    "The attribute whose value becomes each record's objectID.",
+                ),
+                field("input.method", "HTTP method", Kind::Select(METHODS), ""),
+            ],
+            edit_fields: None,
+        },
+        TypeSpec {
+            name: "bigquery",
+            label: "BigQuery",
+            fields: &[
+                field("input.projectID", "Project ID", Kind::Text, ""),
+                field("input.datasetID", "Dataset ID", Kind::Text, ""),
+                field("input.table", "Table", Kind::Text, ""),
+                field(
+                    "input.dataType",
+                    "Data type",
+                    Kind::Select(&["ga4", "ga360"]),
+                    "Only for Google Analytics exports.",
+                ),
+                field("input.tablePrefix", "Table prefix", Kind::Text, ""),
+                field(
+                    "input.customSQLRequest",
+                    "Custom SQL",
+                    Kind::LongText,
+                    "Instead of a table: a query.",
+                ),
+                field("input.uniqueIDColumn", "Unique ID column", Kind::Text, ""),
+            ],
+            edit_fields: None,
+        },
+        TypeSpec {
+            name: "commercetools",
+            label: "commercetools",
+            fields: &[
+                field("input.projectKey", "Project key", Kind::Text, ""),
+                field(
+                    "input.url",
+                    "API URL",
+                    Kind::Text,
+                    "e.g. https://api.europe-west1.gcp.commercetools.com",
+                ),
+                field(
+                    "input.storeKeys",
+                    "Store keys",
+                    Kind::Lines,
+                    "One per line; every store when empty.",
+                ),
+                field(
+                    "input.locales",
+                    "Locales",
+                    Kind::Lines,
+                    "One per line, e.g. en-US.",
+                ),
+                field(
+                    "input.productQueryPredicate",
+                    "Product query predicate",
+                    Kind::Text,
+                    "",
+                ),
+            ],
+            edit_fields: Some(&[
+                field(
+                    "input.storeKeys",
+                    "Store keys",
+                    Kind::Lines,
+                    "One per line; every store when empty.",
+                ),
+                field(
+                    "input.locales",
+                    "Locales",
+                    Kind::Lines,
+                    "One per line, e.g. en-US.",
+                ),
+            ]),
+        },
+        TypeSpec {
+            name: "bigcommerce",
+            label: "BigCommerce",
+            fields: &[
+                field("input.storeHash", "Store hash", Kind::Text, ""),
+                field(
+                    "input.channel.id",
+                    "Channel ID",
+                    Kind::Number,
+                    "Only the products of this channel (optional).",
+                ),
+            ],
+            edit_fields: Some(&[]),
+        },
+        TypeSpec {
+            name: "algoliaIndex",
+            label: "Algolia index",
+            fields: &[
+                field(
+                    "input.indexName",
+                    "Index name",
+                    Kind::Text,
+                    "An index of the destination's application, browsed.",
+                ),
+                field(
+                    "input.filters",
+                    "Filters",
+                    Kind::Text,
+                    "Only the records matching these filters (optional).",
+                ),
+            ],
+            edit_fields: None,
+        },
+        TypeSpec {
+            name: "push",
+            label: "Push (records sent through the API)",
+            fields: &[],
+            edit_fields: None,
+        },
+    ],
+};
+
+/// `GET /console/sources`.
+pub async fn list(State(console): State<Console>, session: SignedIn, uri: Uri) -> Response {
+    let query = pairs(uri.query());
+    resource::list(
+        &console,
+        &session,
+        &SPEC,
+        page_number(&query),
+        param(&query, "done"),
+    )
+    .await
+}
+
+/// `GET /console/sources/new`.
+pub async fn new(State(console): State<Console>, session: SignedIn, uri: Uri) -> Response {
+    let query = pairs(uri.query());
+    match resource::new_type(&SPEC, param(&query, "type")) {
+        Some(t) => {
+            resource::form_page(
+                &console,
+                &session,
+                &SPEC,
+                Mode::New(t),
+                Values::Empty,
+                None,
+                StatusCode::OK,
+                nothing(),
+                nothing(),
+            )
+            .await
+        }
+        None => resource::choose_type(&session, &SPEC),
+    }
+}
+
+/// `POST /console/sources/new?type=`.
+pub async fn create(State(console): State<Console>, uri: Uri, form: SignedForm) -> Response {
+    let query = pairs(uri.query());
+    let Some(t) = resource::new_type(&SPEC, param(&query, "type")) else {
+        return resource::choose_type(&form.session, &SPEC);
+    };
+    let mode = Mode::New(t);
+    let result = match resource::body(&form, &SPEC, mode) {
+        Ok(body) => resource::create(&console, &SPEC, &form, body)
+            .await
+            .map_err(|f| FormError::from_api(&f)),
+        Err(error) => Err(error),
+    };
+    match result {
+        Ok(response) => response,
+        Err(error) => {
+            resource::form_page(
+                &console,
+                &form.session,
+                &SPEC,
+                mode,
+                Values::Submitted(&form),
+                Some(&error),
+                StatusCode::BAD_REQUEST,
+                nothing(),
+                nothing(),
+            )
+            .await
+        }
+    }
+}
+
+/// `GET /console/sources/{id}`.
+pub async fn detail(
+    State(console): State<Console>,
+    session: SignedIn,
+    Path(id): Path<String>,
+    uri: Uri,
+) -> Response {
+    let query = pairs(uri.query());
+    let extra = html! {
+        div.actions {
+            form method="post" action={ "/console/sources/" (encode(&id)) "/validate" } {
+                (csrf(&session))
+                button.secondary type="submit" { "Validate: read a sample" }
+            }
+            a href={ "/console/tasks?source=" (encode(&id)) } { "Tasks reading this source" }
+        }
+    };
+    resource::detail(&console, &session, &SPEC, &id, param(&query, "done"), extra).await
+}
+
+async fn stored(
+    console: &Console,
+    session: &SignedIn,
+    id: &str,
+) -> Result<(Value, &'static TypeSpec), Response> {
+    let item = resource::read(console, session, &format!("/1/sources/{}", encode(id))).await?;
+    let kind = item.get("type").and_then(Value::as_str).unwrap_or("");
+    match resource::new_type(&SPEC, kind) {
+        Some(t) => Ok((item, t)),
+        None => Err(crate::pages::error_page(
+            StatusCode::BAD_REQUEST,
+            "This type of source cannot be edited here.",
+        )),
+    }
+}
+
+/// `GET /console/sources/{id}/edit`.
+pub async fn edit(
+    State(console): State<Console>,
+    session: SignedIn,
+    Path(id): Path<String>,
+) -> Response {
+    match stored(&console, &session, &id).await {
+        Ok((item, t)) => {
+            resource::form_page(
+                &console,
+                &session,
+                &SPEC,
+                Mode::Edit(t, &id),
+                Values::Stored(&item),
+                None,
+                StatusCode::OK,
+                nothing(),
+                nothing(),
+            )
+            .await
+        }
+        Err(response) => response,
+    }
+}
+
+/// `POST /console/sources/{id}/edit`.
+pub async fn update(
+    State(console): State<Console>,
+    Path(id): Path<String>,
+    form: SignedForm,
+) -> Response {
+    let (_, t) = match stored(&console, &form.session, &id).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let mode = Mode::Edit(t, &id);
+    let result = match resource::body(&form, &SPEC, mode) {
+        Ok(body) => resource::update(&console, &SPEC, &form, &id, Method::PATCH, body)
+            .await
+            .map_err(|f| FormError::from_api(&f)),
+        Err(error) => Err(error),
+    };
+    match result {
+        Ok(response) => response,
+        Err(error) => {
+            resource::form_page(
+                &console,
+                &form.session,
+                &SPEC,
+                mode,
+                Values::Submitted(&form),
+                Some(&error),
+                StatusCode::BAD_REQUEST,
+                nothing(),
+                nothing(),
+            )
+            .await
+        }
+    }
+}
+
+/// `GET /console/sources/{id}/delete`.
+pub async fn confirm_delete(
+    State(console): State<Console>,
+    session: SignedIn,
+    Path(id): Path<String>,
+) -> Response {
+    resource::confirm(&console, &session, &SPEC, &id).await
+}
+
+/// `POST /console/sources/{id}/delete`.
+pub async fn delete(
+    State(console): State<Console>,
+    Path(id): Path<String>,
+    form: SignedForm,
+) -> Response {
+    resource::delete(&console, &SPEC, &form, &id).await
+}
+
+/// The result of a validation: the sampled records, or why it failed.
+fn validation_result(result: &Result<Value, crate::api_call::ApiFailure>) -> Markup {
+    let run_link = |body: &Value| {
+        body.get("runID").and_then(Value::as_str).map(|run| {
+            html! {
+                " " a href={ "/console/runs/" (run) } { "See the validation's run" } "."
+            }
+        })
+    };
+    html! {
+        section.card #validation aria-live="polite" {
+            h2 { "Validation" }
+            @match result {
+                Ok(answer) => {
+                    @let records = answer.get("data").and_then(Value::as_array).cloned().unwrap_or_default();
+                    p.notice role="status" { "The source answered: " (records.len()) " sample records." (run_link(answer).unwrap_or_else(nothing)) }
+                    @for record in &records {
+                        pre.card { (serde_json::to_string_pretty(record).unwrap_or_default()) }
+                    }
+                }
+                Err(failure) => {
+                    div.alert role="alert" { (failure.sentence()) (run_link(&failure.body).unwrap_or_else(nothing)) }
+                }
+            }
+        }
+    }
+}
+
+/// `POST /console/sources/validate`: validates the new source's form without saving it.
+pub async fn validate_new(State(console): State<Console>, form: SignedForm) -> Response {
+    let Some(t) = resource::new_type(&SPEC, form.get("_type")) else {
+        return resource::choose_type(&form.session, &SPEC);
+    };
+    let mode = Mode::New(t);
+    let (result, error) = match resource::body(&form, &SPEC, mode) {
+        Ok(body) => {
+            let result = console
+                .api(
+                    &form.session.app,
+                    Method::POST,
+                    "/1/sources/validate",
+                    Some(&Value::Object(body)),
+                )
+                .await;
+            let error = result
+                .as_ref()
+                .err()
+                .filter(|f| f.field().is_some())
+                .map(FormError::from_api);
+            (Some(result), error)
+        }
+        Err(error) => (None, Some(error)),
+    };
+    let after = result.as_ref().map_or_else(nothing, validation_result);
+    resource::form_page(
+        &console,
+        &form.session,
+        &SPEC,
+        mode,
+        Values::Submitted(&form),
+        error.as_ref(),
+        StatusCode::OK,
+        nothing(),
+        after,
+    )
+    .await
+}
+
+/// `POST /console/sources/{id}/validate`: from the source's page, validates it as stored; from
+/// its edit form, with the changes typed.
+pub async fn validate(
+    State(console): State<Console>,
+    Path(id): Path<String>,
+    form: SignedForm,
+) -> Response {
+    let (item, t) = match stored(&console, &form.session, &id).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let from_form = !form.get("_type").is_empty();
+    let mode = Mode::Edit(t, &id);
+    let body = if from_form {
+        resource::body(&form, &SPEC, mode)
+    } else {
+        Ok(serde_json::Map::new())
+    };
+    let (result, error) = match body {
+        Ok(body) => {
+            let path = format!("/1/sources/{}/validate", encode(&id));
+            let result = console
+                .api(
+                    &form.session.app,
+                    Method::POST,
+                    &path,
+                    Some(&Value::Object(body)),
+                )
+                .await;
+            let error = result
+                .as_ref()
+                .err()
+                .filter(|f| f.field().is_some())
+                .map(FormError::from_api);
+            (Some(result), error)
+        }
+        Err(error) => (None, Some(error)),
+    };
+    let after = result.as_ref().map_or_else(nothing, validation_result);
+    let values = if from_form {
+        Values::Submitted(&form)
+    } else {
+        Values::Stored(&item)
+    };
+    resource::form_page(
+        &console,
+        &form.session,
+        &SPEC,
+        mode,
+        values,
+        error.as_ref(),
+        StatusCode::OK,
+        nothing(),
+        after,
+    )
+    .await
+}
