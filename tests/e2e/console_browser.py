@@ -212,6 +212,11 @@ driver.get(run_url)
 rejected = el("#rejections").text
 check(BAD_ID in rejected and "row" in rejected.lower(), f"the rejected row and its position: {rejected!r}")
 screenshot("run-detail")
+# The README's picture: the top of the run's page, as a laptop shows it.
+driver.set_window_size(1100, 1000)
+driver.execute_script("window.scrollTo(0, 0)")
+driver.save_screenshot(os.path.join(SHOTS, "readme-run-detail.png"))
+driver.set_window_size(1280, 900)
 fill("#rejected-q", BAD_ID)
 click(el("#rejected-find"))
 check(BAD_ID in el("#rejections").text, "the filter finds the rejected record")

@@ -237,6 +237,18 @@ pub fn json_text(value: &serde_json::Value) -> String {
     }
 }
 
+/// The API calls that read the same data, to copy (not links: the API wants the application's
+/// credentials in headers, which a page never holds).
+pub fn api_paths(calls: &[String]) -> Markup {
+    html! {
+        details.api {
+            summary { "The same in the API" }
+            p.sub { "With the headers " code { "X-Algolia-Application-Id" } " and " code { "X-Algolia-API-Key" } ":" }
+            @for call in calls { pre { code { (call) } } }
+        }
+    }
+}
+
 /// Pre-escaped nothing: for `maud` branches that render no markup.
 pub fn nothing() -> Markup {
     PreEscaped(String::new())

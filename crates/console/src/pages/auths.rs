@@ -2,15 +2,13 @@
 //! type whose secret fields are write-only (left empty, the stored value stays), and delete.
 
 use axum::extract::{Path, State};
-use axum::http::{Method, StatusCode, Uri};
+use axum::http::Uri;
 use axum::response::Response;
-use serde_json::Value;
 
 use crate::Console;
-use crate::forms::{FormError, Kind, Values, field};
+use crate::forms::{Kind, field};
 use crate::layout::{Section, nothing};
-use crate::pages::resource::{self, Mode, Spec, TypeSpec};
-use crate::pages::tasks::encode;
+use crate::pages::resource::{self, Spec, TypeSpec};
 use crate::pages::{page_number, pairs, param};
 use crate::session::{SignedForm, SignedIn};
 
@@ -126,55 +124,13 @@ pub async fn list(State(console): State<Console>, session: SignedIn, uri: Uri) -
 /// `GET /console/authentications/new`.
 pub async fn new(State(console): State<Console>, session: SignedIn, uri: Uri) -> Response {
     let query = pairs(uri.query());
-    match resource::new_type(&SPEC, param(&query, "type")) {
-        Some(t) => {
-            resource::form_page(
-                &console,
-                &session,
-                &SPEC,
-                Mode::New(t),
-                Values::Empty,
-                None,
-                StatusCode::OK,
-                nothing(),
-                nothing(),
-            )
-            .await
-        }
-        None => resource::choose_type(&session, &SPEC),
-    }
+    resource::new_page(&console, &session, &SPEC, param(&query, "type")).await
 }
 
 /// `POST /console/authentications/new?type=`.
 pub async fn create(State(console): State<Console>, uri: Uri, form: SignedForm) -> Response {
     let query = pairs(uri.query());
-    let Some(t) = resource::new_type(&SPEC, param(&query, "type")) else {
-        return resource::choose_type(&form.session, &SPEC);
-    };
-    let mode = Mode::New(t);
-    let result = match resource::body(&form, &SPEC, mode) {
-        Ok(body) => resource::create(&console, &SPEC, &form, body)
-            .await
-            .map_err(|f| FormError::from_api(&f)),
-        Err(error) => Err(error),
-    };
-    match result {
-        Ok(response) => response,
-        Err(error) => {
-            resource::form_page(
-                &console,
-                &form.session,
-                &SPEC,
-                mode,
-                Values::Submitted(&form),
-                Some(&error),
-                StatusCode::BAD_REQUEST,
-                nothing(),
-                nothing(),
-            )
-            .await
-        }
-    }
+    resource::create_page(&console, &SPEC, param(&query, "type"), &form).await
 }
 
 /// `GET /console/authentications/{id}`.
@@ -196,50 +152,13 @@ pub async fn detail(
     .await
 }
 
-async fn stored(
-    console: &Console,
-    session: &SignedIn,
-    id: &str,
-) -> Result<(Value, &'static TypeSpec), Response> {
-    let item = resource::read(
-        console,
-        session,
-        &format!("/1/authentications/{}", encode(id)),
-    )
-    .await?;
-    let kind = item.get("type").and_then(Value::as_str).unwrap_or("");
-    match resource::new_type(&SPEC, kind) {
-        Some(t) => Ok((item, t)),
-        None => Err(crate::pages::error_page(
-            StatusCode::BAD_REQUEST,
-            "This type of authentication cannot be edited here.",
-        )),
-    }
-}
-
 /// `GET /console/authentications/{id}/edit`.
 pub async fn edit(
     State(console): State<Console>,
     session: SignedIn,
     Path(id): Path<String>,
 ) -> Response {
-    match stored(&console, &session, &id).await {
-        Ok((item, t)) => {
-            resource::form_page(
-                &console,
-                &session,
-                &SPEC,
-                Mode::Edit(t, &id),
-                Values::Stored(&item),
-                None,
-                StatusCode::OK,
-                nothing(),
-                nothing(),
-            )
-            .await
-        }
-        Err(response) => response,
-    }
+    resource::edit_page(&console, &session, &SPEC, &id).await
 }
 
 /// `POST /console/authentications/{id}/edit`.
@@ -248,34 +167,7 @@ pub async fn update(
     Path(id): Path<String>,
     form: SignedForm,
 ) -> Response {
-    let (_, t) = match stored(&console, &form.session, &id).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    let mode = Mode::Edit(t, &id);
-    let result = match resource::body(&form, &SPEC, mode) {
-        Ok(body) => resource::update(&console, &SPEC, &form, &id, Method::PATCH, body)
-            .await
-            .map_err(|f| FormError::from_api(&f)),
-        Err(error) => Err(error),
-    };
-    match result {
-        Ok(response) => response,
-        Err(error) => {
-            resource::form_page(
-                &console,
-                &form.session,
-                &SPEC,
-                mode,
-                Values::Submitted(&form),
-                Some(&error),
-                StatusCode::BAD_REQUEST,
-                nothing(),
-                nothing(),
-            )
-            .await
-        }
-    }
+    resource::update_page(&console, &SPEC, &id, &form).await
 }
 
 /// `GET /console/authentications/{id}/delete`.

@@ -35,6 +35,30 @@ pub async fn show(State(console): State<Console>, session: SignedIn) -> Response
         Ok(overview) => overview,
         Err(error) => return store_error(error),
     };
+    let latest = match console
+        .store()
+        .list_runs(
+            &session.app,
+            &ingest_store::RunQuery {
+                page: ingest_store::PageRequest {
+                    page: 1,
+                    items_per_page: 10,
+                },
+                ..ingest_store::RunQuery::default()
+            },
+        )
+        .await
+    {
+        Ok(page) => page.items,
+        Err(error) => return store_error(error),
+    };
+    let run_ids: Vec<String> = latest.iter().map(|r| r.run_id.clone()).collect();
+    let records = console
+        .store()
+        .records_per_run(&session.app, &run_ids)
+        .await
+        .unwrap_or_default();
+    let titles = crate::pages::runs::task_titles(&console, &session.app, &latest).await;
     let since_text = since.to_rfc3339();
     let count = |status: &str, outcome: Option<&str>| -> u64 {
         overview
@@ -65,6 +89,13 @@ pub async fn show(State(console): State<Console>, session: SignedIn) -> Response
             (stat(overview.queued, "queued now", "/console/runs?status=created".to_owned()))
             (stat(overview.running, "running now", "/console/runs?status=started".to_owned()))
             (stat(overview.records_pushed_today, "records pushed today (UTC)", format!("/console/runs?since={}", form_urlencoded::byte_serialize(day_start(now).to_rfc3339().as_bytes()).collect::<String>())))
+        }
+        h2 { "Latest runs" }
+        @if latest.is_empty() {
+            div.card.empty { "Nothing has run yet. " a href="/console/tasks/new" { "Create a task" } " and run it: its runs appear here." }
+        } @else {
+            (crate::pages::runs::runs_table(&latest, &records, &titles, now))
+            p { a href="/console/runs" { "Every run" } }
         }
         h2 { "Tasks whose last run failed" }
         @if overview.failing_tasks.is_empty() {

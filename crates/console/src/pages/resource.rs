@@ -14,7 +14,7 @@ use crate::forms::{
     Field, FormError, Kind, Values, body_from, field, form_alert, get_path, render_fields,
     select_field,
 };
-use crate::layout::{Section, csrf, json_text, page, pager, time};
+use crate::layout::{Section, csrf, json_text, nothing, page, pager, time};
 use crate::pages::tasks::encode;
 use crate::pages::{api_error, confirm_delete, respond};
 use crate::session::{SignedForm, SignedIn};
@@ -209,7 +209,8 @@ pub async fn detail(
     let body = html! {
         p.sub { a href=(spec.base) { (spec.title) } " /" }
         h1 { (name) }
-        p.sub { (kind) " " (spec.noun) " · " span.id { (id) } " · " a href={ (spec.api) "/" (id) } { "the same in the API" } }
+        p.sub { (kind) " " (spec.noun) " · " span.id { (id) } }
+        (crate::layout::api_paths(&[format!("GET {}/{id}", spec.api)]))
         @if let Some(notice) = notice(done) { div.notice role="status" { (notice) } }
         div.actions {
             a.button href={ (spec.base) "/" (id) "/edit" } { "Edit" }
@@ -476,5 +477,136 @@ pub async fn delete(console: &Console, spec: &Spec, form: &SignedForm, id: &str)
     {
         Ok(_) => Redirect::to(&format!("{}?done=deleted", spec.base)).into_response(),
         Err(failure) => api_error(&failure),
+    }
+}
+
+/// `GET {base}/new?type=`: the form of that type, or the type chooser.
+pub async fn new_page(console: &Console, session: &SignedIn, spec: &Spec, kind: &str) -> Response {
+    match new_type(spec, kind) {
+        Some(t) => {
+            form_page(
+                console,
+                session,
+                spec,
+                Mode::New(t),
+                Values::Empty,
+                None,
+                StatusCode::OK,
+                nothing(),
+                nothing(),
+            )
+            .await
+        }
+        None => choose_type(session, spec),
+    }
+}
+
+/// `POST {base}/new?type=`: creates it, or shows the form again with the error by its field.
+pub async fn create_page(
+    console: &Console,
+    spec: &Spec,
+    kind: &str,
+    form: &SignedForm,
+) -> Response {
+    let Some(t) = new_type(spec, kind) else {
+        return choose_type(&form.session, spec);
+    };
+    let mode = Mode::New(t);
+    let result = match body(form, spec, mode) {
+        Ok(body) => create(console, spec, form, body)
+            .await
+            .map_err(|f| FormError::from_api(&f)),
+        Err(error) => Err(error),
+    };
+    match result {
+        Ok(response) => response,
+        Err(error) => {
+            form_page(
+                console,
+                &form.session,
+                spec,
+                mode,
+                Values::Submitted(form),
+                Some(&error),
+                StatusCode::BAD_REQUEST,
+                nothing(),
+                nothing(),
+            )
+            .await
+        }
+    }
+}
+
+/// The stored resource and its type (a type the console has no form for is refused).
+pub async fn stored(
+    console: &Console,
+    session: &SignedIn,
+    spec: &Spec,
+    id: &str,
+) -> Result<(Value, &'static TypeSpec), Response> {
+    let item = read(console, session, &format!("{}/{}", spec.api, encode(id))).await?;
+    let kind = item.get("type").and_then(Value::as_str).unwrap_or("");
+    match new_type(spec, kind) {
+        Some(t) => Ok((item, t)),
+        None => Err(crate::pages::error_page(
+            StatusCode::BAD_REQUEST,
+            &format!(
+                "This type of {} cannot be edited here: use the API.",
+                spec.noun
+            ),
+        )),
+    }
+}
+
+/// `GET {base}/{id}/edit`.
+pub async fn edit_page(console: &Console, session: &SignedIn, spec: &Spec, id: &str) -> Response {
+    match stored(console, session, spec, id).await {
+        Ok((item, t)) => {
+            form_page(
+                console,
+                session,
+                spec,
+                Mode::Edit(t, id),
+                Values::Stored(&item),
+                None,
+                StatusCode::OK,
+                nothing(),
+                nothing(),
+            )
+            .await
+        }
+        Err(response) => response,
+    }
+}
+
+/// `POST {base}/{id}/edit`: saves it (PATCH), or shows the form again with the error.
+pub async fn update_page(console: &Console, spec: &Spec, id: &str, form: &SignedForm) -> Response {
+    let (_, t) = match stored(console, &form.session, spec, id).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let mode = Mode::Edit(t, id);
+    let result = match body(form, spec, mode) {
+        Ok(body) => update(console, spec, form, id, Method::PATCH, body)
+            .await
+            .map_err(|f| FormError::from_api(&f)),
+        Err(error) => Err(error),
+    };
+    match result {
+        Ok(response) => response,
+        Err(error) => {
+            form_page(
+                console,
+                &form.session,
+                spec,
+                mode,
+                Values::Submitted(form),
+                Some(&error),
+                StatusCode::BAD_REQUEST,
+                nothing(),
+                nothing(),
+            )
+            .await
+        }
     }
 }

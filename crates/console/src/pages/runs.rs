@@ -108,6 +108,71 @@ pub fn history_chart(runs: &[Run], records: &HashMap<String, u64>) -> Markup {
     }
 }
 
+/// "source → destination" of the tasks of `runs`, by task ID.
+pub async fn task_titles(console: &Console, app: &str, runs: &[Run]) -> HashMap<String, String> {
+    let mut ids: Vec<String> = runs
+        .iter()
+        .filter(|r| !r.task_id.is_empty())
+        .map(|r| r.task_id.clone())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    let tasks = console
+        .store()
+        .search_tasks(app, &ids)
+        .await
+        .unwrap_or_default();
+    let (sources, destinations) = crate::pages::tasks::names(console, app, &tasks).await;
+    tasks
+        .iter()
+        .map(|t| {
+            let source = sources
+                .get(&t.source_id)
+                .map_or("(deleted source)", String::as_str);
+            let destination = destinations
+                .get(&t.destination_id)
+                .map_or("(deleted destination)", String::as_str);
+            (t.task_id.clone(), format!("{source} → {destination}"))
+        })
+        .collect()
+}
+
+/// A table of runs: outcome, task, when, records, duration, reason.
+pub fn runs_table(
+    runs: &[Run],
+    records: &HashMap<String, u64>,
+    titles: &HashMap<String, String>,
+    now: Timestamp,
+) -> Markup {
+    html! {
+        div.table-wrap {
+            table.stack #runs {
+                thead { tr { th { "Run" } th { "Outcome" } th { "Task" } th { "Created" } th.num { "Records" } th.num { "Duration" } th.hide-narrow { "Reason" } } }
+                tbody {
+                    @for run in runs {
+                        tr {
+                            td data-label="Run" { a.id href={ "/console/runs/" (run.run_id) } { (&run.run_id[..run.run_id.len().min(8)]) } }
+                            td data-label="Outcome" { (run_badge(run)) " " span.sub { (run.run_type.as_str()) } }
+                            td data-label="Task" {
+                                @if run.task_id.is_empty() { span.sub { "(source validation)" } }
+                                @else {
+                                    a href={ "/console/tasks/" (run.task_id) } {
+                                        (titles.get(&run.task_id).map_or(&run.task_id[..run.task_id.len().min(8)], String::as_str))
+                                    }
+                                }
+                            }
+                            td data-label="Created" { (time(&run.created_at, now)) }
+                            td.num data-label="Records" { (records.get(&run.run_id).map_or_else(|| "—".to_owned(), |n| number(*n))) }
+                            td.num data-label="Duration" { (run_duration(run)) }
+                            td.hide-narrow data-label="Reason" { (run.reason.as_deref().unwrap_or("")) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// `GET /console/runs`.
 pub async fn list(State(console): State<Console>, session: SignedIn, uri: Uri) -> Response {
     let query = pairs(uri.query());
@@ -145,6 +210,7 @@ pub async fn list(State(console): State<Console>, session: SignedIn, uri: Uri) -
         .records_per_run(&session.app, &run_ids)
         .await
         .unwrap_or_default();
+    let titles = task_titles(&console, &session.app, &runs.items).await;
     let filtered =
         !(status.is_empty() && outcome.is_empty() && task.is_empty() && since.is_empty());
     let body = html! {
@@ -180,24 +246,7 @@ pub async fn list(State(console): State<Console>, session: SignedIn, uri: Uri) -
                 @else { "No run yet. Runs appear here when a task runs: " a href="/console/tasks" { "run a task" } "." }
             }
         } @else {
-            div.table-wrap {
-                table.stack #runs {
-                    thead { tr { th { "Run" } th { "Outcome" } th { "Task" } th { "Created" } th.num { "Records" } th.num { "Duration" } th.hide-narrow { "Reason" } } }
-                    tbody {
-                        @for run in &runs.items {
-                            tr {
-                                td data-label="Run" { a.id href={ "/console/runs/" (run.run_id) } { (&run.run_id[..run.run_id.len().min(8)]) } }
-                                td data-label="Outcome" { (run_badge(run)) " " span.sub { (run.run_type.as_str()) } }
-                                td data-label="Task" { @if run.task_id.is_empty() { span.sub { "(validation)" } } @else { a.id href={ "/console/tasks/" (run.task_id) } { (&run.task_id[..run.task_id.len().min(8)]) } } }
-                                td data-label="Created" { (time(&run.created_at, now)) }
-                                td.num data-label="Records" { (records.get(&run.run_id).map_or_else(|| "—".to_owned(), |n| number(*n))) }
-                                td.num data-label="Duration" { (run_duration(run)) }
-                                td.hide-narrow data-label="Reason" { (run.reason.as_deref().unwrap_or("")) }
-                            }
-                        }
-                    }
-                }
-            }
+            (runs_table(&runs.items, &records, &titles, now))
             (pager("/console/runs", &[("status", status.to_owned()), ("outcome", outcome.to_owned()), ("task", task.to_owned()), ("since", since.to_owned())], runs.pagination.page, runs.pagination.nb_pages, runs.pagination.nb_items))
         }
     };
@@ -381,6 +430,7 @@ pub async fn detail(
         Ok(rejections) => rejections,
         Err(error) => return store_error(error),
     };
+    let titles = task_titles(&console, &session.app, std::slice::from_ref(&run)).await;
     let live = format!("/console/runs/{}/progress", encode(&id));
     let title = format!("Run {}", &run.run_id[..run.run_id.len().min(8)]);
     let body = html! {
@@ -388,16 +438,20 @@ pub async fn detail(
         h1 { (title) }
         p.sub {
             span.id { (run.run_id) }
-            @if !run.task_id.is_empty() { " · task " a href={ "/console/tasks/" (run.task_id) } { (&run.task_id[..run.task_id.len().min(8)]) } }
+            @if !run.task_id.is_empty() {
+                " · task " a href={ "/console/tasks/" (run.task_id) } {
+                    (titles.get(&run.task_id).map_or(&run.task_id[..run.task_id.len().min(8)], String::as_str))
+                }
+            }
             " · created " (time(&run.created_at, now))
-            " · in the API: " a href={ "/1/runs/" (run.run_id) } { "run" } ", " a href={ "/1/runs/" (run.run_id) "/events" } { "events" }
         }
+        (crate::layout::api_paths(&[format!("GET /1/runs/{}", run.run_id), format!("GET /1/runs/{}/events", run.run_id)]))
         section.card aria-label="Progress" data-live=(live) aria-live="polite" {
             (summary(&run, &totals, now))
         }
         h2 #rejected { "Rejected records" }
         form.filters method="get" action={ "/console/runs/" (run.run_id) "#rejected" } {
-            div.field {
+            div.field.wide {
                 label for="rejected-q" { "Find in rejected records" }
                 input #rejected-q type="search" name="q" value=(needle) placeholder="objectID, position or reason";
             }

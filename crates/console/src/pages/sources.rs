@@ -208,55 +208,13 @@ pub async fn list(State(console): State<Console>, session: SignedIn, uri: Uri) -
 /// `GET /console/sources/new`.
 pub async fn new(State(console): State<Console>, session: SignedIn, uri: Uri) -> Response {
     let query = pairs(uri.query());
-    match resource::new_type(&SPEC, param(&query, "type")) {
-        Some(t) => {
-            resource::form_page(
-                &console,
-                &session,
-                &SPEC,
-                Mode::New(t),
-                Values::Empty,
-                None,
-                StatusCode::OK,
-                nothing(),
-                nothing(),
-            )
-            .await
-        }
-        None => resource::choose_type(&session, &SPEC),
-    }
+    resource::new_page(&console, &session, &SPEC, param(&query, "type")).await
 }
 
 /// `POST /console/sources/new?type=`.
 pub async fn create(State(console): State<Console>, uri: Uri, form: SignedForm) -> Response {
     let query = pairs(uri.query());
-    let Some(t) = resource::new_type(&SPEC, param(&query, "type")) else {
-        return resource::choose_type(&form.session, &SPEC);
-    };
-    let mode = Mode::New(t);
-    let result = match resource::body(&form, &SPEC, mode) {
-        Ok(body) => resource::create(&console, &SPEC, &form, body)
-            .await
-            .map_err(|f| FormError::from_api(&f)),
-        Err(error) => Err(error),
-    };
-    match result {
-        Ok(response) => response,
-        Err(error) => {
-            resource::form_page(
-                &console,
-                &form.session,
-                &SPEC,
-                mode,
-                Values::Submitted(&form),
-                Some(&error),
-                StatusCode::BAD_REQUEST,
-                nothing(),
-                nothing(),
-            )
-            .await
-        }
-    }
+    resource::create_page(&console, &SPEC, param(&query, "type"), &form).await
 }
 
 /// `GET /console/sources/{id}`.
@@ -279,45 +237,13 @@ pub async fn detail(
     resource::detail(&console, &session, &SPEC, &id, param(&query, "done"), extra).await
 }
 
-async fn stored(
-    console: &Console,
-    session: &SignedIn,
-    id: &str,
-) -> Result<(Value, &'static TypeSpec), Response> {
-    let item = resource::read(console, session, &format!("/1/sources/{}", encode(id))).await?;
-    let kind = item.get("type").and_then(Value::as_str).unwrap_or("");
-    match resource::new_type(&SPEC, kind) {
-        Some(t) => Ok((item, t)),
-        None => Err(crate::pages::error_page(
-            StatusCode::BAD_REQUEST,
-            "This type of source cannot be edited here.",
-        )),
-    }
-}
-
 /// `GET /console/sources/{id}/edit`.
 pub async fn edit(
     State(console): State<Console>,
     session: SignedIn,
     Path(id): Path<String>,
 ) -> Response {
-    match stored(&console, &session, &id).await {
-        Ok((item, t)) => {
-            resource::form_page(
-                &console,
-                &session,
-                &SPEC,
-                Mode::Edit(t, &id),
-                Values::Stored(&item),
-                None,
-                StatusCode::OK,
-                nothing(),
-                nothing(),
-            )
-            .await
-        }
-        Err(response) => response,
-    }
+    resource::edit_page(&console, &session, &SPEC, &id).await
 }
 
 /// `POST /console/sources/{id}/edit`.
@@ -326,34 +252,7 @@ pub async fn update(
     Path(id): Path<String>,
     form: SignedForm,
 ) -> Response {
-    let (_, t) = match stored(&console, &form.session, &id).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    let mode = Mode::Edit(t, &id);
-    let result = match resource::body(&form, &SPEC, mode) {
-        Ok(body) => resource::update(&console, &SPEC, &form, &id, Method::PATCH, body)
-            .await
-            .map_err(|f| FormError::from_api(&f)),
-        Err(error) => Err(error),
-    };
-    match result {
-        Ok(response) => response,
-        Err(error) => {
-            resource::form_page(
-                &console,
-                &form.session,
-                &SPEC,
-                mode,
-                Values::Submitted(&form),
-                Some(&error),
-                StatusCode::BAD_REQUEST,
-                nothing(),
-                nothing(),
-            )
-            .await
-        }
-    }
+    resource::update_page(&console, &SPEC, &id, &form).await
 }
 
 /// `GET /console/sources/{id}/delete`.
@@ -390,12 +289,48 @@ fn validation_result(result: &Result<Value, crate::api_call::ApiFailure>) -> Mar
                 Ok(answer) => {
                     @let records = answer.get("data").and_then(Value::as_array).cloned().unwrap_or_default();
                     p.notice role="status" { "The source answered: " (records.len()) " sample records." (run_link(answer).unwrap_or_else(nothing)) }
-                    @for record in &records {
-                        pre.card { (serde_json::to_string_pretty(record).unwrap_or_default()) }
-                    }
+                    (sample_table(&records))
                 }
                 Err(failure) => {
                     div.alert role="alert" { (failure.sentence()) (run_link(&failure.body).unwrap_or_else(nothing)) }
+                }
+            }
+        }
+    }
+}
+
+/// Sampled records as a table: a column per attribute (objectID first), values cut at 80
+/// characters.
+fn sample_table(records: &[Value]) -> Markup {
+    let mut columns: Vec<String> = vec!["objectID".to_owned()];
+    for record in records {
+        if let Some(object) = record.as_object() {
+            for key in object.keys() {
+                if !columns.contains(key) {
+                    columns.push(key.clone());
+                }
+            }
+        }
+    }
+    let cell = |record: &Value, column: &str| {
+        let text = record
+            .get(column)
+            .map(crate::layout::json_text)
+            .unwrap_or_default();
+        if text.chars().count() > 80 {
+            format!("{}…", text.chars().take(80).collect::<String>())
+        } else {
+            text
+        }
+    };
+    html! {
+        div.table-wrap {
+            table #sample {
+                thead { tr { @for column in &columns { th { (column) } } } }
+                tbody {
+                    @for record in records {
+                        tr { @for column in &columns { td { (cell(record, column)) } } }
+                    }
                 }
             }
         }
@@ -449,7 +384,7 @@ pub async fn validate(
     Path(id): Path<String>,
     form: SignedForm,
 ) -> Response {
-    let (item, t) = match stored(&console, &form.session, &id).await {
+    let (item, t) = match resource::stored(&console, &form.session, &SPEC, &id).await {
         Ok(found) => found,
         Err(response) => return response,
     };

@@ -38,7 +38,7 @@ pub fn trigger_words(trigger: &Trigger, now: ingest_model::Timestamp) -> Markup 
 }
 
 /// Names of sources and destinations by ID, for the tasks shown.
-async fn names(
+pub async fn names(
     console: &Console,
     app: &str,
     tasks: &[Task],
@@ -291,7 +291,8 @@ pub async fn detail(
     let body = html! {
         p.sub { a href="/console/tasks" { "Tasks" } " /" }
         h1 { (title) }
-        p.sub { "Task " span.id { (task.task_id) } " · " a href={ "/2/tasks/" (task.task_id) } { "the same in the API" } }
+        p.sub { "Task " span.id { (task.task_id) } }
+        (crate::layout::api_paths(&[format!("GET /2/tasks/{}", task.task_id), format!("GET /1/runs?taskID={}", task.task_id)]))
         @if let Some(notice) = notice(done) { div.notice role="status" { (notice) } }
         (task_actions(&session, &task))
         div.card {
