@@ -157,6 +157,9 @@ screenshot("source-validate")
 submit()
 check(h1() == "products csv", "the source's page")
 screenshot("source-detail")
+source_url = driver.current_url.split("?")[0]
+driver.get(source_url + "/edit")
+screenshot("source-edit")
 go("/console/sources")
 screenshot("sources")
 
@@ -189,6 +192,10 @@ fill("#f-failureThreshold", "1")
 submit()
 check("→" in h1(), f"the task's page ({h1()!r})")
 task_url = driver.current_url.split("?")[0]
+driver.get(task_url + "/edit")
+check(h1() == "Edit task", "the task's edit form")
+screenshot("task-edit")
+driver.get(task_url)
 
 # 7. Run now: the run's page follows the progress to the end without reloading.
 click(driver.find_element(By.XPATH, "//button[normalize-space()='Run now']"))
@@ -262,6 +269,9 @@ go("/console/")
 screenshot("overview")
 go("/console/tasks/" + task_url.rsplit("/", 1)[1] + "/delete")
 screenshot("task-delete-confirm")
+go("/console/no-such-page")
+check(h1() == "Not found", "an unknown page says so")
+screenshot("not-found")
 
 # 11. Keyboard: the first Tab reaches the skip link, which is visible when focused.
 go("/console/")

@@ -330,3 +330,67 @@ async fn the_official_python_client_parses_every_response() {
     );
     assert!(!log.contains("py-secret"));
 }
+
+/// The console is served beside the API by default (`/` goes there) and not at all when
+/// `[console] enabled = false`.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_is_on_by_default_and_can_be_turned_off() {
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let serve = start(dir.path(), &[]).await;
+    let root = no_redirects
+        .get(format!("{}/", serve.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(root.status(), 303);
+    assert_eq!(root.headers()["location"], "/console/");
+    let console = no_redirects
+        .get(format!("{}/console/", serve.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(console.status(), 303);
+    assert!(
+        console.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/console/sign-in")
+    );
+    let sign_in = no_redirects
+        .get(format!("{}/console/sign-in", serve.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sign_in.status(), 200);
+    assert!(sign_in.headers().contains_key("content-security-policy"));
+    stop(serve).await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let serve = start(dir.path(), &[("INGESTION__CONSOLE__ENABLED", "false")]).await;
+    for path in ["/", "/console/", "/console/sign-in"] {
+        let resp = no_redirects
+            .get(format!("{}{path}", serve.base))
+            .send()
+            .await
+            .unwrap();
+        // The API's answer to a path it does not know (it asks for credentials first).
+        assert!(
+            matches!(resp.status().as_u16(), 403 | 404),
+            "{path}: {}",
+            resp.status()
+        );
+        assert!(
+            resp.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("application/json"),
+            "{path}"
+        );
+    }
+    stop(serve).await;
+}

@@ -303,3 +303,31 @@ fn a_source_proxy_is_an_http_url_and_never_echoed() {
     assert!(text.contains("sources.proxy"), "{text}");
     assert!(!text.contains("hunter2"), "{text}");
 }
+
+#[test]
+fn console_settings() {
+    let defaults = Settings::load(None, env(&[])).unwrap();
+    assert_eq!(defaults.console, ingest_console::ConsoleSettings::default());
+    let off = Settings::load(
+        None,
+        env(&[
+            ("INGESTION__CONSOLE__ENABLED", "false"),
+            ("INGESTION__CONSOLE__SECURE_COOKIES", "true"),
+            ("INGESTION__CONSOLE__SESSION_IDLE_SECS", "3600"),
+        ]),
+    )
+    .unwrap();
+    assert!(!off.console.enabled && off.console.secure_cookies);
+    assert_eq!(off.console.session_idle, Duration::from_secs(3600));
+    let error = Settings::load(
+        None,
+        env(&[
+            ("INGESTION__CONSOLE__SESSION_IDLE_SECS", "5"),
+            ("INGESTION__CONSOLE__SIGN_INS_PER_MINUTE", "0"),
+        ]),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(error.contains("console.session_idle_secs"), "{error}");
+    assert!(error.contains("console.sign_ins_per_minute"), "{error}");
+}

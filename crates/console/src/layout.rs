@@ -153,6 +153,11 @@ pub fn relative(then: Timestamp, now: Timestamp) -> String {
     }
 }
 
+/// The first 8 characters of an ID (all of it when shorter), for tables.
+pub fn short_id(id: &str) -> &str {
+    id.char_indices().nth(8).map_or(id, |(end, _)| &id[..end])
+}
+
 /// `1,234,567`.
 pub fn number(n: u64) -> String {
     let digits = n.to_string();
@@ -273,6 +278,9 @@ mod tests {
 
     #[test]
     fn numbers_bytes_and_durations() {
+        assert_eq!(short_id("6c02aeb1-775e"), "6c02aeb1");
+        assert_eq!(short_id("é-é-é-é-é-é"), "é-é-é-é-");
+        assert_eq!(short_id("abc"), "abc");
         assert_eq!(number(0), "0");
         assert_eq!(number(1234567), "1,234,567");
         assert_eq!(number(100), "100");

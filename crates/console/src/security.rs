@@ -12,9 +12,17 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'
      style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; \
      frame-ancestors 'none'; base-uri 'none'";
 
-/// Middleware: adds the security headers (assets set their own caching).
+/// Middleware: adds the security headers (assets set their own caching). A path with a NUL
+/// character names nothing (no stored ID holds one): 404 before any handler.
 pub async fn headers(req: Request, next: Next) -> Response {
-    let mut response = next.run(req).await;
+    let mut response = if req.uri().path().to_ascii_lowercase().contains("%00") {
+        crate::pages::error_page(
+            axum::http::StatusCode::NOT_FOUND,
+            "There is no page at this address.",
+        )
+    } else {
+        next.run(req).await
+    };
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_SECURITY_POLICY,

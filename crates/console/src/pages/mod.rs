@@ -147,10 +147,19 @@ pub fn param<'a>(query: &'a [(String, String)], key: &str) -> &'a str {
         .map_or("", |(_, v)| v.as_str())
 }
 
-/// The query string's pairs.
+/// The query string's pairs; a value holding a NUL character (which no stored value holds,
+/// and PostgreSQL refuses in a query) reads as empty.
 pub fn pairs(query: Option<&str>) -> Vec<(String, String)> {
     form_urlencoded::parse(query.unwrap_or("").as_bytes())
         .into_owned()
+        .map(|(key, value)| {
+            let value = if value.contains('\0') {
+                String::new()
+            } else {
+                value
+            };
+            (key, value)
+        })
         .collect()
 }
 

@@ -151,13 +151,13 @@ pub fn runs_table(
                 tbody {
                     @for run in runs {
                         tr {
-                            td data-label="Run" { a.id href={ "/console/runs/" (run.run_id) } { (&run.run_id[..run.run_id.len().min(8)]) } }
+                            td data-label="Run" { a.id href={ "/console/runs/" (run.run_id) } { (crate::layout::short_id(&run.run_id)) } }
                             td data-label="Outcome" { (run_badge(run)) " " span.sub { (run.run_type.as_str()) } }
                             td data-label="Task" {
                                 @if run.task_id.is_empty() { span.sub { "(source validation)" } }
                                 @else {
                                     a href={ "/console/tasks/" (run.task_id) } {
-                                        (titles.get(&run.task_id).map_or(&run.task_id[..run.task_id.len().min(8)], String::as_str))
+                                        (titles.get(&run.task_id).map_or(crate::layout::short_id(&run.task_id), String::as_str))
                                     }
                                 }
                             }
@@ -432,7 +432,7 @@ pub async fn detail(
     };
     let titles = task_titles(&console, &session.app, std::slice::from_ref(&run)).await;
     let live = format!("/console/runs/{}/progress", encode(&id));
-    let title = format!("Run {}", &run.run_id[..run.run_id.len().min(8)]);
+    let title = format!("Run {}", crate::layout::short_id(&run.run_id));
     let body = html! {
         p.sub { a href="/console/runs" { "Runs" } " /" }
         h1 { (title) }
@@ -440,7 +440,7 @@ pub async fn detail(
             span.id { (run.run_id) }
             @if !run.task_id.is_empty() {
                 " · task " a href={ "/console/tasks/" (run.task_id) } {
-                    (titles.get(&run.task_id).map_or(&run.task_id[..run.task_id.len().min(8)], String::as_str))
+                    (titles.get(&run.task_id).map_or(crate::layout::short_id(&run.task_id), String::as_str))
                 }
             }
             " · created " (time(&run.created_at, now))

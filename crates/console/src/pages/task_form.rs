@@ -132,7 +132,11 @@ async fn form_page(
         form.stacked.card method="post" action=(action) novalidate {
             (csrf(session))
             @if let Some(task) = editing {
-                div.field { span { b { "Source" } } p.help { "A task's source never changes: " span.id { (task.source_id) } } }
+                div.field {
+                    span { b { "Source" } }
+                    p { (sources.iter().find(|(id, _)| *id == task.source_id).map_or(task.source_id.as_str(), |(_, name)| name.as_str())) }
+                    p.help { "A task's source never changes." }
+                }
             } @else {
                 (select_field("sourceID", "Source", &sources, shown.source, Some("Choose a source"), "", error))
             }

@@ -321,7 +321,7 @@ pub async fn detail(
                     tbody {
                         @for run in &runs.items {
                             tr {
-                                td { a.id href={ "/console/runs/" (run.run_id) } { (&run.run_id[..run.run_id.len().min(8)]) } }
+                                td { a.id href={ "/console/runs/" (run.run_id) } { (crate::layout::short_id(&run.run_id)) } }
                                 td { (run_badge(run)) }
                                 td { (time(&run.created_at, now)) }
                                 td.num { (records.get(&run.run_id).map_or_else(|| "—".to_owned(), |n| number(*n))) }

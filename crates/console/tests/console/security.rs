@@ -283,6 +283,21 @@ async fn another_applications_resources_are_not_found(server: &Server) {
         )
         .await;
     assert_eq!(delete_b.status, 404);
+    // IDs and filters no stored value could hold: not found, or no filter; never a 500.
+    assert_eq!(browser.get("/console/tasks/%00").await.status, 404);
+    assert_eq!(
+        browser.get("/console/runs/abc%00def/progress").await.status,
+        404
+    );
+    assert_eq!(browser.get("/console/runs/not-a-run-id").await.status, 404);
+    assert_eq!(browser.get("/console/sources/%C3%A9%00").await.status, 404);
+    for filter in [
+        "/console/tasks?source=%00x",
+        "/console/runs?task=a%00&since=%00",
+        "/console/tasks?enabled=%FF%FE",
+    ] {
+        assert_eq!(browser.get(filter).await.status, 200, "{filter}");
+    }
     // And A's lists do not show them.
     assert!(
         !browser
