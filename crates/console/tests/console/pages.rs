@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use crate::harness::{APP_A, KEY_A, Server};
 
 ingest_store::both_backends!(
+    editing_a_destination_keeps_or_detaches_its_transformation,
     a_run_page_counts_its_events_and_finds_rejected_records,
     the_overview_and_the_tasks_list_count_runs,
     forms_show_the_api_errors_next_to_their_fields,
@@ -324,4 +325,62 @@ async fn forms_show_the_api_errors_next_to_their_fields(server: &Server) {
         "{}",
         tried.text
     );
+}
+
+async fn editing_a_destination_keeps_or_detaches_its_transformation(server: &Server) {
+    let a = (APP_A, KEY_A);
+    let code = "async function transform(r) { return r; }";
+    let t = server
+        .api(
+            a,
+            Method::POST,
+            "/1/transformations",
+            Some(json!({"name": "label", "type": "code", "input": {"code": code}})),
+        )
+        .await;
+    let t = t["transformationID"].as_str().unwrap().to_owned();
+    let auth = server
+        .api(a, Method::POST, "/1/authentications", Some(json!({"type": "algolia", "name": "algolia", "input": {"appID": "APPX", "apiKey": "k"}})))
+        .await;
+    let auth = auth["authenticationID"].as_str().unwrap().to_owned();
+    let destination = server
+        .api(a, Method::POST, "/1/destinations", Some(json!({"type": "search", "name": "shop", "input": {"indexName": "shop"}, "authenticationID": auth, "transformationIDs": [t]})))
+        .await;
+    let id = destination["destinationID"].as_str().unwrap();
+    let mut browser = server.signed_in().await;
+    let form = browser
+        .get(&format!("/console/destinations/{id}/edit"))
+        .await;
+    assert!(
+        form.text
+            .contains(&format!(r#"<option value="{t}" selected>"#)),
+        "{}",
+        form.text
+    );
+    let path = format!("/console/destinations/{id}/edit");
+    for (chosen, expected) in [(t.as_str(), json!([t])), ("", json!([]))] {
+        let saved = browser
+            .post(
+                &path,
+                &[
+                    ("name", "shop renamed"),
+                    ("input.indexName", "shop"),
+                    ("authenticationID", &auth),
+                    ("transformationIDs", chosen),
+                ],
+            )
+            .await;
+        assert_eq!(saved.status, 303, "{}", saved.text);
+        let stored = server
+            .api(a, Method::GET, &format!("/1/destinations/{id}"), None)
+            .await;
+        assert_eq!(stored["name"], "shop renamed");
+        // Detached, the API leaves the field out.
+        let ids = stored
+            .get("transformationIDs")
+            .cloned()
+            .unwrap_or(json!([]));
+        assert_eq!(ids, expected);
+        browser.get(&path).await;
+    }
 }
