@@ -1,10 +1,13 @@
 //! How long the console takes to render its pages (server time: the whole router in process, no
-//! network) over a SQLite store holding 10,000 runs and 1,000,000 events.
+//! network) over a store holding 10,000 runs and 1,000,000 events.
 //!
-//! The store is seeded once into `target/console-bench/` (reused while its marker file says it
-//! holds this seed): 20 tasks, 10,000 runs over the last 30 days (9,950 of 100 events each, a
-//! run of 5,000 events, 49 of 100 more), each run with its fetch, batches, a few rejections and
-//! logs. Run with `cargo bench -p ingest-console --bench pages`.
+//! 20 tasks, 10,000 runs over the last 30 days: one of 5,000 events, 5,099 of 100 and 4,900 of
+//! 99 (1,000,000 in all), each with its fetch, batches, three rejections and a log.
+//!
+//! `cargo bench -p ingest-console --bench pages` runs on SQLite, seeded once into
+//! `target/console-bench/` (reused while its marker file names this seed);
+//! `CONSOLE_BENCH_BACKEND=postgres` runs on a fresh schema of `TEST_DATABASE_URL`, seeded with
+//! `generate_series` and dropped afterwards.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -16,6 +19,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use ingest_api::{ApiConfig, AppCredentials};
 use ingest_console::ConsoleSettings;
 use ingest_core::Secret;
+use ingest_store::testkit::TestDatabase;
 use ingest_store::{SecretKey, SqliteConfig, Store};
 use serde_json::{Value, json};
 use sqlx::{Connection, Executor};
@@ -26,7 +30,30 @@ const KEY: &str = "bench-admin-key";
 const RUNS: usize = 10_000;
 const EVENTS: usize = 1_000_000;
 const HEAVY_RUN_EVENTS: usize = 5_000;
-const SEED_MARK: &str = "seed-v1-10000-runs-1000000-events";
+const SEED_MARK: &str = "seed-v2-10000-runs-1000000-events";
+
+/// Events of run `r`: the last run is the heavy one; the others share the rest, 99 or 100 each.
+fn events_of(r: usize) -> usize {
+    let normal = (EVENTS - HEAVY_RUN_EVENTS) / (RUNS - 1);
+    let with_one_more = (EVENTS - HEAVY_RUN_EVENTS) - normal * (RUNS - 1);
+    if r == RUNS - 1 {
+        HEAVY_RUN_EVENTS
+    } else {
+        normal + usize::from(r < with_one_more)
+    }
+}
+
+/// When run `r` was created: spread over the last 30 days, newest last.
+fn created_ms(now_ms: i64, r: usize) -> i64 {
+    now_ms - ((RUNS - r) as i64) * (30 * 86_400_000 / RUNS as i64)
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
 
 fn dir() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
@@ -88,8 +115,8 @@ async fn call(
     )
 }
 
-/// Creates the resources through the API, then bulk-inserts runs and events.
-async fn seed(store: &Store, router: &Router, path: &std::path::Path) -> Vec<String> {
+/// Creates the authentication, sources, destinations and tasks through the API.
+async fn seed_resources(router: &Router) -> Vec<String> {
     let (_, auth, _) = call(router, "POST", "/1/authentications", "", Some(json!({"type": "algolia", "name": "algolia", "input": {"appID": "APPX", "apiKey": "k"}}))).await;
     let auth: Value = serde_json::from_str(&auth).unwrap();
     let mut tasks = Vec::new();
@@ -102,28 +129,23 @@ async fn seed(store: &Store, router: &Router, path: &std::path::Path) -> Vec<Str
         let task: Value = serde_json::from_str(&task).unwrap();
         tasks.push(task["taskID"].as_str().unwrap().to_owned());
     }
-    drop(store.clone());
+    tasks
+}
+
+/// Bulk-inserts the runs and events into the SQLite file at `path`, one transaction.
+async fn seed_sqlite(path: &std::path::Path, tasks: &[String]) {
     let mut db = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
         .await
         .unwrap();
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64;
+    let now_ms = now_ms();
     let mut tx = db.begin().await.unwrap();
     let mut event_seq = 0usize;
-    let normal = (EVENTS - HEAVY_RUN_EVENTS) / (RUNS - 1);
     for r in 0..RUNS {
         let run_id = format!("00000000-0000-4000-8000-{r:012}");
         let task = &tasks[r % tasks.len()];
-        // Spread over 30 days, newest last.
-        let created = now_ms - ((RUNS - r) as i64) * (30 * 86_400_000 / RUNS as i64);
+        let created = created_ms(now_ms, r);
         let failed = r % 17 == 0;
-        let events = if r == RUNS - 1 {
-            HEAVY_RUN_EVENTS
-        } else {
-            normal
-        };
+        let events = events_of(r);
         sqlx::query(
             "INSERT INTO runs (id, app_id, task_id, status, type, outcome, reason, failure_threshold, \
              expected_events, received_events, created_at, updated_at, started_at, finished_at) \
@@ -189,8 +211,84 @@ async fn seed(store: &Store, router: &Router, path: &std::path::Path) -> Vec<Str
         }
     }
     tx.commit().await.unwrap();
+    assert_eq!(event_seq, EVENTS);
     db.execute("ANALYZE").await.unwrap();
-    tasks
+}
+
+/// The same runs and events in PostgreSQL schema `schema`, set-based.
+async fn seed_postgres(url: &str, schema: &str, tasks: &[String]) {
+    let mut db = sqlx::PgConnection::connect(url).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("SET search_path TO {schema}")))
+        .execute(&mut db)
+        .await
+        .unwrap();
+    let now_ms = now_ms();
+    let step = 30 * 86_400_000 / RUNS as i64;
+    let with_one_more =
+        (EVENTS - HEAVY_RUN_EVENTS) - ((EVENTS - HEAVY_RUN_EVENTS) / (RUNS - 1)) * (RUNS - 1);
+    let run_id = "format('00000000-0000-4000-8000-%s', lpad(r::text, 12, '0'))";
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO runs (id, app_id, task_id, status, type, outcome, reason, failure_threshold, \
+         expected_events, received_events, created_at, updated_at, started_at, finished_at) \
+         SELECT {run_id}, $1, ($2::text[])[r % 20 + 1], 'finished', 'reindex', \
+         CASE WHEN r % 17 = 0 THEN 'failure' ELSE 'success' END, \
+         CASE WHEN r % 17 = 0 THEN '3 of 9000 records were rejected' ELSE '9000 records pushed' END, \
+         0, 100, 100, $3 - ({RUNS} - r) * $4, $3 - ({RUNS} - r) * $4 + 60000, \
+         $3 - ({RUNS} - r) * $4 + 1000, $3 - ({RUNS} - r) * $4 + 60000 \
+         FROM generate_series(0, {last}) AS r",
+        last = RUNS - 1
+    )))
+    .bind(APP)
+    .bind(tasks)
+    .bind(now_ms)
+    .bind(step)
+    .execute(&mut db)
+    .await
+    .unwrap();
+    let events = |runs: &str, per_run: &str, filter: &str| {
+        format!(
+            "INSERT INTO events (id, app_id, run_id, status, type, data, batch_size, published_at) \
+             SELECT format('00000000-0000-4000-9000-%s-%s', r, e), $1, {run_id}, \
+             CASE WHEN e BETWEEN 1 AND 3 THEN 'failed' ELSE 'succeeded' END, \
+             CASE WHEN e = 0 THEN 'fetch' WHEN e = 4 THEN 'log' ELSE 'record' END, \
+             CASE WHEN e = 0 THEN '{{\"url\":\"https://example.com/x.csv\",\"bytes\":900000,\"durationMs\":800}}' \
+                  WHEN e BETWEEN 1 AND 3 THEN json_build_object('position', 'row ' || e * 100, \
+                       'objectID', 'sku-' || r || '-' || e, 'reason', 'failed to parse `price` as float: \"abc\"')::text \
+                  WHEN e = 4 THEN '{{\"message\":\"temporary index created\"}}' \
+                  ELSE json_build_object('index', 'index_tmp_x_1', 'batch', e, 'taskID', e, \
+                       'records', 90, 'bytes', 9000)::text END, \
+             CASE WHEN e BETWEEN 1 AND 3 THEN 1 WHEN e IN (0, 4) THEN 0 ELSE 90 END, \
+             $2 - ({RUNS} - r) * $3 + 1000 + e \
+             FROM generate_series({runs}) AS r, generate_series({per_run}) AS e WHERE {filter}"
+        )
+    };
+    let normal = (EVENTS - HEAVY_RUN_EVENTS) / (RUNS - 1);
+    for sql in [
+        events(
+            &format!("0, {}", RUNS - 2),
+            &format!("0, {normal}"),
+            &format!("e < {normal} OR r < {with_one_more}"),
+        ),
+        events(
+            &format!("{0}, {0}", RUNS - 1),
+            &format!("0, {}", HEAVY_RUN_EVENTS - 1),
+            "true",
+        ),
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(APP)
+            .bind(now_ms)
+            .bind(step)
+            .execute(&mut db)
+            .await
+            .unwrap();
+    }
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events")
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
+    assert_eq!(count as usize, EVENTS);
+    db.execute("ANALYZE").await.unwrap();
 }
 
 fn pages(c: &mut Criterion) {
@@ -199,21 +297,28 @@ fn pages(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap();
-    let dir = dir();
-    let db_path = dir.join("ingestion.db");
-    let mark = dir.join("seeded");
-    let seeded = std::fs::read_to_string(&mark).is_ok_and(|m| m == SEED_MARK);
-    if !seeded {
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-    }
-    let (router, tasks) = rt.block_on(async {
-        let store = Store::open_sqlite(
-            &SqliteConfig::new(&db_path),
-            SecretKey::from_bytes([5u8; 32]),
-        )
-        .await
-        .unwrap();
+    let postgres = std::env::var("CONSOLE_BENCH_BACKEND").is_ok_and(|b| b == "postgres");
+    let key = SecretKey::from_bytes([5u8; 32]);
+    let (router, tasks, database) = rt.block_on(async {
+        let (store, database, seeded, db_path, mark) = if postgres {
+            let database = TestDatabase::postgres()
+                .expect("CONSOLE_BENCH_BACKEND=postgres needs TEST_DATABASE_URL");
+            let store = database.open(key).await.unwrap();
+            (store, Some(database), false, PathBuf::new(), PathBuf::new())
+        } else {
+            let dir = dir();
+            let db_path = dir.join("ingestion.db");
+            let mark = dir.join("seeded");
+            let seeded = std::fs::read_to_string(&mark).is_ok_and(|m| m == SEED_MARK);
+            if !seeded {
+                let _ = std::fs::remove_dir_all(&dir);
+                std::fs::create_dir_all(&dir).unwrap();
+            }
+            let store = Store::open_sqlite(&SqliteConfig::new(&db_path), key)
+                .await
+                .unwrap();
+            (store, None, seeded, db_path, mark)
+        };
         let config = config();
         let state = ingest_api::state(store.clone(), &config);
         let router = ingest_console::router(state.clone(), &config, ConsoleSettings::default())
@@ -229,15 +334,21 @@ fn pages(c: &mut Criterion) {
                 .collect()
         } else {
             let started = std::time::Instant::now();
-            let tasks = seed(&store, &router, &db_path).await;
-            std::fs::write(&mark, SEED_MARK).unwrap();
+            let tasks = seed_resources(&router).await;
+            match database.as_ref().and_then(TestDatabase::postgres_schema) {
+                Some((url, schema)) => seed_postgres(url, schema, &tasks).await,
+                None => {
+                    seed_sqlite(&db_path, &tasks).await;
+                    std::fs::write(&mark, SEED_MARK).unwrap();
+                }
+            }
             eprintln!(
                 "seeded {RUNS} runs and {EVENTS} events in {:.1} s",
                 started.elapsed().as_secs_f64()
             );
             tasks
         };
-        (router, tasks)
+        (router, tasks, database)
     });
     // Sign in as a browser would.
     let cookie = rt.block_on(async {
@@ -279,10 +390,7 @@ fn pages(c: &mut Criterion) {
             "runs, failed only",
             "/console/runs?status=finished&outcome=failure".to_owned(),
         ),
-        (
-            "run detail (100 events)",
-            format!("/console/runs/{typical}"),
-        ),
+        ("run detail (99 events)", format!("/console/runs/{typical}")),
         (
             "run detail (5,000 events)",
             format!("/console/runs/{heavy}"),
@@ -298,7 +406,11 @@ fn pages(c: &mut Criterion) {
         ("sources", "/console/sources".to_owned()),
         ("task form", "/console/tasks/new".to_owned()),
     ];
-    let mut group = c.benchmark_group("console page");
+    let mut group = c.benchmark_group(if postgres {
+        "console page (postgres)"
+    } else {
+        "console page (sqlite)"
+    });
     group
         .sample_size(30)
         .measurement_time(Duration::from_secs(4));
@@ -314,6 +426,15 @@ fn pages(c: &mut Criterion) {
         });
     }
     group.finish();
+    if let Some(database) = database {
+        // CONSOLE_BENCH_KEEP_SCHEMA=1 keeps it, to look at the plans with psql.
+        match database.postgres_schema() {
+            Some((_, schema)) if std::env::var_os("CONSOLE_BENCH_KEEP_SCHEMA").is_some() => {
+                eprintln!("kept PostgreSQL schema {schema}");
+            }
+            _ => rt.block_on(database.cleanup()),
+        }
+    }
 }
 
 criterion_group!(benches, pages);

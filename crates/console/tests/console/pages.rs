@@ -160,6 +160,15 @@ async fn a_run_page_counts_its_events_and_finds_rejected_records(server: &Server
         fragment.text
     );
     assert!(!fragment.text.contains("<html"));
+    // The overview sums today's succeeded batches.
+    let overview = browser.get("/console/").await;
+    assert!(
+        overview.text.contains(
+            r#"<span class="n">300</span><span class="l">records pushed today (UTC)</span>"#
+        ),
+        "{}",
+        overview.text
+    );
     // The task's page draws the run in its chart.
     let task_page = browser.get(&format!("/console/tasks/{task_id}")).await;
     assert!(task_page.text.contains("<svg") && task_page.text.contains("300 records"));
