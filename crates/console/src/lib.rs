@@ -152,50 +152,8 @@ pub fn router(state: ApiState, config: &ApiConfig, settings: ConsoleSettings) ->
         .route("/console/runs", get(runs::list))
         .route("/console/runs/{id}", get(runs::detail))
         .route("/console/runs/{id}/progress", get(runs::progress))
-        .route("/console/sources", get(sources::list))
-        .route(
-            "/console/sources/new",
-            get(sources::new).post(sources::create),
-        )
         .route("/console/sources/validate", post(sources::validate_new))
-        .route("/console/sources/{id}", get(sources::detail))
-        .route(
-            "/console/sources/{id}/edit",
-            get(sources::edit).post(sources::update),
-        )
         .route("/console/sources/{id}/validate", post(sources::validate))
-        .route(
-            "/console/sources/{id}/delete",
-            get(sources::confirm_delete).post(sources::delete),
-        )
-        .route("/console/destinations", get(destinations::list))
-        .route(
-            "/console/destinations/new",
-            get(destinations::new).post(destinations::create),
-        )
-        .route("/console/destinations/{id}", get(destinations::detail))
-        .route(
-            "/console/destinations/{id}/edit",
-            get(destinations::edit).post(destinations::update),
-        )
-        .route(
-            "/console/destinations/{id}/delete",
-            get(destinations::confirm_delete).post(destinations::delete),
-        )
-        .route("/console/authentications", get(auths::list))
-        .route(
-            "/console/authentications/new",
-            get(auths::new).post(auths::create),
-        )
-        .route("/console/authentications/{id}", get(auths::detail))
-        .route(
-            "/console/authentications/{id}/edit",
-            get(auths::edit).post(auths::update),
-        )
-        .route(
-            "/console/authentications/{id}/delete",
-            get(auths::confirm_delete).post(auths::delete),
-        )
         .route("/console/transformations", get(transformations::list))
         .route(
             "/console/transformations/new",
@@ -213,6 +171,9 @@ pub fn router(state: ApiState, config: &ApiConfig, settings: ConsoleSettings) ->
             "/console/transformations/{id}/delete",
             get(transformations::confirm_delete).post(transformations::delete),
         )
+        .merge(pages::resource::routes(&sources::SPEC))
+        .merge(pages::resource::routes(&destinations::SPEC))
+        .merge(pages::resource::routes(&auths::SPEC))
         .route("/console/{*rest}", get(pages::not_found))
         .with_state(console);
     Router::new()

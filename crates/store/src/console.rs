@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use ingest_model::{Event, Run, Timestamp};
 
 use crate::StoreResult;
-use crate::db::{Arg, args};
+use crate::db::args;
 use crate::filter::{Where, order_by, page};
 use crate::query::{Page, PageRequest};
 use crate::runs::{EVENT_COLUMNS, RUN_COLUMNS, event, fetch, run};
@@ -148,14 +148,8 @@ impl Store {
         if task_ids.is_empty() {
             return Ok(HashMap::new());
         }
-        let mut arguments: Vec<Arg> = args![app];
-        let placeholders: Vec<String> = task_ids
-            .iter()
-            .map(|id| {
-                arguments.push(Arg::from(id));
-                format!("${}", arguments.len())
-            })
-            .collect();
+        let mut filter = Where::app(app, false);
+        filter.any_of("t.id", task_ids.iter().map(String::as_str));
         let mut tx = self.pools.read().await?;
         let rows = tx
             .fetch_all(
@@ -164,10 +158,10 @@ impl Store {
                        SELECT (SELECT r.id FROM runs r \
                                WHERE r.app_id = t.app_id AND r.task_id = t.id \
                                ORDER BY r.created_at DESC, r.seq DESC LIMIT 1) \
-                       FROM tasks t WHERE t.app_id = $1 AND t.id IN ({}))",
-                    placeholders.join(", ")
+                       FROM tasks t{})",
+                    filter.sql()
                 ),
-                arguments,
+                filter.args(),
             )
             .await?;
         rows.iter()
@@ -229,24 +223,18 @@ impl Store {
         if run_ids.is_empty() {
             return Ok(HashMap::new());
         }
-        let mut arguments: Vec<Arg> = args![app];
-        let placeholders: Vec<String> = run_ids
-            .iter()
-            .map(|id| {
-                arguments.push(Arg::from(id));
-                format!("${}", arguments.len())
-            })
-            .collect();
+        let mut filter = Where::app(app, false);
+        filter.any_of("run_id", run_ids.iter().map(String::as_str));
+        filter.raw("type = 'record' AND status = 'succeeded'");
         let mut tx = self.pools.read().await?;
         let rows = tx
             .fetch_all(
                 &format!(
                     "SELECT run_id, CAST(COALESCE(SUM(batch_size), 0) AS BIGINT) AS records \
-                     FROM events WHERE app_id = $1 AND run_id IN ({}) \
-                     AND type = 'record' AND status = 'succeeded' GROUP BY run_id",
-                    placeholders.join(", ")
+                     FROM events{} GROUP BY run_id",
+                    filter.sql()
                 ),
-                arguments,
+                filter.args(),
             )
             .await?;
         rows.iter()

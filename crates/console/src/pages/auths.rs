@@ -1,16 +1,9 @@
-//! Authentications: the list, an authentication's page (its secrets only as "set"), forms per
-//! type whose secret fields are write-only (left empty, the stored value stays), and delete.
+//! Authentications: their types and fields ([`resource`] serves the pages): secret fields are
+//! write-only (left empty, the stored value stays) and their page shows them only as "set".
 
-use axum::extract::{Path, State};
-use axum::http::Uri;
-use axum::response::Response;
-
-use crate::Console;
 use crate::forms::{Kind, field};
-use crate::layout::{Section, nothing};
+use crate::layout::Section;
 use crate::pages::resource::{self, Spec, TypeSpec};
-use crate::pages::{page_number, pairs, param};
-use crate::session::{SignedForm, SignedIn};
 
 const PLATFORMS: &[&str] = &["bigcommerce", "commercetools"];
 
@@ -25,6 +18,9 @@ pub static SPEC: Spec = Spec {
     id_key: "authenticationID",
     intro: "Credentials that sources and destinations use. Secrets are encrypted at rest and never shown again.",
     uses_authentication: false,
+    uses_transformation: false,
+    validates: false,
+    detail_actions: resource::no_actions,
     types: &[
         TypeSpec {
             name: "algolia",
@@ -107,83 +103,3 @@ pub static SPEC: Spec = Spec {
         },
     ],
 };
-
-/// `GET /console/authentications`.
-pub async fn list(State(console): State<Console>, session: SignedIn, uri: Uri) -> Response {
-    let query = pairs(uri.query());
-    resource::list(
-        &console,
-        &session,
-        &SPEC,
-        page_number(&query),
-        param(&query, "done"),
-    )
-    .await
-}
-
-/// `GET /console/authentications/new`.
-pub async fn new(State(console): State<Console>, session: SignedIn, uri: Uri) -> Response {
-    let query = pairs(uri.query());
-    resource::new_page(&console, &session, &SPEC, param(&query, "type")).await
-}
-
-/// `POST /console/authentications/new?type=`.
-pub async fn create(State(console): State<Console>, uri: Uri, form: SignedForm) -> Response {
-    let query = pairs(uri.query());
-    resource::create_page(&console, &SPEC, param(&query, "type"), &form).await
-}
-
-/// `GET /console/authentications/{id}`.
-pub async fn detail(
-    State(console): State<Console>,
-    session: SignedIn,
-    Path(id): Path<String>,
-    uri: Uri,
-) -> Response {
-    let query = pairs(uri.query());
-    resource::detail(
-        &console,
-        &session,
-        &SPEC,
-        &id,
-        param(&query, "done"),
-        nothing(),
-    )
-    .await
-}
-
-/// `GET /console/authentications/{id}/edit`.
-pub async fn edit(
-    State(console): State<Console>,
-    session: SignedIn,
-    Path(id): Path<String>,
-) -> Response {
-    resource::edit_page(&console, &session, &SPEC, &id).await
-}
-
-/// `POST /console/authentications/{id}/edit`.
-pub async fn update(
-    State(console): State<Console>,
-    Path(id): Path<String>,
-    form: SignedForm,
-) -> Response {
-    resource::update_page(&console, &SPEC, &id, &form).await
-}
-
-/// `GET /console/authentications/{id}/delete`.
-pub async fn confirm_delete(
-    State(console): State<Console>,
-    session: SignedIn,
-    Path(id): Path<String>,
-) -> Response {
-    resource::confirm(&console, &session, &SPEC, &id).await
-}
-
-/// `POST /console/authentications/{id}/delete`.
-pub async fn delete(
-    State(console): State<Console>,
-    Path(id): Path<String>,
-    form: SignedForm,
-) -> Response {
-    resource::delete(&console, &SPEC, &form, &id).await
-}

@@ -139,6 +139,11 @@ pub fn confirm_delete(
     )
 }
 
+/// A path segment, percent-encoded.
+pub fn encode(segment: &str) -> String {
+    form_urlencoded::byte_serialize(segment.as_bytes()).collect()
+}
+
 /// The value of `key` in a query string's pairs ("" when absent).
 pub fn param<'a>(query: &'a [(String, String)], key: &str) -> &'a str {
     query

@@ -1,22 +1,23 @@
 //! Sources, destinations and authentications share one shape: a list, a detail page, a form per
 //! type (create and edit) and a delete with a confirmation step. A [`Spec`] describes a resource
-//! (its API path, its types and their [`Field`]s); the functions here do the rest, reading and
-//! writing through the API's routes in process.
+//! (its API path, its types and their [`Field`]s, what it refers to); [`routes`] serves its pages
+//! and the functions here do the rest, reading and writing through the API's routes in process.
 
-use axum::http::{Method, StatusCode};
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
 use maud::{Markup, html};
 use serde_json::{Map, Value};
 
 use crate::Console;
-use crate::api_call::ApiFailure;
 use crate::forms::{
     Field, FormError, Kind, Values, body_from, field, form_alert, get_path, render_fields,
     select_field,
 };
 use crate::layout::{Section, csrf, json_text, nothing, page, pager, time};
-use crate::pages::tasks::encode;
-use crate::pages::{api_error, confirm_delete, respond};
+use crate::pages::{api_error, confirm_delete, encode, page_number, pairs, param, respond};
 use crate::session::{SignedForm, SignedIn};
 
 /// One type of a resource and its fields.
@@ -55,17 +56,110 @@ pub struct Spec {
     pub types: &'static [TypeSpec],
     /// Whether it refers to an authentication (`authenticationID`).
     pub uses_authentication: bool,
+    /// Whether it goes through a transformation (`transformationIDs`, at most one).
+    pub uses_transformation: bool,
+    /// Whether its forms have "validate" (`/console/sources/validate`,
+    /// `/console/sources/{id}/validate`).
+    pub validates: bool,
+    /// What its page shows under the properties (a source's validate and tasks).
+    pub detail_actions: fn(&SignedIn, &str) -> Markup,
+}
+
+/// [`Spec::detail_actions`] of a resource whose page shows nothing more.
+pub fn no_actions(_: &SignedIn, _: &str) -> Markup {
+    nothing()
 }
 
 /// The name field every resource has.
 pub const NAME: Field = field("name", "Name", Kind::Text, "");
 
 impl Spec {
-    fn type_spec(&self, name: &str) -> Option<&'static TypeSpec> {
-        self.types.iter().find(|t| t.name == name)
+    /// The type named `kind`; with one type only, also when no type is named.
+    fn type_spec(&self, kind: &str) -> Option<&'static TypeSpec> {
+        match self.types {
+            [only] if kind.is_empty() => Some(only),
+            types => types.iter().find(|t| t.name == kind),
+        }
+    }
+
+    /// The API path of resource `id`.
+    fn api_path(&self, id: &str) -> String {
+        format!("{}/{}", self.api, encode(id))
+    }
+
+    /// The console path of resource `id`.
+    fn page_path(&self, id: &str) -> String {
+        format!("{}/{}", self.base, encode(id))
     }
 }
 
+/// The pages of `spec`: its list, `new`, its page, `edit` and `delete`.
+pub fn routes(spec: &'static Spec) -> Router<Console> {
+    let one = format!("{}/{{id}}", spec.base);
+    Router::new()
+        .route(
+            spec.base,
+            get(
+                move |State(console): State<Console>, session: SignedIn, uri: Uri| async move {
+                    let query = pairs(uri.query());
+                    list(&console, &session, spec, page_number(&query), param(&query, "done")).await
+                },
+            ),
+        )
+        .route(
+            &format!("{}/new", spec.base),
+            get(
+                move |State(console): State<Console>, session: SignedIn, uri: Uri| async move {
+                    let query = pairs(uri.query());
+                    new_page(&console, &session, spec, param(&query, "type")).await
+                },
+            )
+            .post(
+                move |State(console): State<Console>, uri: Uri, form: SignedForm| async move {
+                    let query = pairs(uri.query());
+                    create_page(&console, spec, param(&query, "type"), &form).await
+                },
+            ),
+        )
+        .route(
+            &one,
+            get(
+                move |State(console): State<Console>,
+                      session: SignedIn,
+                      Path(id): Path<String>,
+                      uri: Uri| async move {
+                    let query = pairs(uri.query());
+                    detail(&console, &session, spec, &id, param(&query, "done")).await
+                },
+            ),
+        )
+        .route(
+            &format!("{one}/edit"),
+            get(
+                move |State(console): State<Console>, session: SignedIn, Path(id): Path<String>| async move {
+                    edit_page(&console, &session, spec, &id).await
+                },
+            )
+            .post(
+                move |State(console): State<Console>, Path(id): Path<String>, form: SignedForm| async move {
+                    update_page(&console, spec, &id, &form).await
+                },
+            ),
+        )
+        .route(
+            &format!("{one}/delete"),
+            get(
+                move |State(console): State<Console>, session: SignedIn, Path(id): Path<String>| async move {
+                    confirm(&console, &session, spec, &id).await
+                },
+            )
+            .post(
+                move |State(console): State<Console>, Path(id): Path<String>, form: SignedForm| async move {
+                    delete(&console, spec, &form, &id).await
+                },
+            ),
+        )
+}
 /// Fetches `path` from the API as the session's application.
 pub async fn read(console: &Console, session: &SignedIn, path: &str) -> Result<Value, Response> {
     console
@@ -75,10 +169,7 @@ pub async fn read(console: &Console, session: &SignedIn, path: &str) -> Result<V
 }
 
 /// Authentications as select options (`id`, `name (type)`).
-pub async fn authentication_options(
-    console: &Console,
-    session: &SignedIn,
-) -> Vec<(String, String)> {
+async fn authentication_options(console: &Console, session: &SignedIn) -> Vec<(String, String)> {
     options(
         console,
         session,
@@ -127,7 +218,7 @@ fn notice(done: &str) -> Option<&'static str> {
 }
 
 /// The list page.
-pub async fn list(
+async fn list(
     console: &Console,
     session: &SignedIn,
     spec: &Spec,
@@ -185,17 +276,16 @@ pub async fn list(
     )
 }
 
-/// The detail page; `extra` goes under the properties (actions such as validate).
-pub async fn detail(
+/// The detail page, with the spec's actions under the properties.
+async fn detail(
     console: &Console,
     session: &SignedIn,
     spec: &Spec,
     id: &str,
     done: &str,
-    extra: Markup,
 ) -> Response {
     let now = console.now();
-    let item = match read(console, session, &format!("{}/{}", spec.api, encode(id))).await {
+    let item = match read(console, session, &spec.api_path(id)).await {
         Ok(item) => item,
         Err(response) => return response,
     };
@@ -246,7 +336,7 @@ pub async fn detail(
                 dt { "Updated" } dd { (time(&text("updatedAt"), now)) }
             }
         }
-        (extra)
+        ((spec.detail_actions)(session, id))
     };
     respond(
         StatusCode::OK,
@@ -263,8 +353,24 @@ pub enum Mode<'a> {
     Edit(&'static TypeSpec, &'a str),
 }
 
-/// The create or edit form; `more` goes before the buttons (a destination's transformation),
-/// `after` after the form (a validation's result).
+impl Mode<'_> {
+    fn type_spec(self) -> &'static TypeSpec {
+        match self {
+            Mode::New(t) | Mode::Edit(t, _) => t,
+        }
+    }
+
+    /// The form's fields: the name, then the type's (on edit, those the API's PATCH takes).
+    fn fields(self) -> Vec<Field> {
+        let own = match self {
+            Mode::New(t) => t.fields,
+            Mode::Edit(t, _) => t.edit_fields.unwrap_or(t.fields),
+        };
+        std::iter::once(NAME).chain(own.iter().copied()).collect()
+    }
+}
+
+/// The create or edit form; `after` goes after the form (a validation's result).
 #[expect(clippy::too_many_arguments, reason = "a form page is its parts")]
 pub async fn form_page(
     console: &Console,
@@ -274,45 +380,52 @@ pub async fn form_page(
     values: Values<'_>,
     error: Option<&FormError>,
     status: StatusCode,
-    more: Markup,
     after: Markup,
 ) -> Response {
-    let (type_spec, action, title) = match mode {
+    let type_spec = mode.type_spec();
+    let (action, title, validate) = match mode {
         Mode::New(t) => (
-            t,
             format!("{}/new?type={}", spec.base, t.name),
             format!("New {} {}", t.label, spec.noun),
+            format!("{}/validate", spec.base),
         ),
         Mode::Edit(t, id) => (
-            t,
-            format!("{}/{}/edit", spec.base, encode(id)),
+            format!("{}/edit", spec.page_path(id)),
             format!("Edit {} {}", t.label, spec.noun),
+            format!("{}/validate", spec.page_path(id)),
         ),
     };
-    let fields: Vec<Field> = std::iter::once(NAME)
-        .chain(match mode {
-            Mode::New(t) => t.fields.iter().copied(),
-            Mode::Edit(t, _) => t.edit_fields.unwrap_or(t.fields).iter().copied(),
-        })
-        .collect();
+    let fields = mode.fields();
     let paths: Vec<&str> = fields
         .iter()
         .map(|f| f.path)
-        .chain(["authenticationID", "type", "input"])
+        .chain(["authenticationID", "transformationIDs", "type", "input"])
         .collect();
+    let chosen = |key: &str| match values {
+        Values::Stored(item) => match item.get(key) {
+            Some(Value::Array(ids)) => ids.first().and_then(Value::as_str).unwrap_or(""),
+            other => other.and_then(Value::as_str).unwrap_or(""),
+        }
+        .to_owned(),
+        Values::Submitted(form) => form.get(key).to_owned(),
+        Values::Empty => String::new(),
+    };
     let authentications = if spec.uses_authentication {
         authentication_options(console, session).await
     } else {
         Vec::new()
     };
-    let selected_auth = match values {
-        Values::Stored(item) => item
-            .get("authenticationID")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_owned(),
-        Values::Submitted(form) => form.get("authenticationID").to_owned(),
-        Values::Empty => String::new(),
+    let transformations = if spec.uses_transformation {
+        options(
+            console,
+            session,
+            "/1/transformations?itemsPerPage=100",
+            "transformations",
+            "transformationID",
+        )
+        .await
+    } else {
+        Vec::new()
     };
     let body = html! {
         p.sub { a href=(spec.base) { (spec.title) } " /" }
@@ -325,13 +438,15 @@ pub async fn form_page(
             (csrf(session))
             (render_fields(&fields, values, error))
             @if spec.uses_authentication {
-                (select_field("authenticationID", "Authentication", &authentications, &selected_auth, Some("None"), "The credentials it uses, if it needs some.", error))
+                (select_field("authenticationID", "Authentication", &authentications, &chosen("authenticationID"), Some("None"), "The credentials it uses, if it needs some.", error))
             }
-            (more)
+            @if spec.uses_transformation {
+                (select_field("transformationIDs", "Transformation", &transformations, &chosen("transformationIDs"), Some("None"), "Every record goes through it before it is sent.", error))
+            }
             div.actions {
                 button type="submit" { @if matches!(mode, Mode::New(_)) { "Create " (spec.noun) } @else { "Save changes" } }
-                @if spec.noun == "source" && type_spec.name != "push" {
-                    button.secondary type="submit" formaction=(match mode { Mode::New(_) => "/console/sources/validate".to_owned(), Mode::Edit(_, id) => format!("/console/sources/{}/validate", encode(id)) }) name="_type" value=(type_spec.name) { "Validate" }
+                @if spec.validates && type_spec.name != "push" {
+                    button.secondary type="submit" formaction=(validate) name="_type" value=(type_spec.name) { "Validate" }
                 }
                 a.button.secondary href=(spec.base) { "Cancel" }
             }
@@ -375,23 +490,9 @@ pub fn body(
     spec: &Spec,
     mode: Mode<'_>,
 ) -> Result<Map<String, Value>, FormError> {
-    let (fields, kind): (Vec<Field>, &str) = match mode {
-        Mode::New(t) => (
-            std::iter::once(NAME)
-                .chain(t.fields.iter().copied())
-                .collect(),
-            t.name,
-        ),
-        Mode::Edit(t, _) => (
-            std::iter::once(NAME)
-                .chain(t.edit_fields.unwrap_or(t.fields).iter().copied())
-                .collect(),
-            t.name,
-        ),
-    };
-    let mut body = body_from(form, &fields)?;
-    if matches!(mode, Mode::New(_)) {
-        body.insert("type".into(), Value::String(kind.to_owned()));
+    let mut body = body_from(form, &mode.fields())?;
+    if let Mode::New(t) = mode {
+        body.insert("type".into(), Value::String(t.name.to_owned()));
     }
     if spec.uses_authentication {
         let auth = form.get("authenticationID");
@@ -399,54 +500,62 @@ pub fn body(
             body.insert("authenticationID".into(), Value::String(auth.to_owned()));
         }
     }
+    if spec.uses_transformation {
+        // One at most; none chosen on edit detaches it.
+        let chosen = form.get("transformationIDs");
+        if !chosen.is_empty() {
+            body.insert("transformationIDs".into(), serde_json::json!([chosen]));
+        } else if matches!(mode, Mode::Edit(..)) {
+            body.insert("transformationIDs".into(), serde_json::json!([]));
+        }
+    }
     Ok(body)
 }
 
-/// Creates the resource; on success, its page.
-pub async fn create(
-    console: &Console,
-    spec: &Spec,
-    form: &SignedForm,
-    body: Map<String, Value>,
-) -> Result<Response, ApiFailure> {
-    let answer = console
-        .api(
-            &form.session.app,
-            Method::POST,
-            spec.api,
-            Some(&Value::Object(body)),
-        )
-        .await?;
-    let id = answer
-        .get(spec.id_key)
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    Ok(Redirect::to(&format!("{}/{}?done=created", spec.base, encode(id))).into_response())
-}
-
-/// Updates the resource (`method` is the API's: PATCH, or PUT for transformations).
-pub async fn update(
-    console: &Console,
-    spec: &Spec,
-    form: &SignedForm,
-    id: &str,
-    method: Method,
-    body: Map<String, Value>,
-) -> Result<Response, ApiFailure> {
-    console
-        .api(
-            &form.session.app,
-            method,
-            &format!("{}/{}", spec.api, encode(id)),
-            Some(&Value::Object(body)),
-        )
-        .await?;
-    Ok(Redirect::to(&format!("{}/{}?done=saved", spec.base, encode(id))).into_response())
+/// Creates (`POST {api}`) or updates (`PATCH {api}/{id}`) from the form: on success the
+/// resource's page; otherwise the form again with the error by its field.
+async fn submit(console: &Console, spec: &Spec, mode: Mode<'_>, form: &SignedForm) -> Response {
+    let (method, path, done) = match mode {
+        Mode::New(_) => (Method::POST, spec.api.to_owned(), "created"),
+        Mode::Edit(_, id) => (Method::PATCH, spec.api_path(id), "saved"),
+    };
+    let result = match body(form, spec, mode) {
+        Ok(body) => console
+            .api(&form.session.app, method, &path, Some(&Value::Object(body)))
+            .await
+            .map_err(|f| FormError::from_api(&f)),
+        Err(error) => Err(error),
+    };
+    match result {
+        Ok(answer) => {
+            let id = match mode {
+                Mode::New(_) => answer
+                    .get(spec.id_key)
+                    .and_then(Value::as_str)
+                    .unwrap_or(""),
+                Mode::Edit(_, id) => id,
+            };
+            Redirect::to(&format!("{}?done={done}", spec.page_path(id))).into_response()
+        }
+        Err(error) => {
+            form_page(
+                console,
+                &form.session,
+                spec,
+                mode,
+                Values::Submitted(form),
+                Some(&error),
+                StatusCode::BAD_REQUEST,
+                nothing(),
+            )
+            .await
+        }
+    }
 }
 
 /// The confirmation step of a delete.
-pub async fn confirm(console: &Console, session: &SignedIn, spec: &Spec, id: &str) -> Response {
-    let item = match read(console, session, &format!("{}/{}", spec.api, encode(id))).await {
+async fn confirm(console: &Console, session: &SignedIn, spec: &Spec, id: &str) -> Response {
+    let item = match read(console, session, &spec.api_path(id)).await {
         Ok(item) => item,
         Err(response) => return response,
     };
@@ -459,20 +568,15 @@ pub async fn confirm(console: &Console, session: &SignedIn, spec: &Spec, id: &st
         spec.section,
         spec.noun,
         name,
-        &format!("{}/{}/delete", spec.base, encode(id)),
-        &format!("{}/{}", spec.base, encode(id)),
+        &format!("{}/delete", spec.page_path(id)),
+        &spec.page_path(id),
     )
 }
 
 /// Deletes the resource; a refusal (in use) is shown on an error page with the API's reason.
-pub async fn delete(console: &Console, spec: &Spec, form: &SignedForm, id: &str) -> Response {
+async fn delete(console: &Console, spec: &Spec, form: &SignedForm, id: &str) -> Response {
     match console
-        .api(
-            &form.session.app,
-            Method::DELETE,
-            &format!("{}/{}", spec.api, encode(id)),
-            None,
-        )
+        .api(&form.session.app, Method::DELETE, &spec.api_path(id), None)
         .await
     {
         Ok(_) => Redirect::to(&format!("{}?done=deleted", spec.base)).into_response(),
@@ -481,7 +585,7 @@ pub async fn delete(console: &Console, spec: &Spec, form: &SignedForm, id: &str)
 }
 
 /// `GET {base}/new?type=`: the form of that type, or the type chooser.
-pub async fn new_page(console: &Console, session: &SignedIn, spec: &Spec, kind: &str) -> Response {
+async fn new_page(console: &Console, session: &SignedIn, spec: &Spec, kind: &str) -> Response {
     match new_type(spec, kind) {
         Some(t) => {
             form_page(
@@ -493,7 +597,6 @@ pub async fn new_page(console: &Console, session: &SignedIn, spec: &Spec, kind: 
                 None,
                 StatusCode::OK,
                 nothing(),
-                nothing(),
             )
             .await
         }
@@ -501,39 +604,11 @@ pub async fn new_page(console: &Console, session: &SignedIn, spec: &Spec, kind: 
     }
 }
 
-/// `POST {base}/new?type=`: creates it, or shows the form again with the error by its field.
-pub async fn create_page(
-    console: &Console,
-    spec: &Spec,
-    kind: &str,
-    form: &SignedForm,
-) -> Response {
-    let Some(t) = new_type(spec, kind) else {
-        return choose_type(&form.session, spec);
-    };
-    let mode = Mode::New(t);
-    let result = match body(form, spec, mode) {
-        Ok(body) => create(console, spec, form, body)
-            .await
-            .map_err(|f| FormError::from_api(&f)),
-        Err(error) => Err(error),
-    };
-    match result {
-        Ok(response) => response,
-        Err(error) => {
-            form_page(
-                console,
-                &form.session,
-                spec,
-                mode,
-                Values::Submitted(form),
-                Some(&error),
-                StatusCode::BAD_REQUEST,
-                nothing(),
-                nothing(),
-            )
-            .await
-        }
+/// `POST {base}/new?type=`.
+async fn create_page(console: &Console, spec: &Spec, kind: &str, form: &SignedForm) -> Response {
+    match new_type(spec, kind) {
+        Some(t) => submit(console, spec, Mode::New(t), form).await,
+        None => choose_type(&form.session, spec),
     }
 }
 
@@ -544,9 +619,9 @@ pub async fn stored(
     spec: &Spec,
     id: &str,
 ) -> Result<(Value, &'static TypeSpec), Response> {
-    let item = read(console, session, &format!("{}/{}", spec.api, encode(id))).await?;
+    let item = read(console, session, &spec.api_path(id)).await?;
     let kind = item.get("type").and_then(Value::as_str).unwrap_or("");
-    match new_type(spec, kind) {
+    match spec.types.iter().find(|t| t.name == kind) {
         Some(t) => Ok((item, t)),
         None => Err(crate::pages::error_page(
             StatusCode::BAD_REQUEST,
@@ -559,7 +634,7 @@ pub async fn stored(
 }
 
 /// `GET {base}/{id}/edit`.
-pub async fn edit_page(console: &Console, session: &SignedIn, spec: &Spec, id: &str) -> Response {
+async fn edit_page(console: &Console, session: &SignedIn, spec: &Spec, id: &str) -> Response {
     match stored(console, session, spec, id).await {
         Ok((item, t)) => {
             form_page(
@@ -571,7 +646,6 @@ pub async fn edit_page(console: &Console, session: &SignedIn, spec: &Spec, id: &
                 None,
                 StatusCode::OK,
                 nothing(),
-                nothing(),
             )
             .await
         }
@@ -579,34 +653,10 @@ pub async fn edit_page(console: &Console, session: &SignedIn, spec: &Spec, id: &
     }
 }
 
-/// `POST {base}/{id}/edit`: saves it (PATCH), or shows the form again with the error.
-pub async fn update_page(console: &Console, spec: &Spec, id: &str, form: &SignedForm) -> Response {
-    let (_, t) = match stored(console, &form.session, spec, id).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    let mode = Mode::Edit(t, id);
-    let result = match body(form, spec, mode) {
-        Ok(body) => update(console, spec, form, id, Method::PATCH, body)
-            .await
-            .map_err(|f| FormError::from_api(&f)),
-        Err(error) => Err(error),
-    };
-    match result {
-        Ok(response) => response,
-        Err(error) => {
-            form_page(
-                console,
-                &form.session,
-                spec,
-                mode,
-                Values::Submitted(form),
-                Some(&error),
-                StatusCode::BAD_REQUEST,
-                nothing(),
-                nothing(),
-            )
-            .await
-        }
+/// `POST {base}/{id}/edit`.
+async fn update_page(console: &Console, spec: &Spec, id: &str, form: &SignedForm) -> Response {
+    match stored(console, &form.session, spec, id).await {
+        Ok((_, t)) => submit(console, spec, Mode::Edit(t, id), form).await,
+        Err(response) => response,
     }
 }

@@ -18,7 +18,7 @@ use crate::layout::{
     Section, badge, bytes, duration_ms, json_text, millis_between, number, page, pager, time,
     time_or_dash,
 };
-use crate::pages::tasks::encode;
+use crate::pages::encode;
 use crate::pages::{page_number, pairs, param, respond, store_error};
 use crate::session::SignedIn;
 

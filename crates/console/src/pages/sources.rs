@@ -2,7 +2,7 @@
 //! `POST /1/sources/{id}/validate`), forms per type, and delete.
 
 use axum::extract::{Path, State};
-use axum::http::{Method, StatusCode, Uri};
+use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use maud::{Markup, html};
 use serde_json::Value;
@@ -10,9 +10,8 @@ use serde_json::Value;
 use crate::Console;
 use crate::forms::{FormError, Kind, Values, field};
 use crate::layout::{Section, csrf, nothing};
+use crate::pages::encode;
 use crate::pages::resource::{self, Mode, Spec, TypeSpec};
-use crate::pages::tasks::encode;
-use crate::pages::{page_number, pairs, param};
 use crate::session::{SignedForm, SignedIn};
 
 const METHODS: &[&str] = &["GET", "POST"];
@@ -28,6 +27,9 @@ pub static SPEC: Spec = Spec {
     id_key: "sourceID",
     intro: "Where records come from: a CSV or JSON file over HTTP, BigQuery, commercetools, BigCommerce, an Algolia index, or records pushed through the API.",
     uses_authentication: true,
+    uses_transformation: false,
+    validates: true,
+    detail_actions,
     types: &[
         TypeSpec {
             name: "csv",
@@ -192,85 +194,17 @@ pub static SPEC: Spec = Spec {
     ],
 };
 
-/// `GET /console/sources`.
-pub async fn list(State(console): State<Console>, session: SignedIn, uri: Uri) -> Response {
-    let query = pairs(uri.query());
-    resource::list(
-        &console,
-        &session,
-        &SPEC,
-        page_number(&query),
-        param(&query, "done"),
-    )
-    .await
-}
-
-/// `GET /console/sources/new`.
-pub async fn new(State(console): State<Console>, session: SignedIn, uri: Uri) -> Response {
-    let query = pairs(uri.query());
-    resource::new_page(&console, &session, &SPEC, param(&query, "type")).await
-}
-
-/// `POST /console/sources/new?type=`.
-pub async fn create(State(console): State<Console>, uri: Uri, form: SignedForm) -> Response {
-    let query = pairs(uri.query());
-    resource::create_page(&console, &SPEC, param(&query, "type"), &form).await
-}
-
-/// `GET /console/sources/{id}`.
-pub async fn detail(
-    State(console): State<Console>,
-    session: SignedIn,
-    Path(id): Path<String>,
-    uri: Uri,
-) -> Response {
-    let query = pairs(uri.query());
-    let extra = html! {
+/// Under a source's properties: validate it as stored, and the tasks that read it.
+fn detail_actions(session: &SignedIn, id: &str) -> Markup {
+    html! {
         div.actions {
-            form method="post" action={ "/console/sources/" (encode(&id)) "/validate" } {
-                (csrf(&session))
+            form method="post" action={ "/console/sources/" (encode(id)) "/validate" } {
+                (csrf(session))
                 button.secondary type="submit" { "Validate: read a sample" }
             }
-            a href={ "/console/tasks?source=" (encode(&id)) } { "Tasks reading this source" }
+            a href={ "/console/tasks?source=" (encode(id)) } { "Tasks reading this source" }
         }
-    };
-    resource::detail(&console, &session, &SPEC, &id, param(&query, "done"), extra).await
-}
-
-/// `GET /console/sources/{id}/edit`.
-pub async fn edit(
-    State(console): State<Console>,
-    session: SignedIn,
-    Path(id): Path<String>,
-) -> Response {
-    resource::edit_page(&console, &session, &SPEC, &id).await
-}
-
-/// `POST /console/sources/{id}/edit`.
-pub async fn update(
-    State(console): State<Console>,
-    Path(id): Path<String>,
-    form: SignedForm,
-) -> Response {
-    resource::update_page(&console, &SPEC, &id, &form).await
-}
-
-/// `GET /console/sources/{id}/delete`.
-pub async fn confirm_delete(
-    State(console): State<Console>,
-    session: SignedIn,
-    Path(id): Path<String>,
-) -> Response {
-    resource::confirm(&console, &session, &SPEC, &id).await
-}
-
-/// `POST /console/sources/{id}/delete`.
-pub async fn delete(
-    State(console): State<Console>,
-    Path(id): Path<String>,
-    form: SignedForm,
-) -> Response {
-    resource::delete(&console, &SPEC, &form, &id).await
+    }
 }
 
 /// The result of a validation: the sampled records, or why it failed.
@@ -337,19 +271,23 @@ fn sample_table(records: &[Value]) -> Markup {
     }
 }
 
-/// `POST /console/sources/validate`: validates the new source's form without saving it.
-pub async fn validate_new(State(console): State<Console>, form: SignedForm) -> Response {
-    let Some(t) = resource::new_type(&SPEC, form.get("_type")) else {
-        return resource::choose_type(&form.session, &SPEC);
-    };
-    let mode = Mode::New(t);
-    let (result, error) = match resource::body(&form, &SPEC, mode) {
+/// Runs a validation (`POST path` with the body the form gives, or the error it gives) and
+/// shows the form again with its result under it.
+async fn validate_and_show(
+    console: &Console,
+    form: &SignedForm,
+    mode: Mode<'_>,
+    values: Values<'_>,
+    path: &str,
+    body: Result<serde_json::Map<String, Value>, FormError>,
+) -> Response {
+    let (result, error) = match body {
         Ok(body) => {
             let result = console
                 .api(
                     &form.session.app,
                     Method::POST,
-                    "/1/sources/validate",
+                    path,
                     Some(&Value::Object(body)),
                 )
                 .await;
@@ -364,15 +302,32 @@ pub async fn validate_new(State(console): State<Console>, form: SignedForm) -> R
     };
     let after = result.as_ref().map_or_else(nothing, validation_result);
     resource::form_page(
-        &console,
+        console,
         &form.session,
         &SPEC,
         mode,
-        Values::Submitted(&form),
+        values,
         error.as_ref(),
         StatusCode::OK,
-        nothing(),
         after,
+    )
+    .await
+}
+
+/// `POST /console/sources/validate`: validates the new source's form without saving it.
+pub async fn validate_new(State(console): State<Console>, form: SignedForm) -> Response {
+    let Some(t) = resource::new_type(&SPEC, form.get("_type")) else {
+        return resource::choose_type(&form.session, &SPEC);
+    };
+    let mode = Mode::New(t);
+    let body = resource::body(&form, &SPEC, mode);
+    validate_and_show(
+        &console,
+        &form,
+        mode,
+        Values::Submitted(&form),
+        "/1/sources/validate",
+        body,
     )
     .await
 }
@@ -388,49 +343,13 @@ pub async fn validate(
         Ok(found) => found,
         Err(response) => return response,
     };
-    let from_form = !form.get("_type").is_empty();
     let mode = Mode::Edit(t, &id);
-    let body = if from_form {
-        resource::body(&form, &SPEC, mode)
+    let path = format!("/1/sources/{}/validate", encode(&id));
+    if form.get("_type").is_empty() {
+        let body = Ok(serde_json::Map::new());
+        validate_and_show(&console, &form, mode, Values::Stored(&item), &path, body).await
     } else {
-        Ok(serde_json::Map::new())
-    };
-    let (result, error) = match body {
-        Ok(body) => {
-            let path = format!("/1/sources/{}/validate", encode(&id));
-            let result = console
-                .api(
-                    &form.session.app,
-                    Method::POST,
-                    &path,
-                    Some(&Value::Object(body)),
-                )
-                .await;
-            let error = result
-                .as_ref()
-                .err()
-                .filter(|f| f.field().is_some())
-                .map(FormError::from_api);
-            (Some(result), error)
-        }
-        Err(error) => (None, Some(error)),
-    };
-    let after = result.as_ref().map_or_else(nothing, validation_result);
-    let values = if from_form {
-        Values::Submitted(&form)
-    } else {
-        Values::Stored(&item)
-    };
-    resource::form_page(
-        &console,
-        &form.session,
-        &SPEC,
-        mode,
-        values,
-        error.as_ref(),
-        StatusCode::OK,
-        nothing(),
-        after,
-    )
-    .await
+        let body = resource::body(&form, &SPEC, mode);
+        validate_and_show(&console, &form, mode, Values::Submitted(&form), &path, body).await
+    }
 }

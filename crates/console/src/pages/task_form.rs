@@ -12,7 +12,8 @@ use serde_json::{Map, Value};
 use crate::Console;
 use crate::forms::{FormError, Kind, Values, field, form_alert, render_fields, select_field};
 use crate::layout::{Section, csrf, page};
-use crate::pages::tasks::{ACTIONS, encode};
+use crate::pages::encode;
+use crate::pages::tasks::ACTIONS;
 use crate::pages::{api_error, respond, store_error};
 use crate::session::{SignedForm, SignedIn};
 

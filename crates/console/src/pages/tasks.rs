@@ -15,7 +15,9 @@ use maud::{Markup, html};
 use crate::Console;
 use crate::layout::{Section, badge, number, page, pager, post_button, time};
 use crate::pages::runs::{history_chart, run_badge, run_duration};
-use crate::pages::{api_error, confirm_delete, page_number, pairs, param, respond, store_error};
+use crate::pages::{
+    api_error, confirm_delete, encode, page_number, pairs, param, respond, store_error,
+};
 use crate::session::{SignedForm, SignedIn};
 
 /// The actions a task may have.
@@ -435,8 +437,3 @@ pub async fn delete(
 }
 
 pub use crate::pages::task_form::{create, edit, new, update};
-
-/// A path segment, percent-encoded.
-pub fn encode(segment: &str) -> String {
-    form_urlencoded::byte_serialize(segment.as_bytes()).collect()
-}

@@ -11,8 +11,8 @@ use serde_json::{Map, Value};
 use crate::Console;
 use crate::forms::{FormError, form_alert, select_field};
 use crate::layout::{Section, csrf, nothing, page, time};
+use crate::pages::encode;
 use crate::pages::resource::{options, read};
-use crate::pages::tasks::encode;
 use crate::pages::{api_error, confirm_delete as confirm_page, page_number, pairs, param, respond};
 use crate::session::{SignedForm, SignedIn};
 
