@@ -222,11 +222,9 @@ impl Browser {
         }
     }
 
-    /// `GET path`.
-    pub async fn get(&mut self, path: &str) -> Page {
-        let resp = self
-            .http
-            .get(format!("{}{path}", self.base))
+    /// Sends `request` with the cookies; keeps the answer's cookies and CSRF token.
+    async fn send(&mut self, request: reqwest::RequestBuilder) -> Page {
+        let resp = request
             .header("cookie", self.cookie_header())
             .send()
             .await
@@ -240,28 +238,24 @@ impl Browser {
         page
     }
 
+    /// `GET path`.
+    pub async fn get(&mut self, path: &str) -> Page {
+        let request = self.http.get(format!("{}{path}", self.base));
+        self.send(request).await
+    }
+
     /// `POST path` with `fields` as a form, as they are (no token added).
     pub async fn post_raw(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
-        let resp = self
+        let request = self
             .http
             .post(format!("{}{path}", self.base))
-            .header("cookie", self.cookie_header())
             .header("content-type", "application/x-www-form-urlencoded")
             .body(
                 form_urlencoded::Serializer::new(String::new())
                     .extend_pairs(fields)
                     .finish(),
-            )
-            .send()
-            .await
-            .unwrap();
-        let page = Page {
-            status: resp.status().as_u16(),
-            headers: resp.headers().clone(),
-            text: resp.text().await.unwrap(),
-        };
-        self.keep(&page);
-        page
+            );
+        self.send(request).await
     }
 
     /// `POST path` with `fields` and the CSRF token.
