@@ -99,6 +99,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 mod authentications;
+mod claimable;
 mod console;
 mod db;
 mod error;

@@ -56,6 +56,11 @@ const SQLITE: &[Script] = &[
         "transformations",
         include_str!("../migrations/sqlite/0011_transformations.sql"),
     ),
+    (
+        12,
+        "claimable runs",
+        include_str!("../migrations/sqlite/0012_claimable_runs.sql"),
+    ),
 ];
 
 const POSTGRES: &[Script] = &[
@@ -98,6 +103,11 @@ const POSTGRES: &[Script] = &[
         11,
         "transformations",
         include_str!("../migrations/postgres/0011_transformations.sql"),
+    ),
+    (
+        12,
+        "claimable runs",
+        include_str!("../migrations/postgres/0012_claimable_runs.sql"),
     ),
 ];
 

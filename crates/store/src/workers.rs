@@ -10,6 +10,7 @@ use ingest_model::{
     TriggerPayload,
 };
 
+use crate::claimable;
 use crate::db::{Tx, args, millis, new_id, timestamp};
 use crate::runs::{NewEvent, append_events, fetch as fetch_run, run};
 use crate::store::Store;
@@ -304,32 +305,10 @@ impl Store {
         now: Timestamp,
     ) -> StoreResult<Option<ClaimedRun>> {
         let mut tx = self.pools.write().await?;
-        // PostgreSQL: lock the run and its task, skipping rows other claimers hold, so two
+        // PostgreSQL: the run and its task are locked, skipping rows other claimers hold, so two
         // claims never pick the same run nor two runs of one task. SQLite: `BEGIN IMMEDIATE`
         // serializes.
-        let lock = if tx.is_postgres() {
-            " FOR UPDATE OF r, t SKIP LOCKED"
-        } else {
-            ""
-        };
-        let (which, args) = match only {
-            Some(id) => ("AND r.id = $1 ", args![id]),
-            None => ("", Vec::new()),
-        };
-        let picked = tx
-            .fetch_optional(
-                &format!(
-                    "SELECT r.id AS id, r.app_id AS app_id, r.task_id AS task_id, \
-                     r.attempt AS attempt, r.trigger_payload AS trigger_payload \
-                     FROM runs r JOIN tasks t ON t.id = r.task_id \
-                     LEFT JOIN app_claims c ON c.app_id = r.app_id \
-                     WHERE r.status = 'created' AND t.deleted_at IS NULL {which}AND NOT EXISTS \
-                     (SELECT 1 FROM runs s WHERE s.task_id = r.task_id AND s.status = 'started') \
-                     ORDER BY COALESCE(c.turn, 0), r.seq LIMIT 1{lock}"
-                ),
-                args,
-            )
-            .await?;
+        let picked = claimable::pick(&mut tx, only).await?;
         let Some(picked) = picked else {
             return Ok(None);
         };

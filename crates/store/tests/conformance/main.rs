@@ -7,6 +7,7 @@ mod authentications;
 mod fixtures;
 mod harness;
 mod leases;
+mod queue;
 mod references;
 mod retention;
 mod runs_events;
