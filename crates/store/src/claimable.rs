@@ -7,8 +7,9 @@
 //! application to the next (one index descent each), and gives each application's queued runs
 //! in order. A claim reads one entry per queued application, then walks the first application's
 //! queued runs until one's task is free: a few index reads. With 200,000 queued runs of 20
-//! applications a claim and its release take 2.7–3.4 ms on SQLite and 5.5–5.8 ms on PostgreSQL; sorting
-//! the queue made them 262 ms and 256 ms (`cargo bench -p ingest-store --bench claim`).
+//! applications a claim and its release take 2.7–3.4 ms on SQLite and 5.5–5.8 ms on
+//! PostgreSQL; sorting the queue made them 262 ms and 256 ms (`cargo bench -p ingest-store
+//! --bench claim`).
 //!
 //! What it still walks: an application's queued runs whose task already has a started run (one
 //! probe each), before its first run of a free task.
