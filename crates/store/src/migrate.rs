@@ -61,6 +61,11 @@ const SQLITE: &[Script] = &[
         "claimable runs",
         include_str!("../migrations/sqlite/0012_claimable_runs.sql"),
     ),
+    (
+        13,
+        "run totals",
+        include_str!("../migrations/sqlite/0013_run_totals.sql"),
+    ),
 ];
 
 const POSTGRES: &[Script] = &[
@@ -108,6 +113,11 @@ const POSTGRES: &[Script] = &[
         12,
         "claimable runs",
         include_str!("../migrations/postgres/0012_claimable_runs.sql"),
+    ),
+    (
+        13,
+        "run totals",
+        include_str!("../migrations/postgres/0013_run_totals.sql"),
     ),
 ];
 
@@ -245,5 +255,61 @@ mod tests {
             .unwrap()
             .get(0);
         assert_eq!(seq, 3);
+    }
+
+    /// Migration 13 sums the events already written into `run_totals`, and its trigger goes on
+    /// from there; a deleted run takes its row along.
+    #[tokio::test]
+    async fn sqlite_run_totals_start_from_the_events_already_written() {
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect("sqlite::memory:")
+            .await
+            .unwrap();
+        let before: Vec<Script> = SQLITE.iter().copied().filter(|s| s.0 <= 12).collect();
+        migrator(&before).run(&pool).await.unwrap();
+        let execute = |sql: &'static str| {
+            let pool = pool.clone();
+            async move { sqlx::query(sql).execute(&pool).await.unwrap() }
+        };
+        execute(
+            "INSERT INTO runs (id, app_id, task_id, status, type, created_at, updated_at) \
+             VALUES ('r1', 'A', NULL, 'started', 'validate', 1, 1)",
+        )
+        .await;
+        execute(
+            "INSERT INTO events (id, app_id, run_id, status, type, data, batch_size, published_at) \
+             VALUES ('e1', 'A', 'r1', 'succeeded', 'fetch', '{\"bytes\": 100}', 0, 1), \
+                    ('e2', 'A', 'r1', 'succeeded', 'record', '{\"bytes\": 2000}', 50, 1), \
+                    ('e3', 'A', 'r1', 'failed', 'record', NULL, 1, 1)",
+        )
+        .await;
+
+        sqlite().run(&pool).await.unwrap();
+        execute(
+            "INSERT INTO events (id, app_id, run_id, status, type, data, batch_size, published_at) \
+             VALUES ('e4', 'A', 'r1', 'retried', 'record', '{\"bytes\": 9}', 50, 2), \
+                    ('e5', 'A', 'r1', 'succeeded', 'record', '{\"bytes\": 12}', 10, 2), \
+                    ('e6', 'A', 'r1', 'failed', 'transform', NULL, 1, 2)",
+        )
+        .await;
+
+        let row = sqlx::query(
+            "SELECT events, fetches, fetched_bytes, batches, pushed, pushed_bytes, retried, \
+             rejected FROM run_totals WHERE run_id = 'r1'",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        let totals: Vec<i64> = (0..8).map(|i| row.get(i)).collect();
+        assert_eq!(totals, [6, 1, 100, 2, 60, 2012, 1, 2]);
+        execute("DELETE FROM events").await;
+        execute("DELETE FROM runs").await;
+        let left: i64 = sqlx::query("SELECT COUNT(*) FROM run_totals")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(left, 0);
     }
 }
