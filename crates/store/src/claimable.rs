@@ -23,7 +23,8 @@ const PICKED: &str = "r.id AS id, r.app_id AS app_id, r.task_id AS task_id, \
 
 /// A run is claimable when it is queued, its task is live and its task has no started run.
 const CLAIMABLE: &str = "r.status = 'created' AND t.deleted_at IS NULL AND NOT EXISTS \
-                         (SELECT 1 FROM runs s WHERE s.task_id = r.task_id AND s.status = 'started')";
+                         (SELECT 1 FROM runs s \
+                          WHERE s.task_id = r.task_id AND s.status = 'started')";
 
 /// The run a claim takes (`only` when given and claimable), locked on PostgreSQL with `SKIP
 /// LOCKED` (with its task, so two claims never pick two runs of one task); `None` when there
@@ -96,10 +97,10 @@ async fn queued_apps(tx: &mut Tx) -> StoreResult<Vec<String>> {
     rows.iter().map(|row| row.text("app_id")).collect()
 }
 
-/// `runs` as `alias`, read through `runs_claimable`. SQLite is told so (`INDEXED BY`): its planner may
-/// otherwise take `runs_app_status`, whose entries for an application with a long history and
-/// nothing queued are all walked to find the next application. PostgreSQL picks the partial
-/// index by its cost (it is as small as the queue).
+/// `runs` as `alias`, read through `runs_claimable`. SQLite is told so (`INDEXED BY`): its
+/// planner may otherwise take `runs_app_status`, whose entries for an application with a long
+/// history and nothing queued are all walked to find the next application. PostgreSQL picks
+/// the partial index by its cost (it is as small as the queue).
 fn queue(tx: &Tx, alias: &str) -> String {
     if tx.is_postgres() {
         format!("runs {alias}")
