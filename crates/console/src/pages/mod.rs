@@ -13,8 +13,9 @@ pub mod tasks;
 pub mod transformations;
 
 use axum::extract::State;
+use axum::http::Method;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use ingest_store::StoreError;
 use maud::{Markup, html};
 
@@ -107,6 +108,20 @@ pub fn api_error(failure: &ApiFailure) -> Response {
         failure.sentence()
     };
     error_page(status, &message)
+}
+
+/// Deletes through the API at `api_path`, then back to the `list` page with a "deleted" notice;
+/// a refusal (in use, not found) is shown on an error page with the API's reason.
+pub async fn delete_then_list(
+    console: &Console,
+    app: &str,
+    api_path: &str,
+    list: &str,
+) -> Response {
+    match console.api(app, Method::DELETE, api_path, None).await {
+        Ok(_) => Redirect::to(&format!("{list}?done=deleted")).into_response(),
+        Err(failure) => api_error(&failure),
+    }
 }
 
 /// The confirmation step of a delete.

@@ -52,12 +52,7 @@ pub async fn show(State(console): State<Console>, session: SignedIn) -> Response
         Ok(page) => page.items,
         Err(error) => return store_error(error),
     };
-    let run_ids: Vec<String> = latest.iter().map(|r| r.run_id.clone()).collect();
-    let records = console
-        .store()
-        .records_per_run(&session.app, &run_ids)
-        .await
-        .unwrap_or_default();
+    let records = crate::pages::runs::records_per_run(&console, &session.app, &latest).await;
     let titles = crate::pages::runs::task_titles(&console, &session.app, &latest).await;
     let since_text = since.to_rfc3339();
     let count = |status: &str, outcome: Option<&str>| -> u64 {

@@ -17,7 +17,9 @@ use crate::forms::{
     select_field,
 };
 use crate::layout::{Section, csrf, json_text, nothing, page, pager, time};
-use crate::pages::{api_error, confirm_delete, encode, page_number, pairs, param, respond};
+use crate::pages::{
+    api_error, confirm_delete, delete_then_list, encode, page_number, pairs, param, respond,
+};
 use crate::session::{SignedForm, SignedIn};
 
 /// One type of a resource and its fields.
@@ -575,13 +577,7 @@ async fn confirm(console: &Console, session: &SignedIn, spec: &Spec, id: &str) -
 
 /// Deletes the resource; a refusal (in use) is shown on an error page with the API's reason.
 async fn delete(console: &Console, spec: &Spec, form: &SignedForm, id: &str) -> Response {
-    match console
-        .api(&form.session.app, Method::DELETE, &spec.api_path(id), None)
-        .await
-    {
-        Ok(_) => Redirect::to(&format!("{}?done=deleted", spec.base)).into_response(),
-        Err(failure) => api_error(&failure),
-    }
+    delete_then_list(console, &form.session.app, &spec.api_path(id), spec.base).await
 }
 
 /// `GET {base}/new?type=`: the form of that type, or the type chooser.

@@ -108,6 +108,21 @@ pub fn history_chart(runs: &[Run], records: &HashMap<String, u64>) -> Markup {
     }
 }
 
+/// Records pushed by each of `runs`, by run ID (a run without a successful batch is absent; a
+/// store failure shows no counts rather than no page).
+pub async fn records_per_run<'a>(
+    console: &Console,
+    app: &str,
+    runs: impl IntoIterator<Item = &'a Run>,
+) -> HashMap<String, u64> {
+    let run_ids: Vec<String> = runs.into_iter().map(|r| r.run_id.clone()).collect();
+    console
+        .store()
+        .records_per_run(app, &run_ids)
+        .await
+        .unwrap_or_default()
+}
+
 /// "source → destination" of the tasks of `runs`, by task ID.
 pub async fn task_titles(console: &Console, app: &str, runs: &[Run]) -> HashMap<String, String> {
     let mut ids: Vec<String> = runs
@@ -204,12 +219,7 @@ pub async fn list(State(console): State<Console>, session: SignedIn, uri: Uri) -
         Ok(runs) => runs,
         Err(error) => return store_error(error),
     };
-    let run_ids: Vec<String> = runs.items.iter().map(|r| r.run_id.clone()).collect();
-    let records = console
-        .store()
-        .records_per_run(&session.app, &run_ids)
-        .await
-        .unwrap_or_default();
+    let records = records_per_run(&console, &session.app, &runs.items).await;
     let titles = task_titles(&console, &session.app, &runs.items).await;
     let filtered =
         !(status.is_empty() && outcome.is_empty() && task.is_empty() && since.is_empty());

@@ -14,9 +14,10 @@ use maud::{Markup, html};
 
 use crate::Console;
 use crate::layout::{Section, badge, number, page, pager, post_button, time};
-use crate::pages::runs::{history_chart, run_badge, run_duration};
+use crate::pages::runs::{history_chart, records_per_run, run_badge, run_duration};
 use crate::pages::{
-    api_error, confirm_delete, encode, page_number, pairs, param, respond, store_error,
+    api_error, confirm_delete, delete_then_list, encode, page_number, pairs, param, respond,
+    store_error,
 };
 use crate::session::{SignedForm, SignedIn};
 
@@ -113,12 +114,7 @@ pub async fn list(State(console): State<Console>, session: SignedIn, uri: Uri) -
         .last_runs(&session.app, &ids)
         .await
         .unwrap_or_default();
-    let run_ids: Vec<String> = last_runs.values().map(|r| r.run_id.clone()).collect();
-    let records = console
-        .store()
-        .records_per_run(&session.app, &run_ids)
-        .await
-        .unwrap_or_default();
+    let records = records_per_run(&console, &session.app, last_runs.values()).await;
     let (sources, destinations) = names(&console, &session.app, &tasks.items).await;
     let done = param(&query, "done");
     let filtered =
@@ -273,12 +269,7 @@ pub async fn detail(
         Ok(runs) => runs,
         Err(error) => return store_error(error),
     };
-    let run_ids: Vec<String> = runs.items.iter().map(|r| r.run_id.clone()).collect();
-    let records = console
-        .store()
-        .records_per_run(&session.app, &run_ids)
-        .await
-        .unwrap_or_default();
+    let records = records_per_run(&console, &session.app, &runs.items).await;
     let (sources, destinations) = names(&console, &session.app, std::slice::from_ref(&task)).await;
     let source_name = sources
         .get(&task.source_id)
@@ -427,13 +418,7 @@ pub async fn delete(
     form: SignedForm,
 ) -> Response {
     let path = format!("/2/tasks/{}", encode(&id));
-    match console
-        .api(&form.session.app, Method::DELETE, &path, None)
-        .await
-    {
-        Ok(_) => Redirect::to("/console/tasks?done=deleted").into_response(),
-        Err(failure) => api_error(&failure),
-    }
+    delete_then_list(&console, &form.session.app, &path, "/console/tasks").await
 }
 
 pub use crate::pages::task_form::{create, edit, new, update};

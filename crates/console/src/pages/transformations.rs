@@ -9,11 +9,14 @@ use maud::{Markup, html};
 use serde_json::{Map, Value};
 
 use crate::Console;
+use crate::api_call::ApiFailure;
 use crate::forms::{FormError, form_alert, select_field};
 use crate::layout::{Section, csrf, nothing, page, time};
 use crate::pages::encode;
 use crate::pages::resource::{options, read};
-use crate::pages::{api_error, confirm_delete as confirm_page, page_number, pairs, param, respond};
+use crate::pages::{
+    api_error, confirm_delete as confirm_page, delete_then_list, page_number, pairs, param, respond,
+};
 use crate::session::{SignedForm, SignedIn};
 
 const EXAMPLE: &str = "async function transform(record, helper) {\n  // record is one source record; return it (changed), an array, or undefined to drop it.\n  return record;\n}\n";
@@ -219,6 +222,20 @@ pub async fn new(State(console): State<Console>, session: SignedIn) -> Response 
     editor(&console, &session, &shown, None, nothing(), StatusCode::OK).await
 }
 
+/// The editor again, with the form as sent and the API's refusal under its field (400).
+async fn refused(console: &Console, form: &SignedForm, failure: &ApiFailure) -> Response {
+    let error = FormError::from_api(failure);
+    editor(
+        console,
+        &form.session,
+        &editor_from_form(form, None),
+        Some(&error),
+        nothing(),
+        StatusCode::BAD_REQUEST,
+    )
+    .await
+}
+
 /// `POST /console/transformations/new`.
 pub async fn create(State(console): State<Console>, form: SignedForm) -> Response {
     let body = Value::Object(transformation_body(&form));
@@ -242,18 +259,7 @@ pub async fn create(State(console): State<Console>, form: SignedForm) -> Respons
             ))
             .into_response()
         }
-        Err(failure) => {
-            let error = FormError::from_api(&failure);
-            editor(
-                &console,
-                &form.session,
-                &editor_from_form(&form, None),
-                Some(&error),
-                nothing(),
-                StatusCode::BAD_REQUEST,
-            )
-            .await
-        }
+        Err(failure) => refused(&console, &form, &failure).await,
     }
 }
 
@@ -315,18 +321,7 @@ pub async fn update(
         ))
         .into_response(),
         Err(failure) if failure.status == 404 => api_error(&failure),
-        Err(failure) => {
-            let error = FormError::from_api(&failure);
-            editor(
-                &console,
-                &form.session,
-                &editor_from_form(&form, None),
-                Some(&error),
-                nothing(),
-                StatusCode::BAD_REQUEST,
-            )
-            .await
-        }
+        Err(failure) => refused(&console, &form, &failure).await,
     }
 }
 
@@ -508,11 +503,11 @@ pub async fn delete(
     form: SignedForm,
 ) -> Response {
     let path = format!("/1/transformations/{}", encode(&id));
-    match console
-        .api(&form.session.app, Method::DELETE, &path, None)
-        .await
-    {
-        Ok(_) => Redirect::to("/console/transformations?done=deleted").into_response(),
-        Err(failure) => api_error(&failure),
-    }
+    delete_then_list(
+        &console,
+        &form.session.app,
+        &path,
+        "/console/transformations",
+    )
+    .await
 }
